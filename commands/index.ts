@@ -1,0 +1,15 @@
+import Read from './read.js';
+import Start from './start.js';
+import Status from './status.js';
+import Write from './write.js';
+
+/**
+ * Every command, loaded explicitly (oclif's "explicit" strategy): no file-system command
+ * discovery at run time, so a bundler can follow every import.
+ */
+export const COMMANDS = {
+  read: Read,
+  start: Start,
+  status: Status,
+  write: Write,
+};

@@ -1,0 +1,50 @@
+import { Command, Flags } from '@oclif/core';
+import { loadConfig, SETTINGS, type RawSettings, type SettingName } from '../src/config/config.js';
+import { runDaemon } from '../src/daemon/run-daemon.js';
+import { jsonLogger } from '../src/log/logger.js';
+import { ShmemCommand } from './base.js';
+
+/** One string flag per setting; parsing and validation happen in loadConfig (flags > env > defaults). */
+const settingFlags = Object.fromEntries(
+  (Object.keys(SETTINGS) as SettingName[]).map((name) => {
+    const s = SETTINGS[name];
+    const fallback = 'fallback' in s && s.fallback !== '' ? ` [default: ${s.fallback}]` : '';
+    return [s.flag.slice(2), Flags.string({ summary: `${s.help}${fallback} (env ${s.env})` })];
+  }),
+) as Record<string, ReturnType<typeof Flags.string>>;
+
+export default class Start extends ShmemCommand {
+  static override summary = 'Run a shmem node (the daemon)';
+  static override description =
+    'Serves the client API and the replica API on one port. --peers lists the OTHER members; every member must be ' +
+    'started with the same member set. Logs JSON lines to stdout; SIGTERM or SIGINT shuts down cleanly.';
+  static override examples = [
+    '<%= config.bin %> start --port 3030 --peers 127.0.0.1:3031,127.0.0.1:3032 --data-dir /var/lib/shmem',
+  ];
+  static override flags = settingFlags;
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Start as unknown as typeof Command);
+    const raw: RawSettings = {};
+    for (const name of Object.keys(SETTINGS) as SettingName[]) {
+      const v = (flags as Record<string, string | undefined>)[SETTINGS[name].flag.slice(2)];
+      if (v !== undefined) raw[name] = v;
+    }
+    const config = loadConfig(raw);
+    const logger = jsonLogger(config.logLevel, { node: config.self });
+    process.on('uncaughtException', (err) => {
+      logger.error('fatal error, exiting', { err: String(err.stack ?? err) });
+      process.exit(70);
+    });
+    const daemon = await runDaemon(config, logger);
+    await new Promise<void>((resolve) => {
+      const onSignal = (signal: NodeJS.Signals): void => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        void daemon.stop(signal).then(resolve);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+  }
+}

@@ -1,0 +1,141 @@
+import { limits } from '../core/limits.js';
+import type { MemberId } from '../core/types.js';
+import { ConfigError } from '../errors.js';
+import type { Durability } from '../storage/sqlite-store.js';
+import { canonicalMembers, parseMemberAddress } from './members.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** The daemon's configuration, built once at start-up and frozen. Names carry units. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** This node's member id (`host:port` that the other members use to reach it). */
+  readonly self: MemberId;
+  /** The other members. */
+  readonly peers: readonly MemberId[];
+  /** Every member, self included, sorted. */
+  readonly members: readonly MemberId[];
+  readonly dataDir: string;
+  readonly durability: Durability;
+  readonly valueBytesMax: number;
+  readonly opDeadlineMs: number;
+  readonly peerRequestDeadlineMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly logLevel: LogLevel;
+}
+
+/** Raw settings as strings, keyed by setting name; undefined = not given. */
+export type RawSettings = Partial<Record<SettingName, string>>;
+
+interface Setting {
+  readonly flag: string;
+  readonly env: string;
+  readonly fallback?: string;
+  readonly help: string;
+}
+
+/** Every daemon setting: its flag, its environment variable and its default. */
+export const SETTINGS = {
+  host: { flag: '--host', env: 'SHMEM_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
+  port: { flag: '--port', env: 'SHMEM_PORT', fallback: '3030', help: 'TCP port for clients and peers' },
+  advertise: { flag: '--advertise', env: 'SHMEM_ADVERTISE', help: 'host:port the other members use for this node (default host:port)' },
+  peers: { flag: '--peers', env: 'SHMEM_PEERS', fallback: '', help: 'the other members, comma-separated host:port' },
+  dataDir: { flag: '--data-dir', env: 'SHMEM_DATA_DIR', help: 'directory for the SQLite database' },
+  durability: { flag: '--durability', env: 'SHMEM_DURABILITY', fallback: 'full', help: 'full (fsync every commit) or normal (survives process crashes, not power loss)' },
+  valueBytesMax: { flag: '--value-bytes-max', env: 'SHMEM_VALUE_BYTES_MAX', fallback: String(limits.valueBytesDefault), help: 'largest value in UTF-8 bytes' },
+  opDeadlineMs: { flag: '--op-deadline-ms', env: 'SHMEM_OP_DEADLINE_MS', fallback: String(limits.opDeadlineMsDefault), help: 'deadline of one read or write' },
+  peerRequestDeadlineMs: { flag: '--peer-deadline-ms', env: 'SHMEM_PEER_DEADLINE_MS', fallback: String(limits.peerRequestDeadlineMsDefault), help: 'deadline of one request to a peer before it is retried' },
+  heartbeatIntervalMs: { flag: '--heartbeat-ms', env: 'SHMEM_HEARTBEAT_MS', fallback: String(limits.heartbeatIntervalMsDefault), help: 'period of heartbeats to peers' },
+  logLevel: { flag: '--log-level', env: 'SHMEM_LOG_LEVEL', fallback: 'info', help: 'debug, info, warn or error' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/**
+ * Builds the Config from flags, then SHMEM_* environment variables, then defaults, and
+ * validates every value. All problems are reported together, each naming its setting and
+ * where the value came from.
+ */
+export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const pick = (name: SettingName): { value: string | undefined; source: string } => {
+    const s: Setting = SETTINGS[name];
+    if (flags[name] !== undefined) return { value: flags[name], source: s.flag };
+    const fromEnv = env[s.env];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: s.env };
+    return { value: s.fallback, source: `default of ${s.flag}` };
+  };
+  const int = (name: SettingName, min: number, max: number): number => {
+    const { value, source } = pick(name);
+    const n = Number(value);
+    if (value === undefined || !/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${source}: "${value ?? ''}" must be an integer from ${min} to ${max}`);
+      return min;
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(name: SettingName, allowed: readonly T[]): T => {
+    const { value, source } = pick(name);
+    if (!allowed.includes(value as T)) {
+      problems.push(`${source}: "${value ?? ''}" must be one of ${allowed.join(', ')}`);
+      return allowed[0]!;
+    }
+    return value as T;
+  };
+
+  const host = pick('host').value ?? '127.0.0.1';
+  const port = int('port', 1, 65535);
+  const advertise = pick('advertise');
+  let self: MemberId = `${host}:${port}`;
+  if (advertise.value !== undefined) {
+    const parsed = parseMemberAddress(advertise.value);
+    if (parsed.ok) self = parsed.member;
+    else problems.push(`${advertise.source}: ${parsed.message}`);
+  } else if (host === '0.0.0.0' || host === '::') {
+    problems.push(`${SETTINGS.host.flag} ${host} listens on every interface: give ${SETTINGS.advertise.flag} host:port so peers know how to reach this node`);
+  } else {
+    const parsed = parseMemberAddress(self);
+    if (parsed.ok) self = parsed.member;
+    else problems.push(`${pick('host').source}: ${parsed.message}`);
+  }
+
+  const peersRaw = pick('peers');
+  const peers: MemberId[] = [];
+  for (const text of (peersRaw.value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const parsed = parseMemberAddress(text);
+    if (!parsed.ok) problems.push(`${peersRaw.source}: ${parsed.message}`);
+    else if (parsed.member === self) problems.push(`${peersRaw.source}: lists this node itself (${self}); list only the other members`);
+    else if (peers.includes(parsed.member)) problems.push(`${peersRaw.source}: lists ${parsed.member} twice`);
+    else peers.push(parsed.member);
+  }
+  if (peers.length + 1 > limits.membersMax) {
+    problems.push(`${peersRaw.source}: ${peers.length + 1} members, at most ${limits.membersMax} are supported`);
+  }
+
+  const dataDir = pick('dataDir');
+  if (dataDir.value === undefined || dataDir.value.trim() === '') {
+    problems.push(`${SETTINGS.dataDir.flag} (or ${SETTINGS.dataDir.env}) is required: the directory that holds this node's data`);
+  }
+
+  const config: Config = {
+    host,
+    port,
+    self,
+    peers,
+    members: canonicalMembers([self, ...peers]),
+    dataDir: dataDir.value ?? '',
+    durability: oneOf('durability', ['full', 'normal'] as const),
+    valueBytesMax: int('valueBytesMax', 1, limits.valueBytesMax),
+    opDeadlineMs: int('opDeadlineMs', 10, 600_000),
+    peerRequestDeadlineMs: int('peerRequestDeadlineMs', 10, 600_000),
+    heartbeatIntervalMs: int('heartbeatIntervalMs', 10, 60_000),
+    logLevel: oneOf('logLevel', ['debug', 'info', 'warn', 'error'] as const),
+  };
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, {
+      hint: 'run `shmem start --help` for every setting',
+    });
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import type { MemberId } from '../core/types.js';
+
+const HOST_PORT = /^(?<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?<port>\d{1,5})$/;
+
+/** Parses `host:port`; returns an error message naming the problem, or the canonical form. */
+export function parseMemberAddress(text: string): { ok: true; member: MemberId } | { ok: false; message: string } {
+  const m = HOST_PORT.exec(text.trim());
+  if (!m?.groups) return { ok: false, message: `"${text}" is not host:port` };
+  const port = Number(m.groups['port']);
+  if (port < 1 || port > 65535) return { ok: false, message: `"${text}" has port ${port}, outside 1-65535` };
+  return { ok: true, member: `${m.groups['host']!.toLowerCase()}:${port}` };
+}
+
+/** The member set in canonical (sorted) order. */
+export function canonicalMembers(members: readonly MemberId[]): MemberId[] {
+  return [...new Set(members)].sort();
+}
+
+/** Short identity of a member set: equal sets give equal ids on every node. */
+export function clusterId(members: readonly MemberId[]): string {
+  return createHash('sha256').update(canonicalMembers(members).join(',')).digest('hex').slice(0, 16);
+}
+
+/** Explains how member set `theirs` differs from `ours`, for error messages. */
+export function describeMemberDifference(ours: readonly MemberId[], theirs: readonly MemberId[]): string {
+  const missing = ours.filter((m) => !theirs.includes(m));
+  const extra = theirs.filter((m) => !ours.includes(m));
+  const parts: string[] = [];
+  if (missing.length > 0) parts.push(`lacks ${missing.join(', ')}`);
+  if (extra.length > 0) parts.push(`has extra ${extra.join(', ')}`);
+  return parts.length > 0 ? parts.join(' and ') : 'same members';
+}

@@ -1,0 +1,214 @@
+import { assert } from './assert.js';
+import { QuorumTracker } from './quorum.js';
+import { INITIAL, maxVersioned, nextTag, tagsEqual } from './tag.js';
+import type {
+  Addr, MemberId, OpFailure, OpResult, RegisterItem, Versioned, WriterId,
+} from './types.js';
+
+/** Runtime-assigned identity of one client operation. */
+export type OpId = number;
+export type Phase = 'query' | 'update';
+
+/**
+ * What the coordinator asks its runtime to do. The runtime executes effects in order:
+ * `send-*` means "deliver to each member in `to`, retrying until answered or cancelled";
+ * `cancel` means "stop every outstanding request of this op for this phase".
+ */
+export type Effect =
+  | { readonly type: 'send-query'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly addr: Addr }
+  | { readonly type: 'send-update'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly item: RegisterItem }
+  | { readonly type: 'cancel'; readonly opId: OpId; readonly phase: Phase }
+  | { readonly type: 'resolve'; readonly opId: OpId; readonly result: OpResult }
+  | { readonly type: 'reject'; readonly opId: OpId; readonly failure: OpFailure };
+
+/**
+ * Deliberately broken protocol variants, switched on only by the simulator's mutation tests
+ * to prove that the checker catches them. Production code never sets these.
+ */
+export interface ProtocolMutations {
+  /** Read returns after phase 1 without write-back (the seeds' one-round read). */
+  readonly readWithoutWriteBack?: boolean;
+  /** Quorum size used instead of the majority. */
+  readonly quorumOverride?: number;
+}
+
+export interface CoordinatorConfig {
+  /** This node's member id; its own replica is reached through the same effects. */
+  readonly self: MemberId;
+  /** Writer id stamped into tags of writes coordinated here (node id + incarnation). */
+  readonly writer: WriterId;
+  /** Every member of the cluster, self included. */
+  readonly members: readonly MemberId[];
+  /** Answers needed per phase: a majority of `members`. */
+  readonly quorum: number;
+  readonly mutations?: ProtocolMutations;
+}
+
+type OpState =
+  | { kind: 'read'; addr: Addr; phase: Phase; tracker: QuorumTracker; replies: Versioned[]; best: Versioned; refusals: string[] }
+  | { kind: 'write'; addr: Addr; value: string; phase: Phase | 'queued'; tracker: QuorumTracker; best: Versioned; item?: RegisterItem; refusals: string[] };
+
+/**
+ * The ABD coordinator as a pure state machine (SPEC section 2). It holds every in-flight
+ * operation of one node. Each method takes one event and returns the effects to carry out.
+ *
+ * Writes to the same address through the same coordinator are serialised: two concurrent
+ * writes here would otherwise observe the same maximum tag and both issue (s+1, writer)
+ * with different values, breaking the "one value per tag" contract.
+ */
+export class Coordinator {
+  private readonly ops = new Map<OpId, OpState>();
+  private readonly writeQueues = new Map<Addr, OpId[]>();
+
+  constructor(readonly config: CoordinatorConfig) {
+    assert(config.members.includes(config.self), 'self must be a member');
+    assert(new Set(config.members).size === config.members.length, 'members must be distinct');
+    assert(config.quorum >= 1 && config.quorum <= config.members.length, 'quorum out of range');
+  }
+
+  /** Number of operations in flight or queued. */
+  get inFlight(): number {
+    return this.ops.size;
+  }
+
+  /** Starts a linearizable read of `addr`. */
+  read(opId: OpId, addr: Addr): Effect[] {
+    assert(!this.ops.has(opId), `duplicate op id ${opId}`);
+    this.ops.set(opId, {
+      kind: 'read', addr, phase: 'query', tracker: this.tracker(), replies: [], best: INITIAL, refusals: [],
+    });
+    return [{ type: 'send-query', opId, to: this.config.members, addr }];
+  }
+
+  /** Starts a linearizable write of `value` to `addr` (queued behind earlier writes here). */
+  write(opId: OpId, addr: Addr, value: string): Effect[] {
+    assert(!this.ops.has(opId), `duplicate op id ${opId}`);
+    this.ops.set(opId, {
+      kind: 'write', addr, value, phase: 'queued', tracker: this.tracker(), best: INITIAL, refusals: [],
+    });
+    const queue = this.writeQueues.get(addr);
+    if (queue) {
+      queue.push(opId);
+      return [];
+    }
+    this.writeQueues.set(addr, [opId]);
+    return this.startWrite(opId);
+  }
+
+  /** A member answered a query of `opId` with its stored pair. */
+  onQueryReply(opId: OpId, from: MemberId, stored: Versioned): Effect[] {
+    const op = this.ops.get(opId);
+    if (!op || op.phase !== 'query') return []; // late or duplicated answer
+    if (!op.tracker.answer(from)) return [];
+    op.best = maxVersioned(op.best, stored);
+    if (op.kind === 'read') op.replies.push(stored);
+    if (op.tracker.state !== 'reached') return [];
+    return op.kind === 'read' ? this.finishReadQuery(opId, op) : this.startWriteUpdate(opId, op);
+  }
+
+  /** A member acknowledged (stored or ignored as stale) the update of `opId`. */
+  onUpdateAck(opId: OpId, from: MemberId): Effect[] {
+    const op = this.ops.get(opId);
+    if (!op || op.phase !== 'update') return [];
+    if (!op.tracker.answer(from) || op.tracker.state !== 'reached') return [];
+    const result: OpResult = op.kind === 'read'
+      ? { kind: 'read', addr: op.addr, value: op.best.value, tag: op.best.tag, fastPath: false }
+      : { kind: 'write', addr: op.addr, tag: op.best.tag };
+    return this.finish(opId, { type: 'resolve', opId, result }, 'update');
+  }
+
+  /** A member will never answer this phase (it has another member set). */
+  onRefused(opId: OpId, phase: Phase, from: MemberId, reason: string): Effect[] {
+    const op = this.ops.get(opId);
+    if (!op || op.phase !== phase) return [];
+    op.tracker.refuse(from);
+    op.refusals.push(`${from}: ${reason}`);
+    if (op.tracker.state !== 'impossible') return [];
+    return this.finish(opId, {
+      type: 'reject', opId,
+      failure: { code: 'membership_mismatch', message: `no quorum possible, members refused: ${op.refusals.join('; ')}` },
+    }, phase);
+  }
+
+  /** The deadline of `opId` passed before it completed. */
+  onDeadline(opId: OpId): Effect[] {
+    const op = this.ops.get(opId);
+    if (!op) return [];
+    const phase = op.phase === 'queued' ? undefined : op.phase;
+    const got = op.phase === 'queued' ? 'queued behind an earlier write' : `${op.tracker.count}/${this.config.members.length} answered the ${op.phase} phase`;
+    return this.finish(opId, {
+      type: 'reject', opId,
+      failure: { code: 'quorum_unavailable', message: `no quorum of ${op.tracker.needed} before the deadline (${got})` },
+    }, phase);
+  }
+
+  /** Fails every operation (the node is shutting down). */
+  shutdown(): Effect[] {
+    const effects: Effect[] = [];
+    for (const [opId, op] of [...this.ops]) {
+      effects.push(...this.finish(opId, {
+        type: 'reject', opId, failure: { code: 'shutting_down', message: 'the node is shutting down' },
+      }, op.phase === 'queued' ? undefined : op.phase));
+    }
+    return effects;
+  }
+
+  private tracker(): QuorumTracker {
+    return new QuorumTracker(this.config.members, this.config.mutations?.quorumOverride ?? this.config.quorum);
+  }
+
+  private startWrite(opId: OpId): Effect[] {
+    const op = this.ops.get(opId);
+    assert(op?.kind === 'write' && op.phase === 'queued', 'startWrite on a queued write');
+    op.phase = 'query';
+    return [{ type: 'send-query', opId, to: this.config.members, addr: op.addr }];
+  }
+
+  private finishReadQuery(opId: OpId, op: Extract<OpState, { kind: 'read' }>): Effect[] {
+    const agreed = op.replies.every((r) => tagsEqual(r.tag, op.best.tag));
+    const m = this.config.mutations;
+    if (agreed || m?.readWithoutWriteBack) {
+      const result: OpResult = { kind: 'read', addr: op.addr, value: op.best.value, tag: op.best.tag, fastPath: true };
+      return this.finish(opId, { type: 'resolve', opId, result }, 'query');
+    }
+    // Write-back: make the value we are about to return durable at a quorum first, so no
+    // later read can return an older value (the one-round read of the seeds is not atomic).
+    op.phase = 'update';
+    op.tracker = this.tracker();
+    const item: RegisterItem = { addr: op.addr, tag: op.best.tag, value: op.best.value };
+    return [{ type: 'cancel', opId, phase: 'query' }, { type: 'send-update', opId, to: this.config.members, item }];
+  }
+
+  private startWriteUpdate(opId: OpId, op: Extract<OpState, { kind: 'write' }>): Effect[] {
+    op.phase = 'update';
+    op.tracker = this.tracker();
+    const tag = nextTag(op.best.tag, this.config.writer);
+    op.best = { tag, value: op.value };
+    const item: RegisterItem = { addr: op.addr, tag, value: op.value };
+    op.item = item;
+    return [{ type: 'cancel', opId, phase: 'query' }, { type: 'send-update', opId, to: this.config.members, item }];
+  }
+
+  private finish(opId: OpId, outcome: Effect, phase: Phase | undefined): Effect[] {
+    const op = this.ops.get(opId);
+    assert(op !== undefined, `finish of unknown op ${opId}`);
+    this.ops.delete(opId);
+    const effects: Effect[] = phase ? [{ type: 'cancel', opId, phase }, outcome] : [outcome];
+    if (op.kind === 'write') effects.push(...this.dequeueWrite(op.addr, opId));
+    return effects;
+  }
+
+  private dequeueWrite(addr: Addr, opId: OpId): Effect[] {
+    const queue = this.writeQueues.get(addr);
+    assert(queue !== undefined, `write queue for ${addr} exists`);
+    const wasHead = queue[0] === opId;
+    const index = queue.indexOf(opId);
+    assert(index >= 0, `op ${opId} is in the write queue of ${addr}`);
+    queue.splice(index, 1);
+    if (queue.length === 0) {
+      this.writeQueues.delete(addr);
+      return [];
+    }
+    return wasHead ? this.startWrite(queue[0]!) : [];
+  }
+}

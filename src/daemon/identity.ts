@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { canonicalMembers, describeMemberDifference } from '../config/members.js';
+import type { MemberId, WriterId } from '../core/types.js';
+import { ConfigError } from '../errors.js';
+import type { RegisterStore } from '../storage/register-store.js';
+
+/** Who this node is, as persisted in its data dir. */
+export interface Identity {
+  /** Stable id, generated on first start. */
+  readonly nodeId: string;
+  /** Start count; bumped durably on every start before any write is coordinated. */
+  readonly incarnation: number;
+  /** Writer id for tags: `<nodeId>.<incarnation>`, unique across restarts. */
+  readonly writer: WriterId;
+}
+
+/**
+ * Loads (or creates) the node's identity and checks the configured member set against the
+ * one persisted at first start. A changed member set is refused: counting a quorum over a
+ * different set of members than the rest of the cluster would break the majority argument.
+ */
+export function loadIdentity(store: RegisterStore, members: readonly MemberId[], dataDir: string): Identity {
+  const stored = store.getMeta('members');
+  const wanted = canonicalMembers(members);
+  if (stored !== undefined) {
+    const previous = JSON.parse(stored) as MemberId[];
+    if (previous.join(',') !== wanted.join(',')) {
+      throw new ConfigError(
+        `data dir ${dataDir} belongs to a cluster with members ${previous.join(', ')}; ` +
+        `this start was configured with ${wanted.join(', ')} (it ${describeMemberDifference(previous, wanted)})`,
+        { hint: 'start with the same --port/--peers as before; changing membership is not supported yet (use a new data dir for a new cluster)' },
+      );
+    }
+  } else {
+    store.setMeta('members', JSON.stringify(wanted));
+  }
+  let nodeId = store.getMeta('node_id');
+  if (nodeId === undefined) {
+    nodeId = randomBytes(4).toString('hex');
+    store.setMeta('node_id', nodeId);
+  }
+  const incarnation = Number(store.getMeta('incarnation') ?? '0') + 1;
+  store.setMeta('incarnation', String(incarnation));
+  return { nodeId, incarnation, writer: `${nodeId}.${incarnation}` };
+}

@@ -1,0 +1,156 @@
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clusterId as computeClusterId, describeMemberDifference } from '../config/members.js';
+import type { Config } from '../config/config.js';
+import { Coordinator } from '../core/coordinator.js';
+import { majority } from '../core/quorum.js';
+import type { Addr, ReadResult, RegisterItem, Versioned, WriteResult } from '../core/types.js';
+import { BadInputError, MembershipMismatchError } from '../errors.js';
+import { jsonLogger, type Logger } from '../log/logger.js';
+import { createHttpServer } from '../server/http-server.js';
+import type { NodeApi, Readiness } from '../server/node-api.js';
+import { SqliteStore } from '../storage/sqlite-store.js';
+import { HttpLink } from '../transport/http-link.js';
+import { PeerChannel } from '../transport/peer-channel.js';
+import { LocalLink } from '../transport/peer-link.js';
+import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, type PingReply } from '../transport/wire.js';
+import { limits } from '../core/limits.js';
+import { VERSION } from '../version.js';
+import { FailureDetector } from './failure-detector.js';
+import { loadIdentity, type Identity } from './identity.js';
+import { Runtime } from './runtime.js';
+import { reachableMembers, verdict } from './status.js';
+
+/** A running node: what `stop()` needs and what tests may inspect. */
+export interface RunningDaemon {
+  readonly port: number;
+  stop(reason: string): Promise<void>;
+}
+
+/**
+ * Starts a node: open storage, establish identity, wire coordinator, transport and HTTP,
+ * then start heartbeats. Straight-line wiring in order, one comment per step (rqlite's main).
+ */
+export async function runDaemon(config: Config, logger: Logger = jsonLogger(config.logLevel, { node: config.self })): Promise<RunningDaemon> {
+  const startedAt = Date.now();
+  logger.info('starting shmem', { version: VERSION, pid: process.pid, config });
+
+  // Open the database (creates or migrates the schema) and load who we are.
+  const store = new SqliteStore(config.dataDir, config.durability);
+  let identity: Identity;
+  try {
+    identity = loadIdentity(store, config.members, config.dataDir);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const clusterId = computeClusterId(config.members);
+  const quorum = majority(config.members.length);
+
+  // The pure protocol core and the runtime that carries out its effects.
+  const coordinator = new Coordinator({ self: config.self, writer: identity.writer, members: config.members, quorum });
+  const runtime = new Runtime(coordinator, config.opDeadlineMs, logger);
+
+  // One channel per member: the local replica without a network hop, peers over HTTP.
+  const links = config.peers.map((m) => new HttpLink(m, {
+    self: config.self, members: config.members, clusterId, requestDeadlineMs: config.peerRequestDeadlineMs,
+  }));
+  runtime.addChannel(new PeerChannel(new LocalLink(config.self, store), runtime));
+  const channels = links.map((l) => new PeerChannel(l, runtime));
+  for (const ch of channels) runtime.addChannel(ch);
+
+  // Heartbeats for status and readiness (never for safety).
+  const detector = new FailureDetector(links, config.heartbeatIntervalMs, logger);
+
+  let accepting = true;
+  const mismatchLoggedAt = new Map<string, number>();
+  const node: NodeApi = {
+    valueBytesMax: config.valueBytesMax,
+    peerBodyBytesMax: 8 * Math.max(config.valueBytesMax, limits.batchValueBytesMax) + 1024 * 1024,
+    read: (addr: Addr): Promise<ReadResult> => runtime.read(addr),
+    write: (addr: Addr, value: string): Promise<WriteResult> => runtime.write(addr, value),
+    query: (addrs: readonly Addr[]): Versioned[] => store.read(addrs),
+    update: (items: readonly RegisterItem[]): Promise<void> => store.putIfNewer(items),
+    checkPeer: (headers: IncomingHttpHeaders): void => {
+      const theirId = headers[HEADER_CLUSTER];
+      if (theirId === clusterId) return;
+      const from = String(headers[HEADER_FROM] ?? 'unknown sender');
+      if (typeof theirId !== 'string') throw new BadInputError('bad_request', 'peer request without cluster identity');
+      const theirs = String(headers[HEADER_MEMBERS] ?? '').split(',').filter((m) => m !== '');
+      const message = `${config.self} refuses ${from}: this node's members are ${config.members.join(', ')}, ` +
+        `${from} was started with ${theirs.join(', ')} (it ${describeMemberDifference(config.members, theirs)})`;
+      const last = mismatchLoggedAt.get(from) ?? 0;
+      if (Date.now() - last > 30_000) {
+        mismatchLoggedAt.set(from, Date.now());
+        logger.error('refused a peer with another member set', { peer: from, theirs, reason: message });
+      }
+      throw new MembershipMismatchError(message, { hint: 'start every member with the same member set (--port/--peers)' });
+    },
+    ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId }),
+    status: () => {
+      const peers = detector.health();
+      const up = reachableMembers(config.self, peers).length;
+      return {
+        node: {
+          id: identity.nodeId, member: config.self, writer: identity.writer, incarnation: identity.incarnation,
+          version: VERSION, pid: process.pid, uptimeMs: Date.now() - startedAt, dataDir: config.dataDir,
+        },
+        cluster: {
+          id: clusterId, members: config.members, size: config.members.length, quorum, up,
+          hasQuorum: up >= quorum, verdict: verdict(up, config.members.length, quorum),
+        },
+        peers,
+        store: store.stats(),
+        ops: runtime.stats(),
+        transport: Object.fromEntries(channels.map((c) => [c.member, c.stats()])),
+      };
+    },
+    readiness: (): Readiness => {
+      const up = reachableMembers(config.self, detector.health()).length;
+      const checks = [
+        `${accepting ? '[+]' : '[-]'}node ${accepting ? 'ok' : 'shutting down'}`,
+        '[+]store ok',
+        `${up >= quorum ? '[+]' : '[-]'}quorum ${up >= quorum ? 'ok' : 'unavailable'}: ${up}/${config.members.length} members reachable, ${quorum} needed`,
+      ];
+      return { ready: accepting && up >= quorum, checks };
+    },
+  };
+
+  // Serve clients and peers.
+  const server = createHttpServer(node, logger);
+  await listen(server, config.port, config.host);
+  const port = (server.address() as AddressInfo).port;
+  detector.start();
+  logger.info('serving', {
+    member: config.self, nodeId: identity.nodeId, incarnation: identity.incarnation,
+    members: config.members, quorum, dataDir: config.dataDir,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info('shutting down', { reason, inFlight: runtime.stats().inFlight });
+      accepting = false;
+      server.close();
+      server.closeIdleConnections();
+      detector.stop();
+      await runtime.shutdown(Math.min(config.opDeadlineMs, 10_000));
+      server.closeAllConnections();
+      for (const l of links) l.close();
+      await store.close();
+      logger.info('stopped', { reason });
+    })();
+    return stopping;
+  };
+  return { port, stop };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

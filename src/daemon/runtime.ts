@@ -1,0 +1,152 @@
+import { Coordinator, type Effect, type OpId, type Phase } from '../core/coordinator.js';
+import type { Addr, MemberId, OpFailure, ReadResult, Versioned, WriteResult } from '../core/types.js';
+import {
+  MembershipMismatchError, QuorumUnavailableError, ShuttingDownError, type ShmemError,
+} from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { ChannelSink, PeerChannel } from '../transport/peer-channel.js';
+
+interface Waiter {
+  readonly resolve: (r: ReadResult | WriteResult) => void;
+  readonly reject: (e: ShmemError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Operation counters for /status. */
+export interface OpStats {
+  readonly reads: number;
+  readonly writes: number;
+  readonly fastPathReads: number;
+  readonly failures: number;
+  readonly inFlight: number;
+}
+
+/**
+ * The only place that executes the pure coordinator's effects with real timers and I/O:
+ * it feeds client requests, peer answers and deadlines into the Coordinator and carries
+ * out the sends, cancellations and replies it returns.
+ */
+export class Runtime implements ChannelSink {
+  private readonly channels = new Map<MemberId, PeerChannel>();
+  private readonly waiters = new Map<OpId, Waiter>();
+  private nextOpId = 1;
+  private accepting = true;
+  private counters = { reads: 0, writes: 0, fastPathReads: 0, failures: 0 };
+  private drained: (() => void) | undefined;
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly opDeadlineMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Registers the channel to one member (self included). */
+  addChannel(channel: PeerChannel): void {
+    this.channels.set(channel.member, channel);
+  }
+
+  read(addr: Addr): Promise<ReadResult> {
+    return this.submit((opId) => this.coordinator.read(opId, addr)) as Promise<ReadResult>;
+  }
+
+  write(addr: Addr, value: string): Promise<WriteResult> {
+    return this.submit((opId) => this.coordinator.write(opId, addr, value)) as Promise<WriteResult>;
+  }
+
+  stats(): OpStats {
+    return { ...this.counters, inFlight: this.waiters.size };
+  }
+
+  /**
+   * Stops taking operations, waits up to `drainMs` for those in flight, fails the rest
+   * with `shutting_down`, and closes every channel.
+   */
+  async shutdown(drainMs: number): Promise<void> {
+    this.accepting = false;
+    if (this.waiters.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.drained = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    this.execute(this.coordinator.shutdown());
+    for (const ch of this.channels.values()) ch.close();
+  }
+
+  queryReply(opId: OpId, from: MemberId, stored: Versioned): void {
+    this.execute(this.coordinator.onQueryReply(opId, from, stored));
+  }
+
+  updateAck(opId: OpId, from: MemberId): void {
+    this.execute(this.coordinator.onUpdateAck(opId, from));
+  }
+
+  refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void {
+    this.logger.warn('peer refused a request', { peer: from, reason });
+    this.execute(this.coordinator.onRefused(opId, phase, from, reason));
+  }
+
+  private submit(start: (opId: OpId) => Effect[]): Promise<ReadResult | WriteResult> {
+    if (!this.accepting) return Promise.reject(new ShuttingDownError('the node is shutting down; try another member'));
+    const opId = this.nextOpId++;
+    const promise = new Promise<ReadResult | WriteResult>((resolve, reject) => {
+      const timer = setTimeout(() => this.execute(this.coordinator.onDeadline(opId)), this.opDeadlineMs);
+      this.waiters.set(opId, { resolve, reject, timer });
+    });
+    this.execute(start(opId));
+    return promise;
+  }
+
+  private execute(effects: readonly Effect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'send-query':
+          for (const m of e.to) this.channel(m).query(e.opId, e.addr);
+          break;
+        case 'send-update':
+          for (const m of e.to) this.channel(m).update(e.opId, e.item);
+          break;
+        case 'cancel':
+          for (const ch of this.channels.values()) ch.cancel(e.opId, e.phase);
+          break;
+        case 'resolve': {
+          if (e.result.kind === 'read') {
+            this.counters.reads += 1;
+            if (e.result.fastPath) this.counters.fastPathReads += 1;
+          } else {
+            this.counters.writes += 1;
+          }
+          this.settle(e.opId)?.resolve(e.result);
+          break;
+        }
+        case 'reject':
+          this.counters.failures += 1;
+          this.settle(e.opId)?.reject(toError(e.failure));
+          break;
+      }
+    }
+  }
+
+  private settle(opId: OpId): Waiter | undefined {
+    const w = this.waiters.get(opId);
+    if (!w) return undefined;
+    clearTimeout(w.timer);
+    this.waiters.delete(opId);
+    if (this.waiters.size === 0) this.drained?.();
+    return w;
+  }
+
+  private channel(member: MemberId): PeerChannel {
+    const ch = this.channels.get(member);
+    if (!ch) throw new Error(`no channel to member ${member}`);
+    return ch;
+  }
+}
+
+function toError(f: OpFailure): ShmemError {
+  switch (f.code) {
+    case 'quorum_unavailable': return new QuorumUnavailableError(f.message, { hint: 'a majority of the members must be up and reachable' });
+    case 'membership_mismatch': return new MembershipMismatchError(f.message, { hint: 'every member must be started with the same member set' });
+    case 'shutting_down': return new ShuttingDownError(f.message);
+  }
+}

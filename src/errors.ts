@@ -1,0 +1,96 @@
+/**
+ * The error catalog (fastify style): every error that crosses a boundary has a stable
+ * `code`, an HTTP status where it applies, and an optional `hint` for the person reading it.
+ * Errors are mapped to HTTP only in server/http-errors.ts and to exit codes only in
+ * commands/base.ts. test/errors.test.ts checks that every code is documented in README.md.
+ */
+export abstract class ShmemError extends Error {
+  abstract readonly code: string;
+  abstract readonly httpStatus: number | undefined;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options?.hint;
+  }
+}
+
+export type BadInputCode =
+  | 'invalid_addr' | 'invalid_value' | 'value_too_large' | 'bad_json' | 'bad_content_type'
+  | 'body_too_large' | 'bad_request';
+
+/** The request or command line is malformed; nothing was changed. */
+export class BadInputError extends ShmemError {
+  override readonly name = 'BadInputError';
+  readonly httpStatus: number;
+  constructor(readonly code: BadInputCode, message: string, options?: { hint?: string }) {
+    super(message, options);
+    this.httpStatus = code === 'body_too_large' ? 413 : code === 'bad_content_type' ? 415 : 400;
+  }
+}
+
+/** Unknown route. */
+export class NotFoundError extends ShmemError {
+  override readonly name = 'NotFoundError';
+  readonly code = 'not_found';
+  readonly httpStatus = 404;
+}
+
+/** Known route, wrong HTTP method. */
+export class MethodNotAllowedError extends ShmemError {
+  override readonly name = 'MethodNotAllowedError';
+  readonly code = 'method_not_allowed';
+  readonly httpStatus = 405;
+  constructor(message: string, readonly allowed: readonly string[]) {
+    super(message);
+  }
+}
+
+/** The operation could not reach a majority of the members before its deadline. */
+export class QuorumUnavailableError extends ShmemError {
+  override readonly name = 'QuorumUnavailableError';
+  readonly code = 'quorum_unavailable';
+  readonly httpStatus = 503;
+}
+
+/** A peer is configured with a different member set; it is never counted in a quorum. */
+export class MembershipMismatchError extends ShmemError {
+  override readonly name = 'MembershipMismatchError';
+  readonly code = 'membership_mismatch';
+  readonly httpStatus = 409;
+}
+
+/** The node is stopping and no longer takes operations. */
+export class ShuttingDownError extends ShmemError {
+  override readonly name = 'ShuttingDownError';
+  readonly code = 'shutting_down';
+  readonly httpStatus = 503;
+}
+
+/** The CLI could not reach any of its endpoints. */
+export class NoEndpointError extends ShmemError {
+  override readonly name = 'NoEndpointError';
+  readonly code = 'no_endpoint';
+  readonly httpStatus = undefined;
+}
+
+/** A node answered with something the client does not understand. */
+export class BadResponseError extends ShmemError {
+  override readonly name = 'BadResponseError';
+  readonly code = 'bad_response';
+  readonly httpStatus = undefined;
+}
+
+/** Startup configuration is invalid (flags, environment, data dir). */
+export class ConfigError extends ShmemError {
+  override readonly name = 'ConfigError';
+  readonly code = 'config_invalid';
+  readonly httpStatus = undefined;
+}
+
+/** Every error code in the catalog, for the documentation test. */
+export const ERROR_CODES: readonly string[] = [
+  'invalid_addr', 'invalid_value', 'value_too_large', 'bad_json', 'bad_content_type', 'body_too_large',
+  'bad_request', 'not_found', 'method_not_allowed', 'quorum_unavailable', 'membership_mismatch',
+  'shutting_down', 'no_endpoint', 'bad_response', 'config_invalid', 'internal',
+];

@@ -1,0 +1,29 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Addr, ReadResult, RegisterItem, Versioned, WriteResult } from '../core/types.js';
+import type { PingReply } from '../transport/wire.js';
+
+/** Readiness checklist (rqlite style): `[+]store ok`, `[-]quorum 1/3 reachable`. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: readonly string[];
+}
+
+/**
+ * What the HTTP edge needs from the node; the daemon provides it. Declared here, by its
+ * consumer, so the server can be tested against any implementation.
+ */
+export interface NodeApi {
+  readonly valueBytesMax: number;
+  readonly peerBodyBytesMax: number;
+  /** Linearizable operations (coordinator role). */
+  read(addr: Addr): Promise<ReadResult>;
+  write(addr: Addr, value: string): Promise<WriteResult>;
+  /** Replica role. */
+  query(addrs: readonly Addr[]): Versioned[];
+  update(items: readonly RegisterItem[]): Promise<void>;
+  /** Throws MembershipMismatchError unless the headers carry our member set. */
+  checkPeer(headers: IncomingHttpHeaders): void;
+  ping(): PingReply;
+  status(): unknown;
+  readiness(): Readiness;
+}

@@ -1,0 +1,182 @@
+import type { OpId, Phase } from '../core/coordinator.js';
+import { limits } from '../core/limits.js';
+import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
+import { PeerRefusedError, type PeerLink } from './peer-link.js';
+
+/** Where a channel delivers what its member answered. */
+export interface ChannelSink {
+  queryReply(opId: OpId, from: MemberId, stored: Versioned): void;
+  updateAck(opId: OpId, from: MemberId): void;
+  refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
+}
+
+interface Batch {
+  readonly controller: AbortController;
+  live: number;
+}
+
+interface Request {
+  readonly key: string;
+  readonly opId: OpId;
+  readonly phase: Phase;
+  readonly addr: Addr;
+  readonly item: RegisterItem | undefined;
+  attempt: number;
+  batch: Batch | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Counters for /status and /metrics. */
+export interface ChannelStats {
+  readonly batchesSent: number;
+  readonly itemsSent: number;
+  readonly retries: number;
+  readonly failures: number;
+}
+
+/**
+ * Everything one coordinator asks of one member goes through its channel:
+ * - batching: requests made in the same turn of the event loop travel in one HTTP request
+ *   per phase (up to limits.batchItemsMax items / batchValueBytesMax value bytes);
+ * - retries: a request whose batch failed is retried alone, with exponential backoff and
+ *   jitter, until it is answered or cancelled (the op's deadline cancels it);
+ * - cancellation: once an op's phase has its quorum, its requests here are dropped, and an
+ *   HTTP request whose every item was cancelled is aborted.
+ */
+export class PeerChannel {
+  private readonly live = new Map<string, Request>();
+  private readonly queued: Record<Phase, Request[]> = { query: [], update: [] };
+  private flushScheduled = false;
+  private closed = false;
+  private counters = { batchesSent: 0, itemsSent: 0, retries: 0, failures: 0 };
+
+  constructor(private readonly link: PeerLink, private readonly sink: ChannelSink) {}
+
+  get member(): MemberId {
+    return this.link.member;
+  }
+
+  stats(): ChannelStats {
+    return { ...this.counters };
+  }
+
+  /** Asks the member for its pair at `addr` on behalf of `opId`. */
+  query(opId: OpId, addr: Addr): void {
+    this.add(opId, 'query', addr, undefined);
+  }
+
+  /** Sends `item` to the member on behalf of `opId` (an op's update phase). */
+  update(opId: OpId, item: RegisterItem): void {
+    this.add(opId, 'update', item.addr, item);
+  }
+
+  /** Drops the outstanding request of `opId` in `phase`, if any. */
+  cancel(opId: OpId, phase: Phase): void {
+    const req = this.live.get(keyOf(opId, phase));
+    if (!req) return;
+    this.live.delete(req.key);
+    if (req.timer) clearTimeout(req.timer);
+    if (req.batch && --req.batch.live === 0) req.batch.controller.abort();
+  }
+
+  /** Cancels everything; later requests are ignored. */
+  close(): void {
+    this.closed = true;
+    for (const req of [...this.live.values()]) this.cancel(req.opId, req.phase);
+  }
+
+  private add(opId: OpId, phase: Phase, addr: Addr, item: RegisterItem | undefined): void {
+    if (this.closed) return;
+    const req: Request = { key: keyOf(opId, phase), opId, phase, addr, item, attempt: 0, batch: undefined, timer: undefined };
+    this.live.set(req.key, req);
+    this.enqueue(req);
+  }
+
+  private isLive(req: Request): boolean {
+    return this.live.get(req.key) === req;
+  }
+
+  private enqueue(req: Request): void {
+    this.queued[req.phase].push(req);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const phase of ['query', 'update'] as const) {
+      const ready = this.queued[phase].filter((r) => this.isLive(r));
+      this.queued[phase] = [];
+      for (const chunk of chunks(ready)) void this.send(phase, chunk);
+    }
+  }
+
+  private async send(phase: Phase, reqs: Request[]): Promise<void> {
+    const batch: Batch = { controller: new AbortController(), live: reqs.length };
+    for (const r of reqs) r.batch = batch;
+    this.counters.batchesSent += 1;
+    this.counters.itemsSent += reqs.length;
+    try {
+      if (phase === 'query') {
+        const stored = await this.link.query(reqs.map((r) => r.addr), batch.controller.signal);
+        reqs.forEach((r, i) => this.settle(r) && this.sink.queryReply(r.opId, this.member, stored[i]!));
+      } else {
+        await this.link.update(reqs.map((r) => r.item!), batch.controller.signal);
+        for (const r of reqs) if (this.settle(r)) this.sink.updateAck(r.opId, this.member);
+      }
+    } catch (err) {
+      if (batch.controller.signal.aborted) return; // every request in it was cancelled
+      this.counters.failures += 1;
+      for (const r of reqs) {
+        if (!this.isLive(r)) continue;
+        r.batch = undefined;
+        if (err instanceof PeerRefusedError) {
+          this.live.delete(r.key);
+          this.sink.refused(r.opId, r.phase, this.member, err.message);
+        } else {
+          this.retryLater(r);
+        }
+      }
+    }
+  }
+
+  /** Marks `req` answered; false when it was cancelled meanwhile. */
+  private settle(req: Request): boolean {
+    if (!this.isLive(req)) return false;
+    this.live.delete(req.key);
+    return true;
+  }
+
+  private retryLater(req: Request): void {
+    req.attempt += 1;
+    this.counters.retries += 1;
+    const ceiling = Math.min(limits.retryBackoffMsMax, limits.retryBackoffMsMin * 2 ** req.attempt);
+    const delayMs = ceiling / 2 + Math.random() * (ceiling / 2); // jitter: retries of many ops spread out
+    req.timer = setTimeout(() => {
+      req.timer = undefined;
+      if (this.isLive(req) && !this.closed) this.enqueue(req);
+    }, delayMs);
+  }
+}
+
+function keyOf(opId: OpId, phase: Phase): string {
+  return `${opId}:${phase}`;
+}
+
+/** Splits requests into batches within the item and value-byte bounds. */
+function* chunks(reqs: Request[]): Generator<Request[]> {
+  let current: Request[] = [];
+  let bytes = 0;
+  for (const r of reqs) {
+    const size = r.item?.value?.length ?? 0;
+    if (current.length > 0 && (current.length >= limits.batchItemsMax || bytes + size > limits.batchValueBytesMax)) {
+      yield current;
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) yield current;
+}

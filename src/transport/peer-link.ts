@@ -1,0 +1,32 @@
+import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
+import type { RegisterStore } from '../storage/register-store.js';
+
+/**
+ * One member's replica API as the coordinator's runtime sees it: a batch of addresses in,
+ * their stored pairs out; a batch of items in, resolved once they are durable there.
+ * Failures: PeerRefusedError when the member will never serve us (another member set);
+ * any other rejection is transient and the caller retries.
+ */
+export interface PeerLink {
+  readonly member: MemberId;
+  query(addrs: readonly Addr[], signal: AbortSignal): Promise<Versioned[]>;
+  update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void>;
+}
+
+/** The member answered that it will not serve this node; retrying cannot help. */
+export class PeerRefusedError extends Error {
+  override readonly name = 'PeerRefusedError';
+}
+
+/** The coordinator's own replica, reached without a network hop. */
+export class LocalLink implements PeerLink {
+  constructor(readonly member: MemberId, private readonly store: RegisterStore) {}
+
+  async query(addrs: readonly Addr[]): Promise<Versioned[]> {
+    return this.store.read(addrs);
+  }
+
+  update(items: readonly RegisterItem[]): Promise<void> {
+    return this.store.putIfNewer(items);
+  }
+}
