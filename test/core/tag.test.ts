@@ -1,0 +1,50 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compareTags, formatTag, maxVersioned, nextTag, ZERO_TAG } from '../../src/core/tag.js';
+
+const test = suite('tag');
+
+test('tags order by seq first, then by writer', () => {
+  assert.ok(compareTags({ seq: 1, writer: 'z' }, { seq: 2, writer: 'a' }) < 0);
+  assert.ok(compareTags({ seq: 2, writer: 'a' }, { seq: 2, writer: 'b' }) < 0);
+  assert.ok(compareTags({ seq: 2, writer: 'b' }, { seq: 2, writer: 'a' }) > 0);
+  assert.is(compareTags({ seq: 2, writer: 'a' }, { seq: 2, writer: 'a' }), 0);
+  assert.ok(compareTags(ZERO_TAG, { seq: 0, writer: 'a' }) < 0, 'any writer beats the initial empty writer');
+});
+
+test('seq compares numerically, not as text', () => {
+  assert.ok(compareTags({ seq: 9, writer: 'a' }, { seq: 10, writer: 'a' }) < 0);
+});
+
+test('the order is total and antisymmetric over a sample', () => {
+  const tags = [0, 1, 2, 10].flatMap((seq) => ['', 'a', 'a.1', 'a.10', 'b'].map((writer) => ({ seq, writer })));
+  for (const a of tags) {
+    for (const b of tags) {
+      assert.is(Math.sign(compareTags(a, b)), -Math.sign(compareTags(b, a)));
+      for (const c of tags) {
+        if (compareTags(a, b) < 0 && compareTags(b, c) < 0) assert.ok(compareTags(a, c) < 0, 'transitive');
+      }
+    }
+  }
+});
+
+test('nextTag is strictly greater than what it observed, for any writer', () => {
+  const observed = { seq: 4, writer: 'zzzz' };
+  const next = nextTag(observed, 'a');
+  assert.equal(next, { seq: 5, writer: 'a' });
+  assert.ok(compareTags(next, observed) > 0);
+});
+
+test('maxVersioned keeps the pair with the greater tag', () => {
+  const a = { tag: { seq: 1, writer: 'b' }, value: 'a' };
+  const b = { tag: { seq: 1, writer: 'c' }, value: 'b' };
+  assert.is(maxVersioned(a, b), b);
+  assert.is(maxVersioned(b, a), b);
+});
+
+test('formatTag', () => {
+  assert.is(formatTag({ seq: 3, writer: 'ab.2' }), '3@ab.2');
+  assert.is(formatTag(ZERO_TAG), '0@-');
+});
+
+test.run();

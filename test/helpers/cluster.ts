@@ -1,0 +1,182 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root (this file is compiled to build/test/helpers/). */
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
+
+/** The executable under test: SHMEM_BIN (for example dist/shmem) or the checkout's launcher. */
+export const SHMEM_BIN = resolve(ROOT, process.env['SHMEM_BIN'] ?? 'bin/shmem');
+
+/** Every process any test started, killed on exit even when a test throws. */
+const started = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+
+/** `n` distinct free loopback ports, held open together so none is handed out twice. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => ok(s));
+  })));
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+  return ports;
+}
+
+export function tempDir(prefix = 'shmem-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(SHMEM_BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    started.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      started.delete(child);
+      ok({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One `shmem start` process of a test cluster. */
+export class NodeProcess {
+  child: ChildProcess | undefined;
+  log = '';
+  private exited: Promise<number | null> | undefined;
+
+  constructor(readonly port: number, readonly peers: readonly number[], readonly dataDir: string, readonly extraArgs: readonly string[] = []) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  start(): void {
+    const args = ['start', '--port', String(this.port), '--data-dir', this.dataDir,
+      '--peers', this.peers.map((p) => `127.0.0.1:${p}`).join(','), '--heartbeat-ms', '100', ...this.extraArgs];
+    const child = spawn(SHMEM_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.add(child);
+    this.log += `--- start ${args.join(' ')}\n`;
+    child.stdout!.on('data', (d) => (this.log += d));
+    child.stderr!.on('data', (d) => (this.log += d));
+    this.exited = new Promise((ok) => child.on('exit', (code) => {
+      started.delete(child);
+      ok(code);
+    }));
+    this.child = child;
+  }
+
+  /** Sends `signal` and waits for the process to exit; returns its exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    if (!this.running) return this.child?.exitCode ?? null;
+    this.child!.kill(signal);
+    return this.exited!;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  async waitExit(): Promise<number | null> {
+    return this.exited ?? null;
+  }
+
+  /** Waits until GET path answers `status` (default: /readyz 200). */
+  async waitFor(path = '/readyz', timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`node ${this.port} exited while waiting for ${path}:\n${this.log}`);
+      try {
+        const res = await fetch(`${this.url}${path}`);
+        last = `${res.status} ${await res.text()}`;
+        if (res.status === 200) return;
+      } catch (err) {
+        last = String(err);
+      }
+      await sleep(50);
+    }
+    throw new Error(`node ${this.port}: ${path} not ready after ${timeoutMs} ms (last: ${last})\n${this.log}`);
+  }
+}
+
+/** A real cluster of `shmem start` processes on loopback, each with its own temp data dir. */
+export class Cluster {
+  private constructor(readonly nodes: NodeProcess[], readonly dir: string) {}
+
+  static async start(size = 3, extraArgs: readonly string[] = []): Promise<Cluster> {
+    const ports = await freePorts(size);
+    const dir = tempDir();
+    const nodes = ports.map((port, i) => new NodeProcess(port, ports.filter((p) => p !== port), join(dir, `node${i}`), extraArgs));
+    const cluster = new Cluster(nodes, dir);
+    for (const n of nodes) n.start();
+    try {
+      await cluster.waitReady();
+    } catch (err) {
+      await cluster.destroy();
+      throw err;
+    }
+    return cluster;
+  }
+
+  node(i: number): NodeProcess {
+    return this.nodes[i]!;
+  }
+
+  endpoints(): string {
+    return this.nodes.map((n) => n.url).join(',');
+  }
+
+  async waitReady(): Promise<void> {
+    await Promise.all(this.nodes.filter((n) => n.running).map((n) => n.waitFor()));
+  }
+
+  /** Every node's log, for failure messages. */
+  logs(): string {
+    return this.nodes.map((n) => `=== node ${n.port}\n${n.log}`).join('\n');
+  }
+
+  /** Kills every node and removes the data dirs. Safe to call twice. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop('SIGKILL')));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** HTTP JSON helper against a node. */
+export async function http(url: string, init?: RequestInit): Promise<{ status: number; body: any; text: string }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, body, text };
+}
+
+export async function writeVia(node: NodeProcess, addr: number, value: string): Promise<{ status: number; body: any; text: string }> {
+  return http(`${node.url}/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ addr, value }) });
+}
+
+export async function readVia(node: NodeProcess, addr: number): Promise<{ status: number; body: any; text: string }> {
+  return http(`${node.url}/read/${addr}`);
+}
