@@ -1,0 +1,116 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { OpId, Phase } from '../../src/core/coordinator.js';
+import { INITIAL } from '../../src/core/tag.js';
+import type { Addr, RegisterItem, Versioned } from '../../src/core/types.js';
+import { PeerChannel, type ChannelSink } from '../../src/transport/peer-channel.js';
+import { PeerRefusedError, type PeerLink } from '../../src/transport/peer-link.js';
+
+/** A scripted in-process link: records every call and answers as told. */
+class ScriptedLink implements PeerLink {
+  readonly member = 'peer:1';
+  calls: { kind: 'query' | 'update'; size: number; signal: AbortSignal }[] = [];
+  failuresLeft = 0;
+  refuse = false;
+  hold: Promise<void> | undefined;
+
+  async query(addrs: readonly Addr[], signal: AbortSignal): Promise<Versioned[]> {
+    this.calls.push({ kind: 'query', size: addrs.length, signal });
+    await this.answer(signal);
+    return addrs.map(() => INITIAL);
+  }
+
+  async update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void> {
+    this.calls.push({ kind: 'update', size: items.length, signal });
+    await this.answer(signal);
+  }
+
+  private async answer(signal: AbortSignal): Promise<void> {
+    if (this.hold) await this.hold;
+    if (signal.aborted) throw new Error('aborted');
+    if (this.refuse) throw new PeerRefusedError('other member set');
+    if (this.failuresLeft > 0) {
+      this.failuresLeft -= 1;
+      throw new Error('connection refused');
+    }
+  }
+}
+
+class RecordingSink implements ChannelSink {
+  replies: OpId[] = [];
+  acks: OpId[] = [];
+  refusals: [OpId, Phase][] = [];
+  queryReply(opId: OpId): void { this.replies.push(opId); }
+  updateAck(opId: OpId): void { this.acks.push(opId); }
+  refused(opId: OpId, phase: Phase): void { this.refusals.push([opId, phase]); }
+}
+
+const settle = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+const item = (addr: number): RegisterItem => ({ addr, tag: { seq: 1, writer: 'w' }, value: 'v' });
+const test = suite('peer channel');
+
+test('requests made in one event-loop turn travel as one batch per phase', async () => {
+  const link = new ScriptedLink();
+  const sink = new RecordingSink();
+  const ch = new PeerChannel(link, sink);
+  for (let op = 1; op <= 100; op++) ch.query(op, op);
+  ch.update(101, item(1));
+  ch.update(102, item(2));
+  await settle();
+  assert.equal(link.calls.map((c) => [c.kind, c.size]), [['query', 100], ['update', 2]]);
+  assert.is(sink.replies.length, 100);
+  assert.equal(sink.acks, [101, 102]);
+});
+
+test('batches are split at the item bound', async () => {
+  const link = new ScriptedLink();
+  const ch = new PeerChannel(link, new RecordingSink());
+  for (let op = 1; op <= 1200; op++) ch.query(op, op);
+  await settle();
+  assert.equal(link.calls.map((c) => c.size), [512, 512, 176]);
+});
+
+test('a failed request is retried with backoff until answered', async () => {
+  const link = new ScriptedLink();
+  link.failuresLeft = 2;
+  const sink = new RecordingSink();
+  const ch = new PeerChannel(link, sink);
+  ch.query(1, 5);
+  await settle(500);
+  assert.is(link.calls.length, 3);
+  assert.equal(sink.replies, [1]);
+  assert.is(ch.stats().retries, 2);
+});
+
+test('a cancelled request is not retried, and a batch whose requests were all cancelled is aborted', async () => {
+  const link = new ScriptedLink();
+  let release!: () => void;
+  link.hold = new Promise((r) => (release = r));
+  const sink = new RecordingSink();
+  const ch = new PeerChannel(link, sink);
+  ch.query(1, 5);
+  ch.query(2, 6);
+  await settle();
+  ch.cancel(1, 'query');
+  assert.not.ok(link.calls[0]!.signal.aborted, 'one request still wants the answer');
+  ch.cancel(2, 'query');
+  assert.ok(link.calls[0]!.signal.aborted);
+  release();
+  await settle(50);
+  assert.equal(sink.replies, []);
+  assert.is(link.calls.length, 1);
+});
+
+test('a refusal is reported once per request and never retried', async () => {
+  const link = new ScriptedLink();
+  link.refuse = true;
+  const sink = new RecordingSink();
+  const ch = new PeerChannel(link, sink);
+  ch.query(1, 5);
+  ch.update(2, item(5));
+  await settle(100);
+  assert.equal(sink.refusals, [[1, 'query'], [2, 'update']]);
+  assert.is(link.calls.length, 2);
+});
+
+test.run();
