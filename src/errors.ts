@@ -67,6 +67,13 @@ export class ShuttingDownError extends ShmemError {
   readonly httpStatus = 503;
 }
 
+/** This replica lost its data (wiped data dir) and is copying it back; it does not count yet. */
+export class RecoveringError extends ShmemError {
+  override readonly name = 'RecoveringError';
+  readonly code = 'recovering';
+  readonly httpStatus = 503;
+}
+
 /** The CLI could not reach any of its endpoints. */
 export class NoEndpointError extends ShmemError {
   override readonly name = 'NoEndpointError';
@@ -92,5 +99,5 @@ export class ConfigError extends ShmemError {
 export const ERROR_CODES: readonly string[] = [
   'invalid_addr', 'invalid_value', 'value_too_large', 'bad_json', 'bad_content_type', 'body_too_large',
   'bad_request', 'not_found', 'method_not_allowed', 'quorum_unavailable', 'membership_mismatch',
-  'shutting_down', 'no_endpoint', 'bad_response', 'config_invalid', 'internal',
+  'shutting_down', 'recovering', 'no_endpoint', 'bad_response', 'config_invalid', 'internal',
 ];

@@ -13,6 +13,8 @@ export interface PeerHealth {
   readonly nodeId: string | null;
   readonly lastContactMsAgo: number | null;
   readonly rttMs: number | null;
+  /** The peer said it is recovering a wiped data dir (its replica does not answer yet). */
+  readonly recovering: boolean;
   readonly error: string | null;
 }
 
@@ -22,6 +24,7 @@ interface Entry {
   rttMs: number | null;
   error: string | null;
   mismatch: boolean;
+  recovering: boolean;
 }
 
 /**
@@ -35,7 +38,7 @@ export class FailureDetector {
   private readonly startedAt = Date.now();
 
   constructor(private readonly links: readonly HttpLink[], private readonly intervalMs: number, private readonly logger: Logger) {
-    for (const l of links) this.entries.set(l.member, { nodeId: null, lastContact: null, rttMs: null, error: null, mismatch: false });
+    for (const l of links) this.entries.set(l.member, { nodeId: null, lastContact: null, rttMs: null, error: null, mismatch: false, recovering: false });
   }
 
   start(): void {
@@ -63,7 +66,7 @@ export class FailureDetector {
       return {
         member, state, nodeId: e.nodeId,
         lastContactMsAgo: e.lastContact === null ? null : now - e.lastContact,
-        rttMs: e.rttMs, error: e.error,
+        rttMs: e.rttMs, recovering: e.recovering, error: e.error,
       };
     });
   }
@@ -79,6 +82,7 @@ export class FailureDetector {
       e.rttMs = Math.round((performance.now() - sent) * 100) / 100;
       e.lastContact = Date.now();
       e.nodeId = reply.nodeId;
+      e.recovering = reply.recovering === true;
       e.error = null;
       e.mismatch = false;
     } catch (err) {

@@ -12,6 +12,16 @@ export interface Identity {
   readonly incarnation: number;
   /** Writer id for tags: `<nodeId>.<incarnation>`, unique across restarts. */
   readonly writer: WriterId;
+  /**
+   * False for a data dir that never finished initialising (new, or wiped): the node must
+   * recover from other members before it answers as a replica (core/recovery.ts).
+   */
+  readonly initialized: boolean;
+}
+
+/** Marks the data dir initialised: from now on its replica answers count. */
+export function markInitialized(store: RegisterStore): void {
+  store.setMeta('initialized', '1');
 }
 
 /**
@@ -34,6 +44,7 @@ export function loadIdentity(store: RegisterStore, members: readonly MemberId[],
   } else {
     store.setMeta('members', JSON.stringify(wanted));
   }
+  const initialized = store.getMeta('initialized') === '1';
   let nodeId = store.getMeta('node_id');
   if (nodeId === undefined) {
     nodeId = randomBytes(4).toString('hex');
@@ -41,5 +52,5 @@ export function loadIdentity(store: RegisterStore, members: readonly MemberId[],
   }
   const incarnation = Number(store.getMeta('incarnation') ?? '0') + 1;
   store.setMeta('incarnation', String(incarnation));
-  return { nodeId, incarnation, writer: `${nodeId}.${incarnation}` };
+  return { nodeId, incarnation, writer: `${nodeId}.${incarnation}`, initialized };
 }

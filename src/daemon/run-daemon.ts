@@ -16,8 +16,11 @@ import { LocalLink } from '../transport/peer-link.js';
 import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, type PingReply } from '../transport/wire.js';
 import { limits } from '../core/limits.js';
 import { VERSION } from '../version.js';
+import { Recovery } from '../core/recovery.js';
 import { FailureDetector } from './failure-detector.js';
-import { loadIdentity, type Identity } from './identity.js';
+import { loadIdentity, markInitialized, type Identity } from './identity.js';
+import { Replica } from './replica.js';
+import { runRecovery } from './recovery-runner.js';
 import { Runtime } from './runtime.js';
 import { reachableMembers, verdict } from './status.js';
 
@@ -47,6 +50,10 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   const clusterId = computeClusterId(config.members);
   const quorum = majority(config.members.length);
 
+  // The replica role; it stays silent while a new or wiped data dir is being recovered.
+  const replica = new Replica(store, !identity.initialized);
+  const recovery = identity.initialized ? undefined : new Recovery(config.self, config.members, quorum);
+
   // The pure protocol core and the runtime that carries out its effects.
   const coordinator = new Coordinator({ self: config.self, writer: identity.writer, members: config.members, quorum });
   const runtime = new Runtime(coordinator, config.opDeadlineMs, logger);
@@ -55,7 +62,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   const links = config.peers.map((m) => new HttpLink(m, {
     self: config.self, members: config.members, clusterId, requestDeadlineMs: config.peerRequestDeadlineMs,
   }));
-  runtime.addChannel(new PeerChannel(new LocalLink(config.self, store), runtime));
+  runtime.addChannel(new PeerChannel(new LocalLink(config.self, replica), runtime));
   const channels = links.map((l) => new PeerChannel(l, runtime));
   for (const ch of channels) runtime.addChannel(ch);
 
@@ -69,8 +76,9 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     peerBodyBytesMax: 8 * Math.max(config.valueBytesMax, limits.batchValueBytesMax) + 1024 * 1024,
     read: (addr: Addr): Promise<ReadResult> => runtime.read(addr),
     write: (addr: Addr, value: string): Promise<WriteResult> => runtime.write(addr, value),
-    query: (addrs: readonly Addr[]): Versioned[] => store.read(addrs),
-    update: (items: readonly RegisterItem[]): Promise<void> => store.putIfNewer(items),
+    query: (addrs: readonly Addr[]): Versioned[] => replica.query(addrs),
+    update: (items: readonly RegisterItem[]): Promise<void> => replica.update(items),
+    registers: (after, limit) => replica.page(after, limit),
     checkPeer: (headers: IncomingHttpHeaders): void => {
       const theirId = headers[HEADER_CLUSTER];
       if (theirId === clusterId) return;
@@ -86,7 +94,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       }
       throw new MembershipMismatchError(message, { hint: 'start every member with the same member set (--port/--peers)' });
     },
-    ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId }),
+    ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId, recovering: replica.recovering }),
     status: () => {
       const peers = detector.health();
       const up = reachableMembers(config.self, peers).length;
@@ -94,6 +102,8 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
         node: {
           id: identity.nodeId, member: config.self, writer: identity.writer, incarnation: identity.incarnation,
           version: VERSION, pid: process.pid, uptimeMs: Date.now() - startedAt, dataDir: config.dataDir,
+          recovering: replica.recovering,
+          recovery: recovery ? { sourcesNeeded: recovery.needed, sourcesDone: recovery.sources } : null,
         },
         cluster: {
           id: clusterId, members: config.members, size: config.members.length, quorum, up,
@@ -110,9 +120,12 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       const checks = [
         `${accepting ? '[+]' : '[-]'}node ${accepting ? 'ok' : 'shutting down'}`,
         '[+]store ok',
+        replica.recovering
+          ? `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`
+          : '[+]replica ok',
         `${up >= quorum ? '[+]' : '[-]'}quorum ${up >= quorum ? 'ok' : 'unavailable'}: ${up}/${config.members.length} members reachable, ${quorum} needed`,
       ];
-      return { ready: accepting && up >= quorum, checks };
+      return { ready: accepting && !replica.recovering && up >= quorum, checks };
     },
   };
 
@@ -121,6 +134,22 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   detector.start();
+  const stopRecovery = new AbortController();
+  if (recovery) {
+    logger.warn('data dir is new or was wiped: recovering from the other members before answering as a replica', {
+      sourcesNeeded: recovery.needed,
+    });
+    runRecovery(recovery, links, store, logger, stopRecovery.signal).then((sources) => {
+      if (stopRecovery.signal.aborted) return;
+      markInitialized(store);
+      replica.recovering = false;
+      logger.info('recovery complete: answering as a replica', { sources });
+    }, (err: unknown) => {
+      logger.error('recovery failed', { err: String(err) });
+      process.exitCode = 70;
+      void stop('recovery failed');
+    });
+  }
   logger.info('serving', {
     member: config.self, nodeId: identity.nodeId, incarnation: identity.incarnation,
     members: config.members, quorum, dataDir: config.dataDir,
@@ -134,6 +163,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       server.close();
       server.closeIdleConnections();
       detector.stop();
+      stopRecovery.abort();
       await runtime.shutdown(Math.min(config.opDeadlineMs, 10_000));
       server.closeAllConnections();
       for (const l of links) l.close();

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, ReadResult, RegisterItem, Versioned, WriteResult } from '../core/types.js';
 import type { PingReply } from '../transport/wire.js';
 
@@ -21,6 +22,7 @@ export interface NodeApi {
   /** Replica role. */
   query(addrs: readonly Addr[]): Versioned[];
   update(items: readonly RegisterItem[]): Promise<void>;
+  registers(after: Addr | null, limit: number): RegisterPage;
   /** Throws MembershipMismatchError unless the headers carry our member set. */
   checkPeer(headers: IncomingHttpHeaders): void;
   ping(): PingReply;

@@ -17,6 +17,8 @@ export interface StoreStats {
 export interface RegisterStore {
   /** The stored pair of each address, in order; never-written addresses read as INITIAL. */
   read(addrs: readonly Addr[]): Versioned[];
+  /** Up to `limit` stored registers with address > `after` (null: from the start), in address order. */
+  list(after: Addr | null, limit: number): RegisterItem[];
   /** Stores each item whose tag is greater than the stored one (ABD replica rule). */
   putIfNewer(items: readonly RegisterItem[]): Promise<void>;
   /** Small durable key/value facts about the node (id, incarnation, members). */

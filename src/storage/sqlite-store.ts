@@ -41,6 +41,7 @@ interface Pending {
 export class SqliteStore implements RegisterStore {
   private readonly db: Database.Database;
   private readonly selectOne: Database.Statement<[number], { seq: number; writer: string; value: string | null }>;
+  private readonly selectPage: Database.Statement<[number, number], { addr: number; seq: number; writer: string; value: string | null }>;
   private readonly upsert: Database.Statement<[number, number, string, string | null]>;
   private readonly commitBatch: (batch: readonly Pending[]) => void;
   private pending: Pending[] = [];
@@ -58,6 +59,7 @@ export class SqliteStore implements RegisterStore {
     this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.migrate();
     this.selectOne = this.db.prepare('SELECT seq, writer, value FROM registers WHERE addr = ?');
+    this.selectPage = this.db.prepare('SELECT addr, seq, writer, value FROM registers WHERE addr > ? ORDER BY addr LIMIT ?');
     this.upsert = this.db.prepare(
       'INSERT INTO registers (addr, seq, writer, value) VALUES (?, ?, ?, ?) ' +
       'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value',
@@ -70,6 +72,11 @@ export class SqliteStore implements RegisterStore {
   read(addrs: readonly Addr[]): Versioned[] {
     assert(!this.closed, 'read after close');
     return addrs.map((addr) => this.readOne(addr));
+  }
+
+  list(after: Addr | null, limit: number): RegisterItem[] {
+    assert(!this.closed, 'list after close');
+    return this.selectPage.all(after ?? -1, limit).map((r) => ({ addr: r.addr, tag: { seq: r.seq, writer: r.writer }, value: r.value }));
   }
 
   putIfNewer(items: readonly RegisterItem[]): Promise<void> {

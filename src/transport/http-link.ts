@@ -2,7 +2,8 @@ import got, { type Got } from 'got';
 import { Agent } from 'node:http';
 import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
 import { PeerRefusedError, type PeerLink } from './peer-link.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, PEER_PATHS, isQueryReply, type PingReply } from './wire.js';
+import type { RegisterPage } from '../core/recovery.js';
+import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, PEER_PATHS, REGISTER_PAGE_ITEMS, isQueryReply, isRegisterPage, type PingReply } from './wire.js';
 
 export interface HttpLinkOptions {
   readonly self: MemberId;
@@ -50,6 +51,15 @@ export class HttpLink implements PeerLink {
   async ping(signal: AbortSignal): Promise<PingReply> {
     const res = await this.client.get(PEER_PATHS.ping.slice(1), { signal, responseType: 'json' });
     return this.check(res.statusCode, res.body) as PingReply;
+  }
+
+  /** One page of the peer's registers after `after` (wiped-node recovery). */
+  async registers(after: Addr | null, signal: AbortSignal): Promise<RegisterPage> {
+    const searchParams = { limit: REGISTER_PAGE_ITEMS, ...(after === null ? {} : { after }) };
+    const res = await this.client.get(PEER_PATHS.registers.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: 30_000 } });
+    const body = this.check(res.statusCode, res.body);
+    if (!isRegisterPage(body)) throw new Error(`malformed register page from ${this.member}`);
+    return body;
   }
 
   close(): void {

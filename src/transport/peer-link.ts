@@ -1,5 +1,4 @@
 import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
-import type { RegisterStore } from '../storage/register-store.js';
 
 /**
  * One member's replica API as the coordinator's runtime sees it: a batch of addresses in,
@@ -18,15 +17,21 @@ export class PeerRefusedError extends Error {
   override readonly name = 'PeerRefusedError';
 }
 
-/** The coordinator's own replica, reached without a network hop. */
+/** The replica role of this node, as the local link needs it. */
+export interface LocalReplica {
+  query(addrs: readonly Addr[]): Versioned[];
+  update(items: readonly RegisterItem[]): Promise<void>;
+}
+
+/** The coordinator's own replica, reached without a network hop (same rules as remote). */
 export class LocalLink implements PeerLink {
-  constructor(readonly member: MemberId, private readonly store: RegisterStore) {}
+  constructor(readonly member: MemberId, private readonly replica: LocalReplica) {}
 
   async query(addrs: readonly Addr[]): Promise<Versioned[]> {
-    return this.store.read(addrs);
+    return this.replica.query(addrs);
   }
 
   update(items: readonly RegisterItem[]): Promise<void> {
-    return this.store.putIfNewer(items);
+    return this.replica.update(items);
   }
 }

@@ -1,5 +1,6 @@
 import { isAddr } from '../core/addr.js';
 import { limits } from '../core/limits.js';
+import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
 
 /**
@@ -9,8 +10,12 @@ import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
  *   POST /peer/query   {"addrs":[3,4]}                          -> {"items":[{"tag":..,"value":..},..]}
  *   POST /peer/update  {"items":[{"addr":3,"tag":..,"value":..}]} -> {"acked":1}
  *   GET  /peer/ping                                              -> PingReply
+ *   GET  /peer/registers?after=A&limit=L                         -> RegisterPage (wiped-node recovery)
  */
-export const PEER_PATHS = { query: '/peer/query', update: '/peer/update', ping: '/peer/ping' } as const;
+export const PEER_PATHS = { query: '/peer/query', update: '/peer/update', ping: '/peer/ping', registers: '/peer/registers' } as const;
+
+/** Registers per page of /peer/registers. */
+export const REGISTER_PAGE_ITEMS = 1000;
 
 /** Headers identifying the sender and its member set. */
 export const HEADER_CLUSTER = 'x-shmem-cluster';
@@ -26,6 +31,8 @@ export interface PingReply {
   readonly nodeId: string;
   readonly version: string;
   readonly clusterId: string;
+  /** True while the member recovers a wiped data dir (it does not answer as a replica). */
+  readonly recovering: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -54,4 +61,9 @@ export function isUpdateRequest(v: unknown): v is UpdateRequest {
 
 export function isQueryReply(v: unknown, expected: number): v is QueryReply {
   return isObject(v) && Array.isArray(v['items']) && v['items'].length === expected && v['items'].every(isVersioned);
+}
+
+export function isRegisterPage(v: unknown): v is RegisterPage {
+  return isObject(v) && typeof v['initialized'] === 'boolean' && Array.isArray(v['items']) && v['items'].every(isRegisterItem)
+    && (v['next'] === null || isAddr(v['next']));
 }

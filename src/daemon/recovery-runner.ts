@@ -1,0 +1,48 @@
+import { limits } from '../core/limits.js';
+import type { Recovery, RecoveryEffect } from '../core/recovery.js';
+import type { MemberId } from '../core/types.js';
+import type { Logger } from '../log/logger.js';
+import type { RegisterStore } from '../storage/register-store.js';
+import type { HttpLink } from '../transport/http-link.js';
+
+/**
+ * Carries out a Recovery's effects: pages through each other member's registers over HTTP
+ * (retrying with backoff while a member is down or refuses), stores every page durably
+ * before asking for the next, and resolves with the sources once enough were copied.
+ */
+export function runRecovery(
+  recovery: Recovery,
+  links: readonly HttpLink[],
+  store: RegisterStore,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<readonly MemberId[]> {
+  const byMember = new Map(links.map((l) => [l.member, l]));
+  return new Promise((resolve, reject) => {
+    const handle = async (effects: readonly RecoveryEffect[]): Promise<void> => {
+      for (const e of effects) {
+        if (signal.aborted) return;
+        if (e.type === 'store') await store.putIfNewer(e.items);
+        else if (e.type === 'fetch') void fetchLoop(e.from, e.after);
+        else resolve(e.sources);
+      }
+    };
+    const fetchLoop = async (from: MemberId, after: number | null): Promise<void> => {
+      const link = byMember.get(from)!;
+      for (let attempt = 0; !signal.aborted; attempt++) {
+        try {
+          const page = await link.registers(after, signal);
+          logger.debug('recovery page', { peer: from, items: page.items.length, initialized: page.initialized });
+          await handle(recovery.onPage(from, page));
+          return;
+        } catch (err) {
+          if (signal.aborted) return;
+          if (attempt === 0 || attempt % 20 === 0) logger.info('recovery source not answering yet', { peer: from, err: (err as Error).message });
+          const delayMs = Math.min(limits.retryBackoffMsMax * 4, limits.retryBackoffMsMin * 2 ** Math.min(attempt, 10));
+          await new Promise((r) => setTimeout(r, delayMs));
+        }
+      }
+    };
+    handle(recovery.start()).catch(reject);
+  });
+}
