@@ -28,6 +28,8 @@ export type Effect =
 export interface ProtocolMutations {
   /** Read returns after phase 1 without write-back (the seeds' one-round read). */
   readonly readWithoutWriteBack?: boolean;
+  /** Read takes the fast path when this node's own replica holds the newest tag, even if the quorum disagrees. */
+  readonly fastPathWhenSelfHasMax?: boolean;
   /** Quorum size used instead of the majority. */
   readonly quorumOverride?: number;
 }
@@ -45,7 +47,7 @@ export interface CoordinatorConfig {
 }
 
 type OpState =
-  | { kind: 'read'; addr: Addr; phase: Phase; tracker: QuorumTracker; replies: Versioned[]; best: Versioned; refusals: string[] }
+  | { kind: 'read'; addr: Addr; phase: Phase; tracker: QuorumTracker; replies: Versioned[]; best: Versioned; refusals: string[]; own?: Versioned }
   | { kind: 'write'; addr: Addr; value: string; phase: Phase | 'queued'; tracker: QuorumTracker; best: Versioned; item?: RegisterItem; refusals: string[] };
 
 /**
@@ -101,7 +103,10 @@ export class Coordinator {
     if (!op || op.phase !== 'query') return []; // late or duplicated answer
     if (!op.tracker.answer(from)) return [];
     op.best = maxVersioned(op.best, stored);
-    if (op.kind === 'read') op.replies.push(stored);
+    if (op.kind === 'read') {
+      op.replies.push(stored);
+      if (from === this.config.self) op.own = stored;
+    }
     if (op.tracker.state !== 'reached') return [];
     return op.kind === 'read' ? this.finishReadQuery(opId, op) : this.startWriteUpdate(opId, op);
   }
@@ -167,7 +172,8 @@ export class Coordinator {
   private finishReadQuery(opId: OpId, op: Extract<OpState, { kind: 'read' }>): Effect[] {
     const agreed = op.replies.every((r) => tagsEqual(r.tag, op.best.tag));
     const m = this.config.mutations;
-    if (agreed || m?.readWithoutWriteBack) {
+    const selfHasMax = m?.fastPathWhenSelfHasMax === true && op.own !== undefined && tagsEqual(op.own.tag, op.best.tag);
+    if (agreed || m?.readWithoutWriteBack || selfHasMax) {
       const result: OpResult = { kind: 'read', addr: op.addr, value: op.best.value, tag: op.best.tag, fastPath: true };
       return this.finish(opId, { type: 'resolve', opId, result }, 'query');
     }
