@@ -1,8 +1,8 @@
 import { ClientCommand } from './base.js';
 
-interface PeerRow { member: string; state: string; nodeId: string | null; lastContactMsAgo: number | null; rttMs: number | null; error: string | null }
+interface PeerRow { member: string; state: string; nodeId: string | null; lastContactMsAgo: number | null; rttMs: number | null; recovering: boolean; error: string | null }
 interface StatusDoc {
-  node: { id: string; member: string; version: string; uptimeMs: number; dataDir: string; incarnation: number };
+  node: { id: string; member: string; version: string; uptimeMs: number; dataDir: string; incarnation: number; recovering: boolean };
   cluster: { size: number; quorum: number; up: number; hasQuorum: boolean; verdict: string };
   peers: PeerRow[];
   store: { addresses: number; dbBytes: number };
@@ -25,9 +25,9 @@ export default class Status extends ClientCommand {
       } else {
         const rows = [
           ['MEMBER', 'STATE', 'NODE', 'LAST CONTACT', 'RTT'],
-          [s.node.member, 'self', s.node.id, '-', '-'],
+          [s.node.member, s.node.recovering ? 'self, recovering' : 'self', s.node.id, '-', '-'],
           ...s.peers.map((p) => [
-            p.member, p.state, p.nodeId ?? '?',
+            p.member, p.recovering ? `${p.state}, recovering` : p.state, p.nodeId ?? '?',
             p.lastContactMsAgo === null ? 'never' : `${(p.lastContactMsAgo / 1000).toFixed(1)}s ago`,
             p.rttMs === null ? '-' : `${p.rttMs.toFixed(1)}ms`,
           ]),

@@ -11,8 +11,8 @@ import type { Addr } from '../core/types.js';
  * `type` is invoke, ok (it happened, with this result), fail (it certainly did not happen)
  * or info (unknown outcome: it may take effect at any time after its invocation, or never).
  * A process has at most one operation outstanding; its completion event follows its invoke.
- * An optional numeric `time` (ms) is carried for people and ignored by the checker: the line
- * order is the real-time order.
+ * Optional `time` (ms) and `node` fields are carried for people and ignored by the checker:
+ * the line order is the real-time order.
  */
 export type EventType = 'invoke' | 'ok' | 'fail' | 'info';
 export type OpKind = 'read' | 'write';
@@ -25,6 +25,8 @@ export interface HistoryEvent {
   /** write: the value written; read ok: the value returned. */
   readonly value?: string | null;
   readonly time?: number;
+  /** Informational: the node the operation went through. */
+  readonly node?: string | number;
 }
 
 /** One operation, paired from its invoke and completion events. */

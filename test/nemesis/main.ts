@@ -1,0 +1,43 @@
+/**
+ * npm run nemesis -- [--seconds 60] [--clients 6] [--addrs 5] [--majority] [--seed N] [--history FILE]
+ * Prints the counts and the verdict; exits 1 on a linearizability violation.
+ */
+import { runNemesis } from './nemesis.js';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive integer`);
+    process.exit(2);
+  }
+  return n;
+};
+const historyIndex = process.argv.indexOf('--history');
+const historyFile = historyIndex >= 0 ? process.argv[historyIndex + 1] : `/tmp/shmem-nemesis-${Date.now()}.jsonl`;
+const seed = arg('seed', Date.now() % 1_000_000);
+const options = {
+  seconds: arg('seconds', 60), clients: arg('clients', 6), addrs: arg('addrs', 5),
+  majority: process.argv.includes('--majority'), seed, historyFile: historyFile!, log: (l: string) => console.log(l),
+};
+console.log(`nemesis: ${options.seconds}s, ${options.clients} clients, ${options.addrs} addresses, seed ${seed}${options.majority ? ', majority outages' : ''}`);
+const r = await runNemesis(options);
+const c = r.counts;
+console.log(`ops ${c.ops}: ${c.ok} ok, ${c.failed} failed, ${c.unknown} unknown; faults: ${c.kills} kills, ${c.stops} stops, ${c.wipes} wipes, ${c.majorityOutages} majority outages`);
+if (options.majority) console.log(`while a majority was down: ${r.duringOutages.refused} operations refused, ${r.duringOutages.succeeded} succeeded`);
+console.log(`history: ${historyFile}`);
+if (r.duringOutages.succeeded > 0) {
+  console.log('verdict: an operation succeeded while a majority was down');
+  process.exit(1);
+}
+if (r.verdict.result === 'valid') {
+  console.log(`verdict: linearizable (${r.verdict.operations} operations over ${r.verdict.addresses} addresses)`);
+} else if (r.verdict.result === 'unknown') {
+  console.log(`verdict: unknown (${r.verdict.reason})`);
+  process.exit(1);
+} else {
+  console.log(`verdict: NOT linearizable at address ${r.verdict.addr}: ${r.verdict.explanation}`);
+  for (const op of r.verdict.window) console.log(`  process ${op.process} ${op.f} ${JSON.stringify(op.value)} events [${op.call}, ${op.ret}] ${op.status}`);
+  process.exit(1);
+}

@@ -1,0 +1,193 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import type { HistoryEvent } from '../../src/check/history.js';
+import { checkHistory, type Verdict } from '../../src/check/linearizability.js';
+import { Cluster, type NodeProcess } from '../helpers/cluster.js';
+import { Random } from '../sim/random.js';
+
+/**
+ * Live fault injection against real shmem processes (a small Jepsen): concurrent clients do
+ * random reads and writes of unique values through random nodes while the nemesis SIGKILLs
+ * and restarts nodes, SIGSTOPs and resumes them, and restarts a node on a wiped data dir.
+ * By default never more than a minority is faulty at once; `majority` mode also takes a
+ * majority down to show the cluster refuses rather than lies. The history is checked for
+ * linearizability at the end.
+ */
+export interface NemesisOptions {
+  readonly seconds: number;
+  readonly clients: number;
+  readonly addrs: number;
+  readonly majority: boolean;
+  readonly seed: number;
+  readonly historyFile?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface NemesisReport {
+  readonly verdict: Verdict;
+  readonly counts: { ops: number; ok: number; failed: number; unknown: number; kills: number; stops: number; wipes: number; majorityOutages: number };
+  /** Operations invoked and completed while a majority was down: refused ones, and any that succeeded (must be 0). */
+  readonly duringOutages: { refused: number; succeeded: number };
+  readonly history: HistoryEvent[];
+  readonly logs: string;
+}
+
+const OP_DEADLINE_MS = 1000;
+
+export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
+  const log = o.log ?? (() => {});
+  const rng = new Random(o.seed);
+  const cluster = await Cluster.start(3, ['--op-deadline-ms', String(OP_DEADLINE_MS)]);
+  const history: HistoryEvent[] = [];
+  const counts = { ops: 0, ok: 0, failed: 0, unknown: 0, kills: 0, stops: 0, wipes: 0, majorityOutages: 0 };
+  const end = Date.now() + o.seconds * 1000;
+  const outages: Outage[] = [];
+  const record = (e: HistoryEvent): void => {
+    history.push({ ...e, time: Date.now() });
+  };
+  try {
+    const clients = Array.from({ length: o.clients }, (_, c) => clientLoop(c, cluster, rng, o.addrs, end, record, counts));
+    await nemesisLoop(cluster, rng, o, end, counts, outages, log);
+    await Promise.all(clients);
+    // Heal, then read every address through every node: the final state is in the history too.
+    for (const n of cluster.nodes) {
+      n.signal('SIGCONT');
+      if (!n.running) n.start();
+    }
+    await cluster.waitReady();
+    for (let addr = 0; addr < o.addrs; addr++) {
+      for (const n of cluster.nodes) await doOp(1000 + addr, n, 'read', addr, undefined, record, counts);
+    }
+  } finally {
+    for (const n of cluster.nodes) n.signal('SIGCONT');
+    await cluster.destroy();
+  }
+  if (o.historyFile) writeFileSync(o.historyFile, history.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return { verdict: checkHistory(history, { budgetMs: 60_000 }), counts, duringOutages: insideOutages(history, outages), history, logs: cluster.logs() };
+}
+
+/** A window during which only `survivor` was up (the others killed or stopped). */
+interface Outage {
+  readonly start: number;
+  readonly end: number;
+  readonly survivor: number;
+}
+
+/**
+ * Operations through the surviving node that started and ended inside an outage window:
+ * refused ones, and any that succeeded (which would mean answering without a majority).
+ */
+function insideOutages(history: readonly HistoryEvent[], outages: readonly Outage[]): { refused: number; succeeded: number } {
+  const open = new Map<number | string, HistoryEvent>();
+  const result = { refused: 0, succeeded: 0 };
+  for (const e of history) {
+    if (e.type === 'invoke') {
+      open.set(e.process, e);
+      continue;
+    }
+    const inv = open.get(e.process)!;
+    open.delete(e.process);
+    if (!outages.some((w) => inv.node === w.survivor && inv.time! > w.start && e.time! < w.end)) continue;
+    if (e.type === 'ok') result.succeeded += 1;
+    else result.refused += 1;
+  }
+  return result;
+}
+
+async function clientLoop(
+  client: number, cluster: Cluster, rng: Random, addrs: number, end: number,
+  record: (e: HistoryEvent) => void, counts: NemesisReport['counts'],
+): Promise<void> {
+  for (let k = 0; Date.now() < end; k++) {
+    const node = rng.pick(cluster.nodes);
+    const addr = rng.int(0, addrs - 1);
+    const f = rng.chance(0.5) ? 'write' : 'read';
+    await doOp(client, node, f, addr, f === 'write' ? `c${client}-${k}` : undefined, record, counts);
+  }
+}
+
+async function doOp(
+  process: number, node: NodeProcess, f: 'read' | 'write', addr: number, value: string | undefined,
+  record: (e: HistoryEvent) => void, counts: NemesisReport['counts'],
+): Promise<void> {
+  counts.ops += 1;
+  record({ type: 'invoke', process, f, addr, ...(f === 'write' ? { value: value! } : {}), node: node.port });
+  const outcome = (type: 'ok' | 'fail' | 'info', v?: string | null): void => {
+    if (type === 'ok') counts.ok += 1;
+    else if (type === 'fail') counts.failed += 1;
+    else counts.unknown += 1;
+    record({ type, process, f, addr, ...(v !== undefined ? { value: v } : {}) });
+  };
+  try {
+    const res = f === 'write'
+      ? await fetch(`${node.url}/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ addr, value }), signal: AbortSignal.timeout(OP_DEADLINE_MS * 3) })
+      : await fetch(`${node.url}/read/${addr}`, { signal: AbortSignal.timeout(OP_DEADLINE_MS * 3) });
+    const body = await res.json() as { value?: string | null; error?: { code: string } };
+    if (res.status === 200) return outcome('ok', f === 'read' ? body.value ?? null : undefined);
+    // A write that failed may still have reached some replicas: unknown. A failed read did nothing.
+    return outcome(f === 'write' && res.status >= 500 ? 'info' : 'fail');
+  } catch (err) {
+    const refused = (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+    return outcome(f === 'write' && !refused ? 'info' : 'fail');
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function nemesisLoop(
+  cluster: Cluster, rng: Random, o: NemesisOptions, end: number, counts: NemesisReport['counts'],
+  outages: Outage[], log: (l: string) => void,
+): Promise<void> {
+  const kinds = ['kill', 'stop', 'wipe'];
+  for (let i = 0; Date.now() < end - 2000; i++) {
+    await sleep(rng.int(300, 1200));
+    if (o.majority && i % 2 === 1) {
+      // Take a majority down: two nodes stopped or killed at once.
+      const [a, b, survivor] = shuffle(rng, cluster.nodes);
+      counts.majorityOutages += 1;
+      log(`nemesis: majority outage, stopping ${a!.port} and killing ${b!.port}`);
+      a!.signal('SIGSTOP');
+      await b!.stop('SIGKILL');
+      const start = Date.now();
+      await sleep(rng.int(1500, 3000));
+      outages.push({ start, end: Date.now(), survivor: survivor!.port });
+      a!.signal('SIGCONT');
+      b!.start();
+      await cluster.waitReady().catch(() => {});
+      continue;
+    }
+    const kind = kinds[i % kinds.length]!;
+    const n = rng.pick(cluster.nodes);
+    const downMs = rng.int(500, 2500);
+    if (kind === 'kill') {
+      counts.kills += 1;
+      log(`nemesis: kill -9 ${n.port} for ${downMs} ms`);
+      await n.stop('SIGKILL');
+      await sleep(downMs);
+      n.start();
+    } else if (kind === 'stop') {
+      counts.stops += 1;
+      log(`nemesis: SIGSTOP ${n.port} for ${downMs} ms`);
+      n.signal('SIGSTOP');
+      await sleep(downMs);
+      n.signal('SIGCONT');
+    } else {
+      counts.wipes += 1;
+      log(`nemesis: kill -9 ${n.port}, wipe its data dir, restart`);
+      await n.stop('SIGKILL');
+      rmSync(n.dataDir, { recursive: true, force: true });
+      await sleep(downMs);
+      n.start();
+    }
+    // One fault at a time: wait until the node serves again (a wiped one has recovered).
+    await n.waitFor('/readyz', 20_000);
+  }
+}
+
+function shuffle<T>(rng: Random, items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}

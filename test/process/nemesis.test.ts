@@ -1,0 +1,25 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runNemesis } from '../nemesis/nemesis.js';
+
+const test = suite('nemesis (real processes, live faults)');
+
+test('a short round of kills, pauses and wiped restarts (one node at a time) stays linearizable', async () => {
+  const seed = Number(process.env['NEMESIS_SEED'] ?? Date.now() % 1_000_000);
+  const r = await runNemesis({ seconds: 40, clients: 6, addrs: 5, majority: false, seed });
+  const why = r.verdict.result === 'invalid' ? `${r.verdict.explanation}\n${JSON.stringify(r.verdict.window)}` : '';
+  assert.is(r.verdict.result, 'valid', `seed ${seed}: ${why}\n${r.logs.slice(-5000)}`);
+  assert.ok(r.counts.kills > 0 && r.counts.stops > 0 && r.counts.wipes > 0, `faults injected: ${JSON.stringify(r.counts)}`);
+  assert.ok(r.counts.ok > 1000, `operations completed: ${JSON.stringify(r.counts)}`);
+});
+
+test('with a majority down, the cluster refuses rather than lies', async () => {
+  const seed = Number(process.env['NEMESIS_SEED'] ?? Date.now() % 1_000_000);
+  const r = await runNemesis({ seconds: 15, clients: 8, addrs: 3, majority: true, seed });
+  assert.is(r.verdict.result, 'valid', `seed ${seed}`);
+  assert.ok(r.counts.majorityOutages > 0);
+  assert.ok(r.duringOutages.refused > 0, 'operations through the surviving node were refused during the outage');
+  assert.is(r.duringOutages.succeeded, 0, 'no operation succeeded while a majority was down');
+});
+
+test.run();
