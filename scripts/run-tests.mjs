@@ -1,36 +1,62 @@
-// Runs every uvu test file under build/test, streams uvu's output, then prints the one
-// plain line CI reads: "N passed, N failed". Exits non-zero when anything failed.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// Runs every test, then prints the one plain line CI reads: "N passed, N failed".
+//   1. every uvu suite under build/test against the checkout's launcher (bin/shmem);
+//   2. builds the single executable (npm run package), copies it alone into an empty folder
+//      and runs the process-level suites again against that copy, with no Node on PATH.
+// Exits non-zero when anything failed. `node scripts/run-tests.mjs --quick` skips pass 2.
+import { spawn, execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const pattern = process.argv[2] ?? '\\.test\\.js$';
 // Always the project's Node (npm ci installs it): better-sqlite3's addon crashes on older ones.
 const projectNode = join(root, 'node_modules/node/bin/node');
-const child = spawn(existsSync(projectNode) ? projectNode : process.execPath, [join(root, 'node_modules/uvu/bin.js'), 'build/test', pattern], {
-  cwd: root,
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-let out = '';
-child.stdout.on('data', (chunk) => {
-  out += chunk;
-  process.stdout.write(chunk);
-});
-child.on('close', (code, signal) => {
-  const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
-  const num = (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? NaN);
-  const total = num('Total');
-  const passed = num('Passed');
-  const skipped = num('Skipped');
-  if (Number.isNaN(total) || Number.isNaN(passed)) {
-    console.log(`\nthe test run ended without a summary (exit ${code ?? signal})`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  const failed = total - passed - (Number.isNaN(skipped) ? 0 : skipped);
-  console.log(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
-  process.exit(code === 0 && failed === 0 ? 0 : 1);
-});
+const node = existsSync(projectNode) ? projectNode : process.execPath;
 
+function uvu(pattern, env, label) {
+  console.log(`\n=== ${label}`);
+  return new Promise((resolve) => {
+    const child = spawn(node, [join(root, 'node_modules/uvu/bin.js'), 'build/test', pattern], {
+      cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      process.stdout.write(chunk);
+    });
+    child.on('close', (code, signal) => {
+      const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
+      const num = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(plain)?.[1] ?? NaN);
+      const total = num('Total');
+      const passed = num('Passed');
+      const skipped = Number.isNaN(num('Skipped')) ? 0 : num('Skipped');
+      if (Number.isNaN(total) || Number.isNaN(passed)) {
+        console.log(`${label}: the run ended without a summary (exit ${code ?? signal})`);
+        resolve({ passed: 0, failed: 1, skipped: 0 });
+        return;
+      }
+      const failed = total - passed - skipped + (code !== 0 && total === passed ? 1 : 0);
+      resolve({ passed, failed, skipped });
+    });
+  });
+}
+
+const results = [await uvu('^(?!package/).*\\.test\\.js$', {}, 'all suites, against bin/shmem')];
+if (!process.argv.includes('--quick')) {
+  let bin;
+  try {
+    execFileSync(node, [join(root, 'scripts/package.mjs')], { cwd: root, stdio: 'inherit' });
+    bin = join(mkdtempSync(join(tmpdir(), 'shmem-bin-')), 'shmem');
+    copyFileSync(join(root, 'dist/shmem'), bin);
+    execFileSync('chmod', ['+x', bin]);
+  } catch (err) {
+    console.log(`packaging failed: ${err.message}`);
+    results.push({ passed: 0, failed: 1, skipped: 0 });
+  }
+  if (bin) results.push(await uvu('^(process|package)/.*\\.test\\.js$', { SHMEM_BIN: bin }, `process and package suites, against the single executable ${bin}`));
+}
+const sum = (k) => results.reduce((n, r) => n + r[k], 0);
+const skipped = sum('skipped');
+console.log(`\n${sum('passed')} passed, ${sum('failed')} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+process.exit(sum('failed') === 0 ? 0 : 1);

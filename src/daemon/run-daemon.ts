@@ -136,9 +136,11 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   detector.start();
   const stopRecovery = new AbortController();
   if (recovery) {
-    logger.warn('data dir is new or was wiped: recovering from the other members before answering as a replica', {
-      sourcesNeeded: recovery.needed,
-    });
+    if (recovery.needed > 0) {
+      logger.warn('new or wiped data dir: copying the registers of other members before answering as a replica', {
+        sourcesNeeded: recovery.needed,
+      });
+    }
     runRecovery(recovery, links, store, logger, stopRecovery.signal).then((sources) => {
       if (stopRecovery.signal.aborted) return;
       markInitialized(store);

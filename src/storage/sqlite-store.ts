@@ -7,6 +7,16 @@ import { INITIAL } from '../core/tag.js';
 import type { Addr, RegisterItem, Versioned } from '../core/types.js';
 import type { RegisterStore, StoreStats } from './register-store.js';
 
+/**
+ * Where the SQLite native addon comes from. From a checkout, better-sqlite3 finds its own
+ * prebuilt addon. The single executable unpacks the addon it carries and names it in
+ * `globalThis.__SHMEM_SQLITE_ADDON__` before loading the CLI (src/package/sea-bootstrap.ts).
+ */
+function sqliteAddonOptions(): Database.Options {
+  const path = (globalThis as { __SHMEM_SQLITE_ADDON__?: string }).__SHMEM_SQLITE_ADDON__;
+  return path === undefined ? {} : { nativeBinding: path };
+}
+
 /** How hard a commit must hit the disk before updates are acknowledged. */
 export type Durability = 'full' | 'normal';
 
@@ -54,7 +64,7 @@ export class SqliteStore implements RegisterStore {
   constructor(dataDir: string, durability: Durability = 'full') {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, DB_FILE);
-    this.db = new Database(this.path);
+    this.db = new Database(this.path, sqliteAddonOptions());
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.migrate();

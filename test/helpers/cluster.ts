@@ -11,6 +11,16 @@ export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 /** The executable under test: SHMEM_BIN (for example dist/shmem) or the checkout's launcher. */
 export const SHMEM_BIN = resolve(ROOT, process.env['SHMEM_BIN'] ?? 'bin/shmem');
 
+/**
+ * Environment for the processes under test. A packaged executable runs with a PATH that has
+ * no Node.js on it, as on a server that only has the one file.
+ */
+function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  if (process.env['SHMEM_BIN'] !== undefined) env['PATH'] = '/nonexistent-no-node-here';
+  return env;
+}
+
 /** Every process any test started, killed on exit even when a test throws. */
 const started = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -36,7 +46,7 @@ export function tempDir(prefix = 'shmem-test-'): string {
 /** Runs the CLI to completion. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok, fail) => {
-    const child = spawn(SHMEM_BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(SHMEM_BIN, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     started.add(child);
     let stdout = '';
     let stderr = '';
@@ -71,7 +81,7 @@ export class NodeProcess {
   start(): void {
     const args = ['start', '--port', String(this.port), '--data-dir', this.dataDir,
       '--peers', this.peers.map((p) => `127.0.0.1:${p}`).join(','), '--heartbeat-ms', '100', ...this.extraArgs];
-    const child = spawn(SHMEM_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(SHMEM_BIN, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     started.add(child);
     this.log += `--- start ${args.join(' ')}\n`;
     child.stdout!.on('data', (d) => (this.log += d));
