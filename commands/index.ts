@@ -1,4 +1,6 @@
+import Backup from './backup.js';
 import Read from './read.js';
+import Restore from './restore.js';
 import Start from './start.js';
 import Status from './status.js';
 import Write from './write.js';
@@ -8,7 +10,9 @@ import Write from './write.js';
  * discovery at run time, so a bundler can follow every import.
  */
 export const COMMANDS = {
+  backup: Backup,
   read: Read,
+  restore: Restore,
   start: Start,
   status: Status,
   write: Write,

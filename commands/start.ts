@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { loadConfig, SETTINGS, type RawSettings, type SettingName } from '../src/config/config.js';
+import { loadConfig, readConfigFile, SETTINGS, type RawSettings, type SettingName } from '../src/config/config.js';
 import { runDaemon } from '../src/daemon/run-daemon.js';
 import { jsonLogger } from '../src/log/logger.js';
 import { ShmemCommand } from './base.js';
@@ -21,7 +21,10 @@ export default class Start extends ShmemCommand {
   static override examples = [
     '<%= config.bin %> start --port 3030 --peers 127.0.0.1:3031,127.0.0.1:3032 --data-dir /var/lib/shmem',
   ];
-  static override flags = settingFlags;
+  static override flags = {
+    config: Flags.string({ summary: 'JSON file of settings (keys: port, peers, dataDir, ...); flags and env win over it (env SHMEM_CONFIG)' }),
+    ...settingFlags,
+  };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start as unknown as typeof Command);
@@ -30,7 +33,8 @@ export default class Start extends ShmemCommand {
       const v = (flags as Record<string, string | undefined>)[SETTINGS[name].flag.slice(2)];
       if (v !== undefined) raw[name] = v;
     }
-    const config = loadConfig(raw);
+    const configPath = (flags as { config?: string }).config ?? process.env['SHMEM_CONFIG'];
+    const config = loadConfig(raw, process.env, configPath === undefined || configPath === '' ? undefined : readConfigFile(configPath));
     const logger = jsonLogger(config.logLevel, { node: config.self });
     process.on('uncaughtException', (err) => {
       logger.error('fatal error, exiting', { err: String(err.stack ?? err) });

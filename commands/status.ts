@@ -1,3 +1,4 @@
+import { formatTag } from '../src/core/tag.js';
 import { ClientCommand } from './base.js';
 
 interface PeerRow { member: string; state: string; nodeId: string | null; lastContactMsAgo: number | null; rttMs: number | null; recovering: boolean; error: string | null }
@@ -5,7 +6,7 @@ interface StatusDoc {
   node: { id: string; member: string; version: string; uptimeMs: number; dataDir: string; incarnation: number; recovering: boolean };
   cluster: { size: number; quorum: number; up: number; hasQuorum: boolean; verdict: string };
   peers: PeerRow[];
-  store: { addresses: number; dbBytes: number };
+  store: { addresses: number; dbBytes: number; highestTag: { seq: number; writer: string } | null };
 }
 
 export default class Status extends ClientCommand {
@@ -24,10 +25,11 @@ export default class Status extends ClientCommand {
         process.stdout.write(`${JSON.stringify({ endpoint, ...s })}\n`);
       } else {
         const rows = [
-          ['MEMBER', 'STATE', 'NODE', 'LAST CONTACT', 'RTT'],
-          [s.node.member, s.node.recovering ? 'self, recovering' : 'self', s.node.id, '-', '-'],
+          ['MEMBER', 'STATE', 'NODE', 'MEMBER SET', 'LAST CONTACT', 'RTT'],
+          [s.node.member, s.node.recovering ? 'self, recovering' : 'self', s.node.id, '-', '-', '-'],
           ...s.peers.map((p) => [
             p.member, p.recovering ? `${p.state}, recovering` : p.state, p.nodeId ?? '?',
+            p.state === 'mismatch' ? 'DIFFERS' : p.lastContactMsAgo === null ? '?' : 'same',
             p.lastContactMsAgo === null ? 'never' : `${(p.lastContactMsAgo / 1000).toFixed(1)}s ago`,
             p.rttMs === null ? '-' : `${p.rttMs.toFixed(1)}ms`,
           ]),
@@ -36,7 +38,7 @@ export default class Status extends ClientCommand {
         const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
         process.stdout.write([
           `node ${s.node.id} at ${s.node.member} (shmem ${s.node.version}, up ${(s.node.uptimeMs / 1000).toFixed(0)}s, incarnation ${s.node.incarnation})`,
-          `data ${s.node.dataDir}: ${s.store.addresses} addresses, ${(s.store.dbBytes / 1024).toFixed(0)} KiB`,
+          `data ${s.node.dataDir}: ${s.store.addresses} addresses, ${(s.store.dbBytes / 1024).toFixed(0)} KiB, highest tag ${s.store.highestTag ? formatTag(s.store.highestTag) : 'none'}`,
           '',
           ...lines,
           '',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { limits } from '../core/limits.js';
 import type { MemberId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
@@ -52,18 +53,60 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS;
 
+/** Settings read from a JSON config file, with the file's path for messages. */
+export interface FileSettings {
+  readonly path: string;
+  readonly settings: RawSettings;
+}
+
 /**
- * Builds the Config from flags, then SHMEM_* environment variables, then defaults, and
- * validates every value. All problems are reported together, each naming its setting and
- * where the value came from.
+ * Reads a JSON config file: an object whose keys are setting names (`port`, `peers`,
+ * `dataDir`, ...; `peers` may be an array). Throws ConfigError naming the file and the key.
  */
-export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.env): Config {
+export function readConfigFile(path: string): FileSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`config file ${path}: must be a JSON object`);
+  const settings: RawSettings = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(doc)) {
+    if (!(key in SETTINGS)) {
+      problems.push(`"${key}" is not a setting (known: ${Object.keys(SETTINGS).join(', ')})`);
+    } else if (key === 'peers' && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      settings.peers = value.join(',');
+    } else if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) {
+      settings[key as SettingName] = String(value);
+    } else {
+      problems.push(`"${key}" must be a string${key === 'peers' ? ' or an array of strings' : ' or a number'}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`config file ${path}:\n  - ${problems.join('\n  - ')}`);
+  return { path, settings };
+}
+
+/**
+ * Builds the Config from flags, then SHMEM_* environment variables, then the config file,
+ * then defaults, and validates every value. All problems are reported together, each naming
+ * its setting and where the value came from.
+ */
+export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.env, file?: FileSettings): Config {
   const problems: string[] = [];
   const pick = (name: SettingName): { value: string | undefined; source: string } => {
     const s: Setting = SETTINGS[name];
     if (flags[name] !== undefined) return { value: flags[name], source: s.flag };
     const fromEnv = env[s.env];
     if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: s.env };
+    if (file?.settings[name] !== undefined) return { value: file.settings[name], source: `"${name}" in ${file.path}` };
     return { value: s.fallback, source: `default of ${s.flag}` };
   };
   const int = (name: SettingName, min: number, max: number): number => {

@@ -17,6 +17,7 @@ import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, type PingReply } from '../
 import { limits } from '../core/limits.js';
 import { VERSION } from '../version.js';
 import { Recovery } from '../core/recovery.js';
+import { NodeMetrics } from '../metrics/metrics.js';
 import { FailureDetector } from './failure-detector.js';
 import { loadIdentity, markInitialized, type Identity } from './identity.js';
 import { Replica } from './replica.js';
@@ -56,7 +57,8 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
 
   // The pure protocol core and the runtime that carries out its effects.
   const coordinator = new Coordinator({ self: config.self, writer: identity.writer, members: config.members, quorum });
-  const runtime = new Runtime(coordinator, config.opDeadlineMs, logger);
+  let metrics: NodeMetrics | undefined;
+  const runtime = new Runtime(coordinator, config.opDeadlineMs, logger, (op, outcome, seconds, fastPath) => metrics?.observeOp(op, outcome, seconds, fastPath));
 
   // One channel per member: the local replica without a network hop, peers over HTTP.
   const links = config.peers.map((m) => new HttpLink(m, {
@@ -69,6 +71,14 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   // Heartbeats for status and readiness (never for safety).
   const detector = new FailureDetector(links, config.heartbeatIntervalMs, logger);
 
+  // Prometheus metrics, read from the modules at scrape time.
+  metrics = new NodeMetrics({
+    peers: () => detector.health(),
+    channels: () => channels.map((c) => ({ member: c.member, ...c.stats() })),
+    recovering: () => replica.recovering,
+  });
+  store.onCommit = (seconds, items) => metrics?.observeCommit(seconds, items);
+
   let accepting = true;
   const mismatchLoggedAt = new Map<string, number>();
   const node: NodeApi = {
@@ -79,6 +89,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     query: (addrs: readonly Addr[]): Versioned[] => replica.query(addrs),
     update: (items: readonly RegisterItem[]): Promise<void> => replica.update(items),
     registers: (after, limit) => replica.page(after, limit),
+    tags: (after, limit) => store.list(after, limit).map(({ addr, tag }) => ({ addr, tag })),
     checkPeer: (headers: IncomingHttpHeaders): void => {
       const theirId = headers[HEADER_CLUSTER];
       if (theirId === clusterId) return;
@@ -115,6 +126,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
         transport: Object.fromEntries(channels.map((c) => [c.member, c.stats()])),
       };
     },
+    metrics: async () => ({ contentType: metrics!.contentType, text: await metrics!.text() }),
     readiness: (): Readiness => {
       const up = reachableMembers(config.self, detector.health()).length;
       const checks = [

@@ -4,22 +4,32 @@ import {
   MembershipMismatchError, QuorumUnavailableError, ShuttingDownError, type ShmemError,
 } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { OpOutcome } from '../metrics/metrics.js';
 import type { ChannelSink, PeerChannel } from '../transport/peer-channel.js';
+import { LatencyWindow } from './latency-window.js';
 
 interface Waiter {
+  readonly kind: 'read' | 'write';
+  readonly startedMs: number;
   readonly resolve: (r: ReadResult | WriteResult) => void;
   readonly reject: (e: ShmemError) => void;
   readonly timer: NodeJS.Timeout;
 }
 
-/** Operation counters for /status. */
+/** Operation counters and recent latencies for /status. */
 export interface OpStats {
   readonly reads: number;
   readonly writes: number;
   readonly fastPathReads: number;
   readonly failures: number;
+  readonly quorumFailures: number;
   readonly inFlight: number;
+  readonly readLatencyMs: { readonly p50: number | null; readonly p99: number | null };
+  readonly writeLatencyMs: { readonly p50: number | null; readonly p99: number | null };
 }
+
+/** Told about every finished operation (metrics). */
+export type OpObserver = (op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean) => void;
 
 /**
  * The only place that executes the pure coordinator's effects with real timers and I/O:
@@ -31,13 +41,15 @@ export class Runtime implements ChannelSink {
   private readonly waiters = new Map<OpId, Waiter>();
   private nextOpId = 1;
   private accepting = true;
-  private counters = { reads: 0, writes: 0, fastPathReads: 0, failures: 0 };
+  private counters = { reads: 0, writes: 0, fastPathReads: 0, failures: 0, quorumFailures: 0 };
+  private readonly latency = { read: new LatencyWindow(), write: new LatencyWindow() };
   private drained: (() => void) | undefined;
 
   constructor(
     private readonly coordinator: Coordinator,
     private readonly opDeadlineMs: number,
     private readonly logger: Logger,
+    private readonly observe: OpObserver = () => {},
   ) {}
 
   /** Registers the channel to one member (self included). */
@@ -46,15 +58,20 @@ export class Runtime implements ChannelSink {
   }
 
   read(addr: Addr): Promise<ReadResult> {
-    return this.submit((opId) => this.coordinator.read(opId, addr)) as Promise<ReadResult>;
+    return this.submit('read', (opId) => this.coordinator.read(opId, addr)) as Promise<ReadResult>;
   }
 
   write(addr: Addr, value: string): Promise<WriteResult> {
-    return this.submit((opId) => this.coordinator.write(opId, addr, value)) as Promise<WriteResult>;
+    return this.submit('write', (opId) => this.coordinator.write(opId, addr, value)) as Promise<WriteResult>;
   }
 
   stats(): OpStats {
-    return { ...this.counters, inFlight: this.waiters.size };
+    const [rp50, rp99] = this.latency.read.percentiles(50, 99);
+    const [wp50, wp99] = this.latency.write.percentiles(50, 99);
+    return {
+      ...this.counters, inFlight: this.waiters.size,
+      readLatencyMs: { p50: rp50 ?? null, p99: rp99 ?? null }, writeLatencyMs: { p50: wp50 ?? null, p99: wp99 ?? null },
+    };
   }
 
   /**
@@ -86,12 +103,12 @@ export class Runtime implements ChannelSink {
     this.execute(this.coordinator.onRefused(opId, phase, from, reason));
   }
 
-  private submit(start: (opId: OpId) => Effect[]): Promise<ReadResult | WriteResult> {
+  private submit(kind: 'read' | 'write', start: (opId: OpId) => Effect[]): Promise<ReadResult | WriteResult> {
     if (!this.accepting) return Promise.reject(new ShuttingDownError('the node is shutting down; try another member'));
     const opId = this.nextOpId++;
     const promise = new Promise<ReadResult | WriteResult>((resolve, reject) => {
       const timer = setTimeout(() => this.execute(this.coordinator.onDeadline(opId)), this.opDeadlineMs);
-      this.waiters.set(opId, { resolve, reject, timer });
+      this.waiters.set(opId, { kind, startedMs: performance.now(), resolve, reject, timer });
     });
     this.execute(start(opId));
     return promise;
@@ -110,27 +127,29 @@ export class Runtime implements ChannelSink {
           for (const ch of this.channels.values()) ch.cancel(e.opId, e.phase);
           break;
         case 'resolve': {
-          if (e.result.kind === 'read') {
-            this.counters.reads += 1;
-            if (e.result.fastPath) this.counters.fastPathReads += 1;
-          } else {
-            this.counters.writes += 1;
-          }
-          this.settle(e.opId)?.resolve(e.result);
+          const fastPath = e.result.kind === 'read' && e.result.fastPath;
+          if (e.result.kind === 'read') this.counters.reads += 1;
+          else this.counters.writes += 1;
+          if (fastPath) this.counters.fastPathReads += 1;
+          this.settle(e.opId, 'ok', fastPath)?.resolve(e.result);
           break;
         }
         case 'reject':
           this.counters.failures += 1;
-          this.settle(e.opId)?.reject(toError(e.failure));
+          if (e.failure.code === 'quorum_unavailable') this.counters.quorumFailures += 1;
+          this.settle(e.opId, e.failure.code, false)?.reject(toError(e.failure));
           break;
       }
     }
   }
 
-  private settle(opId: OpId): Waiter | undefined {
+  private settle(opId: OpId, outcome: OpOutcome, fastPath: boolean): Waiter | undefined {
     const w = this.waiters.get(opId);
     if (!w) return undefined;
     clearTimeout(w.timer);
+    const ms = performance.now() - w.startedMs;
+    if (outcome === 'ok') this.latency[w.kind].add(ms);
+    this.observe(w.kind, outcome, ms / 1000, fastPath);
     this.waiters.delete(opId);
     if (this.waiters.size === 0) this.drained?.();
     return w;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RegisterPage } from '../core/recovery.js';
-import type { Addr, ReadResult, RegisterItem, Versioned, WriteResult } from '../core/types.js';
+import type { Addr, ReadResult, RegisterItem, Tag, Versioned, WriteResult } from '../core/types.js';
 import type { PingReply } from '../transport/wire.js';
 
 /** Readiness checklist (rqlite style): `[+]store ok`, `[-]quorum 1/3 reachable`. */
@@ -23,9 +23,13 @@ export interface NodeApi {
   query(addrs: readonly Addr[]): Versioned[];
   update(items: readonly RegisterItem[]): Promise<void>;
   registers(after: Addr | null, limit: number): RegisterPage;
+  /** This replica's tags (no values), for operators and the dashboard; whatever its state. */
+  tags(after: Addr | null, limit: number): { addr: Addr; tag: Tag }[];
   /** Throws MembershipMismatchError unless the headers carry our member set. */
   checkPeer(headers: IncomingHttpHeaders): void;
   ping(): PingReply;
   status(): unknown;
+  /** Prometheus text exposition. */
+  metrics(): Promise<{ contentType: string; text: string }>;
   readiness(): Readiness;
 }

@@ -1,4 +1,4 @@
-import type { Addr, RegisterItem, Versioned } from '../core/types.js';
+import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
 
 /** Snapshot of the store for /status. */
 export interface StoreStats {
@@ -7,6 +7,8 @@ export interface StoreStats {
   readonly commits: number;
   readonly lastBatchItems: number;
   readonly path: string;
+  /** The greatest tag this replica stores (null when empty). */
+  readonly highestTag: Tag | null;
 }
 
 /**

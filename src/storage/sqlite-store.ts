@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../core/assert.js';
 import { shouldStore } from '../core/replica.js';
-import { INITIAL } from '../core/tag.js';
-import type { Addr, RegisterItem, Versioned } from '../core/types.js';
+import { compareTags, INITIAL } from '../core/tag.js';
+import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
 import type { RegisterStore, StoreStats } from './register-store.js';
 
 /**
@@ -12,7 +12,7 @@ import type { RegisterStore, StoreStats } from './register-store.js';
  * prebuilt addon. The single executable unpacks the addon it carries and names it in
  * `globalThis.__SHMEM_SQLITE_ADDON__` before loading the CLI (src/package/sea-bootstrap.ts).
  */
-function sqliteAddonOptions(): Database.Options {
+export function sqliteAddonOptions(): Database.Options {
   const path = (globalThis as { __SHMEM_SQLITE_ADDON__?: string }).__SHMEM_SQLITE_ADDON__;
   return path === undefined ? {} : { nativeBinding: path };
 }
@@ -59,7 +59,11 @@ export class SqliteStore implements RegisterStore {
   private closed = false;
   private commits = 0;
   private lastBatchItems = 0;
+  private highestTag: Tag | null = null;
   readonly path: string;
+
+  /** Told about every group commit (metrics): its duration and number of items. */
+  onCommit: (seconds: number, items: number) => void = () => {};
 
   constructor(dataDir: string, durability: Durability = 'full') {
     mkdirSync(dataDir, { recursive: true });
@@ -74,6 +78,9 @@ export class SqliteStore implements RegisterStore {
       'INSERT INTO registers (addr, seq, writer, value) VALUES (?, ?, ?, ?) ' +
       'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value',
     );
+    // One scan at open; kept up to date by every commit after that.
+    const top = this.db.prepare('SELECT seq, writer FROM registers ORDER BY seq DESC, writer DESC LIMIT 1').get() as Tag | undefined;
+    this.highestTag = top ? { seq: top.seq, writer: top.writer } : null;
     this.commitBatch = this.db.transaction((batch: readonly Pending[]) => {
       for (const p of batch) for (const item of p.items) this.applyOne(item);
     });
@@ -114,7 +121,7 @@ export class SqliteStore implements RegisterStore {
     const addresses = (this.db.prepare('SELECT count(*) AS n FROM registers').get() as { n: number }).n;
     const pageCount = this.db.pragma('page_count', { simple: true }) as number;
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    return { addresses, dbBytes: pageCount * pageSize, commits: this.commits, lastBatchItems: this.lastBatchItems, path: this.path };
+    return { addresses, dbBytes: pageCount * pageSize, commits: this.commits, lastBatchItems: this.lastBatchItems, path: this.path, highestTag: this.highestTag };
   }
 
   async close(): Promise<void> {
@@ -132,6 +139,7 @@ export class SqliteStore implements RegisterStore {
   private applyOne(item: RegisterItem): void {
     if (shouldStore(this.readOne(item.addr), item)) {
       this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value);
+      if (this.highestTag === null || compareTags(item.tag, this.highestTag) > 0) this.highestTag = item.tag;
     }
   }
 
@@ -140,6 +148,7 @@ export class SqliteStore implements RegisterStore {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
+    const started = performance.now();
     try {
       this.commitBatch(batch);
     } catch (err) {
@@ -148,6 +157,7 @@ export class SqliteStore implements RegisterStore {
     }
     this.commits += 1;
     this.lastBatchItems = batch.reduce((n, p) => n + p.items.length, 0);
+    this.onCommit((performance.now() - started) / 1000, this.lastBatchItems);
     for (const p of batch) p.resolve();
   }
 

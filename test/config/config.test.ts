@@ -1,6 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../src/config/config.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, readConfigFile } from '../../src/config/config.js';
+import { tempDir } from '../helpers/cluster.js';
 import { clusterId, describeMemberDifference } from '../../src/config/members.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -52,6 +55,33 @@ test('the cluster id depends on the member set only, not its order', () => {
   assert.is(clusterId(['b:1', 'a:1']), clusterId(['a:1', 'b:1']));
   assert.is.not(clusterId(['a:1', 'b:1']), clusterId(['a:1', 'c:1']));
   assert.is(describeMemberDifference(['a:1', 'b:1'], ['a:1', 'c:1']), 'lacks b:1 and has extra c:1');
+});
+
+function configFile(content: string): string {
+  const path = join(tempDir('shmem-config-'), 'shmem.json');
+  writeFileSync(path, content);
+  return path;
+}
+
+test('a JSON config file sits below flags and environment, above defaults', () => {
+  const path = configFile(JSON.stringify({ port: 4100, peers: ['127.0.0.1:4101', '127.0.0.1:4102'], dataDir: '/file/dir', logLevel: 'warn' }));
+  const file = readConfigFile(path);
+  const c = loadConfig({ logLevel: 'debug' }, { SHMEM_DATA_DIR: '/env/dir' }, file);
+  assert.is(c.port, 4100);
+  assert.equal(c.peers, ['127.0.0.1:4101', '127.0.0.1:4102']);
+  assert.is(c.dataDir, '/env/dir');
+  assert.is(c.logLevel, 'debug');
+  assert.is(c.durability, 'full');
+});
+
+test('config file problems name the file and the key', () => {
+  assert.throws(() => readConfigFile(configFile('{"port": 1, "prot": 2}')), configError(/shmem\.json[\s\S]*"prot" is not a setting/));
+  assert.throws(() => readConfigFile(configFile('{"port": ')), configError(/shmem\.json: not valid JSON/));
+  assert.throws(() => readConfigFile(configFile('[1]')), configError(/must be a JSON object/));
+  assert.throws(() => readConfigFile(configFile('{"peers": {"a": 1}}')), configError(/"peers" must be a string or an array of strings/));
+  assert.throws(() => readConfigFile('/nonexistent/shmem.json'), configError(/cannot read it \(ENOENT\)/));
+  const bad = readConfigFile(configFile('{"port": 99999, "dataDir": "/d"}'));
+  assert.throws(() => loadConfig({}, {}, bad), configError(/"port" in .*shmem\.json: "99999" must be an integer from 1 to 65535/));
 });
 
 test.run();

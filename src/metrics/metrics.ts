@@ -1,0 +1,96 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the metrics read from other modules at scrape time. */
+export interface MetricsSources {
+  peers(): readonly { member: string; state: string; rttMs: number | null }[];
+  channels(): readonly { member: string; retries: number; batchesSent: number; itemsSent: number }[];
+  recovering(): boolean;
+}
+
+export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down';
+
+/**
+ * The node's Prometheus metrics (prom-client), served at GET /metrics. One registry per node
+ * (never the global one), so tests and several nodes in one process do not mix.
+ */
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private readonly ops: Counter<'op' | 'outcome'>;
+  private readonly opSeconds: Histogram<'op'>;
+  private readonly quorumFailures: Counter;
+  private readonly fastPathReads: Counter;
+  private readonly commitSeconds: Histogram;
+  private readonly batchItems: Histogram;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'shmem_process_' });
+    this.ops = new Counter({ name: 'shmem_operations_total', help: 'Client operations by type and outcome', labelNames: ['op', 'outcome'], registers });
+    this.opSeconds = new Histogram({
+      name: 'shmem_operation_duration_seconds', help: 'Latency of client operations coordinated here', labelNames: ['op'], registers,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    });
+    this.quorumFailures = new Counter({ name: 'shmem_quorum_failures_total', help: 'Operations that could not reach a quorum before their deadline', registers });
+    this.fastPathReads = new Counter({ name: 'shmem_read_fast_path_total', help: 'Reads that returned after one round because the quorum agreed', registers });
+    this.commitSeconds = new Histogram({
+      name: 'shmem_sqlite_commit_duration_seconds', help: 'Duration of one SQLite group commit (including fsync)', registers,
+      buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+    });
+    this.batchItems = new Histogram({
+      name: 'shmem_group_commit_batch_items', help: 'Register updates written by one group commit', registers,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    });
+    new Counter({
+      name: 'shmem_peer_retries_total', help: 'Peer requests retried after no answer', labelNames: ['peer'], registers,
+      collect() {
+        this.reset();
+        for (const c of sources.channels()) this.inc({ peer: c.member }, c.retries);
+      },
+    });
+    new Counter({
+      name: 'shmem_peer_batches_total', help: 'HTTP requests (batches) sent to each member', labelNames: ['peer'], registers,
+      collect() {
+        this.reset();
+        for (const c of sources.channels()) this.inc({ peer: c.member }, c.batchesSent);
+      },
+    });
+    new Gauge({
+      name: 'shmem_peer_up', help: '1 when the failure detector sees the peer up', labelNames: ['peer'], registers,
+      collect() {
+        for (const p of sources.peers()) this.set({ peer: p.member }, p.state === 'up' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'shmem_peer_rtt_seconds', help: 'Last heartbeat round-trip time', labelNames: ['peer'], registers,
+      collect() {
+        for (const p of sources.peers()) if (p.rttMs !== null) this.set({ peer: p.member }, p.rttMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'shmem_recovering', help: '1 while this node recovers a wiped data dir', registers,
+      collect() {
+        this.set(sources.recovering() ? 1 : 0);
+      },
+    });
+  }
+
+  observeOp(op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean): void {
+    this.ops.inc({ op, outcome });
+    this.opSeconds.observe({ op }, seconds);
+    if (outcome === 'quorum_unavailable') this.quorumFailures.inc();
+    if (fastPath) this.fastPathReads.inc();
+  }
+
+  observeCommit(seconds: number, items: number): void {
+    this.commitSeconds.observe(seconds);
+    this.batchItems.observe(items);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

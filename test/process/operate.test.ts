@@ -1,0 +1,132 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Cluster, http, readVia, runCli, tempDir, writeVia } from '../helpers/cluster.js';
+
+const test = suite('operating a cluster (real processes)');
+
+test('/metrics serves Prometheus text with operations, latencies, peers and commits', () => Cluster.start(3).then(async (c) => {
+  try {
+    for (let i = 0; i < 5; i++) assert.is((await writeVia(c.node(0), i, `v${i}`)).status, 200);
+    assert.is((await readVia(c.node(0), 1)).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const m = await http(`${c.node(0).url}/metrics`);
+    assert.is(m.status, 200);
+    assert.match(m.text, /shmem_operations_total\{op="write",outcome="ok"\} 5/);
+    assert.match(m.text, /shmem_operations_total\{op="read",outcome="ok"\} 1/);
+    assert.match(m.text, /shmem_operation_duration_seconds_bucket\{le="[\d.]+",op="write"\}/);
+    assert.match(m.text, /shmem_read_fast_path_total 1/);
+    assert.match(m.text, new RegExp(`shmem_peer_up\\{peer="127.0.0.1:${c.node(1).port}"\\} 1`));
+    assert.match(m.text, /shmem_peer_rtt_seconds\{peer=/);
+    assert.match(m.text, /shmem_sqlite_commit_duration_seconds_count [1-9]/);
+    assert.match(m.text, /shmem_group_commit_batch_items_sum [1-9]/);
+    assert.match(m.text, /shmem_quorum_failures_total 0/);
+    // A quorum failure is counted.
+    await c.node(1).stop('SIGKILL');
+    await c.node(2).stop('SIGKILL');
+    assert.is((await readVia(c.node(0), 1)).status, 503);
+    const after = await http(`${c.node(0).url}/metrics`);
+    assert.match(after.text, /shmem_quorum_failures_total 1/);
+    assert.match(after.text, new RegExp(`shmem_peer_up\\{peer="127.0.0.1:${c.node(1).port}"\\} 0`));
+  } finally {
+    await c.destroy();
+  }
+}, ) );
+
+test('status: a table for people, JSON for scripts, exit 0 only with a quorum', () => Cluster.start(3).then(async (c) => {
+  try {
+    assert.is((await writeVia(c.node(0), 7, 'x')).status, 200);
+    const t = await runCli(['status', '--endpoints', c.node(0).url]);
+    assert.is(t.code, 0, t.stderr);
+    assert.match(t.stdout, /highest tag 1@/);
+    assert.match(t.stdout, /MEMBER SET/);
+    assert.match(t.stdout, 'quorum ok: 3/3 up');
+    await c.node(2).stop('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1700)); // the failure detector notices (suspect after 1.5 s)
+    const degraded = await runCli(['status', '--json', '--endpoints', c.node(0).url]);
+    assert.is(degraded.code, 0);
+    const j = JSON.parse(degraded.stdout);
+    assert.is(j.cluster.verdict, 'degraded: 2/3 up');
+    assert.is(j.peers.find((p: { member: string }) => p.member.endsWith(`:${c.node(2).port}`)).state === 'up', false);
+    await c.node(1).stop('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1700));
+    const none = await runCli(['status', '--endpoints', c.node(0).url]);
+    assert.is(none.code, 1, 'no quorum: non-zero exit for monitoring');
+    assert.match(none.stdout, 'no quorum: 1/3 up');
+  } finally {
+    await c.destroy();
+  }
+}));
+
+test('GET /tags pages through a replica\'s tags; bad paging is refused', () => Cluster.start(3).then(async (c) => {
+  try {
+    for (const a of [3, 1, 2]) assert.is((await writeVia(c.node(0), a, 'v')).status, 200);
+    const p1 = await http(`${c.node(0).url}/tags?limit=2`);
+    assert.equal(p1.body.items.map((i: { addr: number }) => i.addr), [1, 2]);
+    assert.is(p1.body.next, 2);
+    const p2 = await http(`${c.node(0).url}/tags?after=2&limit=2`);
+    assert.equal(p2.body.items.map((i: { addr: number }) => i.addr), [3]);
+    assert.is(p2.body.next, null);
+    assert.is((await http(`${c.node(0).url}/tags?limit=0`)).body.error.code, 'bad_request');
+    assert.is((await http(`${c.node(0).url}/tags?after=-1`)).body.error.code, 'invalid_addr');
+  } finally {
+    await c.destroy();
+  }
+}));
+
+test('backup while writing, then restore a lost node from it: it catches up and loses nothing', () => Cluster.start(3).then(async (c) => {
+  const dir = tempDir('shmem-backup-');
+  try {
+    for (let i = 0; i < 20; i++) assert.is((await writeVia(c.node(i % 3), i, `before-${i}`)).status, 200);
+    // Back up node 2 while writes keep arriving.
+    const writing = Promise.all(Array.from({ length: 30 }, (_, i) => writeVia(c.node(0), 100 + i, `during-${i}`)));
+    const file = join(dir, 'node2.db');
+    const b = await runCli(['backup', file, '--data-dir', c.node(2).dataDir, '--json']);
+    assert.is(b.code, 0, b.stderr);
+    assert.ok(JSON.parse(b.stdout).addresses >= 20);
+    for (const w of await writing) assert.is(w.status, 200);
+    assert.is((await writeVia(c.node(0), 5, 'after-backup')).status, 200);
+
+    // Node 2's disk is lost; restore it from the backup and start it.
+    await c.node(2).stop('SIGKILL');
+    rmSync(c.node(2).dataDir, { recursive: true, force: true });
+    const r = await runCli(['restore', file, '--data-dir', c.node(2).dataDir]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /restored \d+ addresses/);
+    const again = await runCli(['restore', file, '--data-dir', c.node(2).dataDir]);
+    assert.is(again.code, 2, 'refuses to overwrite a data dir');
+    c.node(2).start();
+    await c.node(2).waitFor();
+    assert.match(c.node(2).log, /recovery complete/);
+    const status = await http(`${c.node(2).url}/status`);
+    assert.is(status.body.node.incarnation, 1, 'a restored node gets a new identity');
+
+    // With node 0 gone, the restored node and node 1 must still hold everything.
+    await c.node(0).stop('SIGKILL');
+    assert.is((await readVia(c.node(1), 5)).body.value, 'after-backup');
+    assert.is((await readVia(c.node(2), 129)).body.value, 'during-29');
+    assert.is((await readVia(c.node(2), 19)).body.value, 'before-19');
+  } catch (err) {
+    (err as Error).message += `\n${c.logs().slice(-6000)}`;
+    throw err;
+  } finally {
+    await c.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}));
+
+test('backup and restore refuse bad input with clear messages', async () => {
+  const dir = tempDir('shmem-backup-');
+  const none = await runCli(['backup', join(dir, 'x.db'), '--data-dir', join(dir, 'nothing')]);
+  assert.is(none.code, 2);
+  assert.match(none.stderr, /no shmem database/);
+  const missing = await runCli(['restore', join(dir, 'missing.db'), '--data-dir', join(dir, 'new')]);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /does not exist/);
+  const noDir = await runCli(['backup', join(dir, 'x.db')], { SHMEM_DATA_DIR: '' });
+  assert.is(noDir.code, 2);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test.run();
