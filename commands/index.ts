@@ -1,6 +1,7 @@
 import Backup from './backup.js';
 import Read from './read.js';
 import Restore from './restore.js';
+import ServiceUnit from './service/unit.js';
 import Start from './start.js';
 import Status from './status.js';
 import Write from './write.js';
@@ -13,6 +14,7 @@ export const COMMANDS = {
   backup: Backup,
   read: Read,
   restore: Restore,
+  'service:unit': ServiceUnit,
   start: Start,
   status: Status,
   write: Write,

@@ -21,6 +21,7 @@ import { NodeMetrics } from '../metrics/metrics.js';
 import { FailureDetector } from './failure-detector.js';
 import { loadIdentity, markInitialized, type Identity } from './identity.js';
 import { Replica } from './replica.js';
+import { notifySystemd } from './systemd.js';
 import { runRecovery } from './recovery-runner.js';
 import { Runtime } from './runtime.js';
 import { reachableMembers, verdict } from './status.js';
@@ -164,6 +165,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       void stop('recovery failed');
     });
   }
+  notifySystemd('ready', `serving ${config.self} (${config.members.length} members)`, logger);
   logger.info('serving', {
     member: config.self, nodeId: identity.nodeId, incarnation: identity.incarnation,
     members: config.members, quorum, dataDir: config.dataDir,
@@ -173,6 +175,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info('shutting down', { reason, inFlight: runtime.stats().inFlight });
+      notifySystemd('stopping', `draining (${reason})`, logger);
       accepting = false;
       server.close();
       server.closeIdleConnections();

@@ -1,8 +1,9 @@
-import { rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, http, readVia, runCli, tempDir, writeVia } from '../helpers/cluster.js';
+import { Cluster, freePorts, http, NodeProcess, readVia, runCli, SHMEM_BIN, tempDir, writeVia } from '../helpers/cluster.js';
 
 const test = suite('operating a cluster (real processes)');
 
@@ -127,6 +128,57 @@ test('backup and restore refuse bad input with clear messages', async () => {
   const noDir = await runCli(['backup', join(dir, 'x.db')], { SHMEM_DATA_DIR: '' });
   assert.is(noDir.code, 2);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('service unit: the printed unit passes systemd-analyze verify and carries the settings', async () => {
+  const dir = tempDir('shmem-unit-');
+  const u = await runCli(['service', 'unit', '--binary', SHMEM_BIN, '--port', '3031', '--peers', '127.0.0.1:3030,127.0.0.1:3032', '--data-dir', '/var/lib/shmem']);
+  assert.is(u.code, 0, u.stderr);
+  for (const line of ['Type=notify', 'Restart=on-failure', 'DynamicUser=yes', 'StateDirectory=shmem', 'KillSignal=SIGTERM', 'TimeoutStopSec=15s', 'ProtectSystem=strict']) {
+    assert.ok(u.stdout.split('\n').includes(line), `unit has ${line}`);
+  }
+  assert.match(u.stdout, `ExecStart=${SHMEM_BIN} start --port 3031 --host 127.0.0.1 --data-dir /var/lib/shmem --peers 127.0.0.1:3030,127.0.0.1:3032`);
+  const file = join(dir, 'shmem.service');
+  writeFileSync(file, u.stdout);
+  // Throws (and fails the test) with systemd's complaints when the unit is not valid.
+  execFileSync('systemd-analyze', ['verify', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const bad = await runCli(['service', 'unit', '--port', 'x']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--port: "x"/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('under systemd (NOTIFY_SOCKET), the node reports READY=1 once it serves', async () => {
+  const dir = tempDir('shmem-notify-');
+  const socket = join(dir, 'notify.sock');
+  // A stand-in for systemd's notification socket (Node has no unix datagram sockets).
+  const listener = spawn('python3', ['-c', `
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(${JSON.stringify(socket)})
+print('listening', flush=True)
+s.settimeout(20)
+print(s.recv(4096).decode(), flush=True)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let got = '';
+  listener.stdout.on('data', (d) => (got += d));
+  const [port] = await freePorts(1);
+  const node = new NodeProcess(port!, [], join(dir, 'data'));
+  try {
+    while (!got.includes('listening')) await new Promise((r) => setTimeout(r, 20));
+    process.env['NOTIFY_SOCKET'] = socket;
+    node.start();
+    delete process.env['NOTIFY_SOCKET'];
+    await node.waitFor('/readyz');
+    const deadline = Date.now() + 10_000;
+    while (!got.includes('READY=1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.match(got, 'READY=1');
+    assert.match(got, `MAINPID=${node.child!.pid}`);
+  } finally {
+    delete process.env['NOTIFY_SOCKET'];
+    listener.kill('SIGKILL');
+    await node.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

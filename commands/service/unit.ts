@@ -1,0 +1,52 @@
+import { Flags } from '@oclif/core';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { loadConfig, SETTINGS } from '../../src/config/config.js';
+import { renderUnit } from '../../src/service/unit.js';
+import { ShmemCommand } from '../base.js';
+
+export default class ServiceUnit extends ShmemCommand {
+  static override summary = 'Print a systemd unit for this node';
+  static override description =
+    'Prints a unit with your settings filled in. Install it as /etc/systemd/system/shmem.service, then ' +
+    '`systemctl daemon-reload && systemctl enable --now shmem`. The node tells systemd when it serves (Type=notify).';
+  static override examples = [
+    '<%= config.bin %> service unit --port 3030 --peers 10.0.0.2:3030,10.0.0.3:3030 --host 0.0.0.0 --advertise 10.0.0.1:3030 > /etc/systemd/system/shmem.service',
+  ];
+  static override flags = {
+    binary: Flags.string({ summary: 'absolute path of the shmem executable on the server [default: this executable]' }),
+    port: Flags.string({ summary: SETTINGS.port.help }),
+    host: Flags.string({ summary: SETTINGS.host.help }),
+    advertise: Flags.string({ summary: SETTINGS.advertise.help }),
+    peers: Flags.string({ summary: SETTINGS.peers.help }),
+    'data-dir': Flags.string({ summary: `${SETTINGS.dataDir.help} [default: /var/lib/shmem]` }),
+    durability: Flags.string({ summary: SETTINGS.durability.help }),
+    'log-level': Flags.string({ summary: SETTINGS.logLevel.help }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(ServiceUnit);
+    const dataDir = flags['data-dir'] ?? '/var/lib/shmem';
+    // Validate exactly as `start` would, so the unit cannot hold settings the daemon refuses.
+    const config = loadConfig({
+      port: flags.port, host: flags.host, advertise: flags.advertise, peers: flags.peers, dataDir,
+      durability: flags.durability, logLevel: flags['log-level'],
+    }, {});
+    if (!isAbsolute(dataDir)) this.usage(`--data-dir must be an absolute path for a service, got "${dataDir}"`);
+    const binary = flags.binary ?? defaultBinary();
+    if (!isAbsolute(binary)) this.usage(`--binary must be an absolute path, got "${binary}"`);
+    if (!existsSync(binary)) process.stderr.write(`warning: ${binary} does not exist on this machine\n`);
+    const startArgs = ['--port', String(config.port), '--host', config.host, '--data-dir', dataDir,
+      ...(config.peers.length > 0 ? ['--peers', config.peers.join(',')] : []),
+      ...(flags.advertise ? ['--advertise', config.self] : []),
+      ...(flags.durability ? ['--durability', config.durability] : []),
+      ...(flags['log-level'] ? ['--log-level', config.logLevel] : [])];
+    process.stdout.write(renderUnit({ binary, startArgs, dataDir, description: `shmem node ${config.self} (replicated linearizable shared memory)` }));
+  }
+}
+
+/** The packaged executable is process.execPath; from a checkout, the launcher bin/shmem. */
+function defaultBinary(): string {
+  const launcher = resolve(new URL('../../../bin/shmem', import.meta.url).pathname);
+  return existsSync(launcher) && !process.execPath.endsWith('/shmem') ? launcher : process.execPath;
+}
