@@ -4,6 +4,7 @@ import Restore from './restore.js';
 import ServiceUnit from './service/unit.js';
 import Start from './start.js';
 import Status from './status.js';
+import Top from './top.js';
 import Write from './write.js';
 
 /**
@@ -17,5 +18,6 @@ export const COMMANDS = {
   'service:unit': ServiceUnit,
   start: Start,
   status: Status,
+  top: Top,
   write: Write,
 };

@@ -15,6 +15,23 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   process.exit(1);
 }
 
+/** Resolves each named package to a module whose use throws: for optional development-only imports. */
+function stubPlugin(names) {
+  const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+  return {
+    name: 'stub',
+    setup(b) {
+      if (names.length === 0) return;
+      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'stub' }));
+      b.onLoad({ filter: /.*/, namespace: 'stub' }, (args) => ({
+        contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is not included in the shmem executable`)}); };
+export default new Proxy({}, { get: fail });`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 mkdirSync(dirname(at(cfg.bundle.outfile)), { recursive: true });
 // 1. The CLI as one ESM file. CommonJS dependencies get a real `require` for Node builtins.
 await build({
@@ -25,6 +42,7 @@ await build({
   format: cfg.bundle.format,
   target: cfg.bundle.target,
   external: cfg.bundle.external,
+  plugins: [stubPlugin(cfg.bundle.stubbed ?? [])],
   banner: { js: "import { createRequire as __shmemCreateRequire } from 'node:module'; const require = __shmemCreateRequire(import.meta.url);" },
   legalComments: 'none',
   logLevel: 'warning',

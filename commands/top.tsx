@@ -1,0 +1,30 @@
+import { Flags } from '@oclif/core';
+import { render } from 'ink';
+import { App } from '../src/dashboard/App.js';
+import { ClientCommand, parseEndpoints } from './base.js';
+
+export default class Top extends ClientCommand {
+  static override summary = 'Live dashboard of peers, traffic and tags';
+  static override description =
+    'Polls the cluster and shows each member (state, RTT history, last contact), the traffic each member coordinates ' +
+    '(rates, p50/p99 latency, quorum failures) and, per address, the tag every replica holds, marking replicas ' +
+    'that are behind. Keys: q quit, tab switch panel, arrows scroll, / jump to an address. Needs a terminal; ' +
+    'use `shmem status` otherwise.';
+  static override examples = ['<%= config.bin %> top', '<%= config.bin %> top --interval 500 --endpoints 127.0.0.1:3030,127.0.0.1:3031'];
+  static override flags = {
+    interval: Flags.integer({ summary: 'Milliseconds between refreshes', default: 1000, min: 100, max: 60_000 }),
+    rows: Flags.integer({ summary: 'Addresses shown in the tags panel', default: 10, min: 1, max: 100 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Top);
+    const endpoints = parseEndpoints(flags.endpoints ?? 'http://127.0.0.1:3030', (m) => this.usage(m));
+    if (!process.stdout.isTTY || !process.stdin.isTTY) {
+      this.usage('shmem top needs an interactive terminal (stdin and stdout must be a TTY); for a one-shot view use `shmem status`, in scripts `shmem status --json`');
+    }
+    const app = render(<App endpoints={endpoints} intervalMs={flags.interval} tagRows={flags.rows} />, {
+      alternateScreen: true, interactive: true, exitOnCtrlC: true,
+    });
+    await app.waitUntilExit();
+  }
+}

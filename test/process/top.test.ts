@@ -1,0 +1,68 @@
+import { execFileSync } from 'node:child_process';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Cluster, runCli, SHMEM_BIN, writeVia } from '../helpers/cluster.js';
+
+const test = suite('shmem top in a real terminal (tmux)');
+const SOCKET = `shmem-test-${process.pid}`;
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const pane = (): string => tmux('capture-pane', '-p', '-t', 'top');
+
+async function waitForPane(what: string, ok: (text: string) => boolean, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = pane();
+    if (ok(text)) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the dashboard never showed ${what}; screen:\n${text}`);
+}
+
+test('shows the cluster, survives a node going down and a resize, jumps to an address, and q restores the terminal', async () => {
+  const c = await Cluster.start(3);
+  try {
+    for (const a of [1, 2, 3]) assert.is((await writeVia(c.node(0), a, `v${a}`)).status, 200);
+    // A packaged executable runs with no Node on PATH; the checkout's launcher needs the usual PATH.
+    const env = process.env['SHMEM_BIN'] ? 'env PATH=/nonexistent-no-node-here ' : '';
+    const command = `${env}${SHMEM_BIN} top --interval 300 --endpoints ${c.endpoints()}; echo SHMEM-TOP-EXITED=$?; sleep 600`;
+    tmux('new-session', '-d', '-s', 'top', '-x', '130', '-y', '45', command);
+    await waitForPane('three members with a quorum', (t) => t.includes('quorum ok: 3/3 up') && c.nodes.every((n) => t.includes(`127.0.0.1:${n.port}`)));
+
+    await c.node(2).stop('SIGKILL');
+    const down = await waitForPane('the killed node suspect or down', (t) => /degraded: 2\/3 up/.test(t));
+    assert.match(down, new RegExp(`127\\.0\\.0\\.1:${c.node(2).port}\\s+(suspect|down)`));
+
+    // A write while it is down; once back, its replica is behind at that address.
+    assert.is((await writeVia(c.node(0), 2, 'newer')).status, 200);
+    c.node(2).start();
+    await c.node(2).waitFor();
+    await waitForPane('the restarted replica behind the newest tag', (t) => /\n│ 2\s.*behind/.test(t));
+
+    tmux('resize-window', '-t', 'top', '-x', '100', '-y', '40');
+    await waitForPane('the dashboard after a resize', (t) => t.includes('Peers') && t.includes('quorum ok: 3/3 up'));
+
+    tmux('send-keys', '-t', 'top', '/', '3', 'Enter');
+    await waitForPane('the tags panel after a jump to address 3', (t) => t.includes('Tags (after address 2)') && /\n│ 3\s/.test(t));
+
+    tmux('send-keys', '-t', 'top', 'q');
+    const after = await waitForPane('the shell after q', (t) => t.includes('SHMEM-TOP-EXITED=0'));
+    assert.not.match(after, 'Peers', 'the dashboard screen is gone (alternate screen restored)');
+  } finally {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+    await c.destroy();
+  }
+});
+
+test('without a terminal, top says so and points to status', async () => {
+  const r = await runCli(['top']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, 'needs an interactive terminal');
+  assert.match(r.stderr, 'shmem status');
+});
+
+test.run();
