@@ -1,6 +1,4 @@
 import { Flags } from '@oclif/core';
-import { render } from 'ink';
-import { App } from '../src/dashboard/App.js';
 import { ClientCommand, parseEndpoints } from './base.js';
 
 export default class Top extends ClientCommand {
@@ -22,6 +20,8 @@ export default class Top extends ClientCommand {
     if (!process.stdout.isTTY || !process.stdin.isTTY) {
       this.usage('shmem top needs an interactive terminal (stdin and stdout must be a TTY); for a one-shot view use `shmem status`, in scripts `shmem status --json`');
     }
+    // Loaded only here: ink, React and yoga cost every other command start-up time and memory.
+    const [{ render }, { App }] = await Promise.all([import('ink'), import('../src/dashboard/App.js')]);
     const app = render(<App endpoints={endpoints} intervalMs={flags.interval} tagRows={flags.rows} />, {
       alternateScreen: true, interactive: true, exitOnCtrlC: true,
     });
