@@ -1,0 +1,74 @@
+import { Agent, request } from 'node:http';
+
+/**
+ * A closed-loop load generator written for the benchmark: `inFlight` workers, each sending
+ * one request at a time over keep-alive connections, spread round-robin over the targets.
+ * Records every latency; the same generator drives shmem and etcd.
+ */
+export interface Target {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RequestSpec {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly body?: string;
+}
+
+export interface LoadResult {
+  readonly ops: number;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly latenciesMs: Float64Array;
+}
+
+export async function runLoad(
+  targets: readonly Target[],
+  inFlight: number,
+  seconds: number,
+  next: (i: number) => RequestSpec,
+): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+  const latencies: number[] = [];
+  let errors = 0;
+  let counter = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  await Promise.all(Array.from({ length: inFlight }, async (_, w) => {
+    for (let k = 0; performance.now() < end; k++) {
+      const i = counter++;
+      const target = targets[(w + k) % targets.length]!;
+      const t0 = performance.now();
+      const ok = await send(agent, target, next(i));
+      if (ok) latencies.push(performance.now() - t0);
+      else errors += 1;
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  const sorted = Float64Array.from(latencies).sort();
+  return { ops: latencies.length, errors, seconds: elapsed, latenciesMs: sorted };
+}
+
+function send(agent: Agent, target: Target, spec: RequestSpec): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({
+      host: target.host, port: target.port, method: spec.method, path: spec.path, agent,
+      headers: spec.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(spec.body) },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+      res.on('error', () => resolve(false));
+    });
+    req.on('error', () => resolve(false));
+    req.setTimeout(10_000, () => req.destroy());
+    req.end(spec.body);
+  });
+}
+
+/** Percentile (0-100) of sorted latencies. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
