@@ -10,11 +10,6 @@ export interface ChannelSink {
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
 }
 
-interface Batch {
-  readonly controller: AbortController;
-  live: number;
-}
-
 interface Request {
   readonly key: string;
   readonly opId: OpId;
@@ -22,7 +17,6 @@ interface Request {
   readonly addr: Addr;
   readonly item: RegisterItem | undefined;
   attempt: number;
-  batch: Batch | undefined;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -40,14 +34,19 @@ export interface ChannelStats {
  *   per phase (up to limits.batchItemsMax items / batchValueBytesMax value bytes);
  * - retries: a request whose batch failed is retried alone, with exponential backoff and
  *   jitter, until it is answered or cancelled (the op's deadline cancels it);
- * - cancellation: once an op's phase has its quorum, its requests here are dropped, and an
- *   HTTP request whose every item was cancelled is aborted.
+ * - cancellation: once an op's phase has its quorum, its requests here are dropped: not sent
+ *   if still queued, never retried, and their answers ignored. An HTTP request already on the
+ *   wire is left to finish rather than aborted: aborting destroys the keep-alive connection
+ *   (profiled: reconnects and error objects cost more than the answer), the peer does the
+ *   work anyway, and a late update still brings a lagging replica up to date.
  */
 export class PeerChannel {
   private readonly live = new Map<string, Request>();
   private readonly queued: Record<Phase, Request[]> = { query: [], update: [] };
   private flushScheduled = false;
   private closed = false;
+  /** Aborts requests on the wire only when the channel closes (node shutdown). */
+  private readonly shutdown = new AbortController();
   private counters = { batchesSent: 0, itemsSent: 0, retries: 0, failures: 0 };
 
   constructor(private readonly link: PeerLink, private readonly sink: ChannelSink) {}
@@ -76,18 +75,18 @@ export class PeerChannel {
     if (!req) return;
     this.live.delete(req.key);
     if (req.timer) clearTimeout(req.timer);
-    if (req.batch && --req.batch.live === 0) req.batch.controller.abort();
   }
 
   /** Cancels everything; later requests are ignored. */
   close(): void {
     this.closed = true;
     for (const req of [...this.live.values()]) this.cancel(req.opId, req.phase);
+    this.shutdown.abort();
   }
 
   private add(opId: OpId, phase: Phase, addr: Addr, item: RegisterItem | undefined): void {
     if (this.closed) return;
-    const req: Request = { key: keyOf(opId, phase), opId, phase, addr, item, attempt: 0, batch: undefined, timer: undefined };
+    const req: Request = { key: keyOf(opId, phase), opId, phase, addr, item, attempt: 0, timer: undefined };
     this.live.set(req.key, req);
     this.enqueue(req);
   }
@@ -113,24 +112,22 @@ export class PeerChannel {
   }
 
   private async send(phase: Phase, reqs: Request[]): Promise<void> {
-    const batch: Batch = { controller: new AbortController(), live: reqs.length };
-    for (const r of reqs) r.batch = batch;
+    const signal = this.shutdown.signal;
     this.counters.batchesSent += 1;
     this.counters.itemsSent += reqs.length;
     try {
       if (phase === 'query') {
-        const stored = await this.link.query(reqs.map((r) => r.addr), batch.controller.signal);
+        const stored = await this.link.query(reqs.map((r) => r.addr), signal);
         reqs.forEach((r, i) => this.settle(r) && this.sink.queryReply(r.opId, this.member, stored[i]!));
       } else {
-        await this.link.update(reqs.map((r) => r.item!), batch.controller.signal);
+        await this.link.update(reqs.map((r) => r.item!), signal);
         for (const r of reqs) if (this.settle(r)) this.sink.updateAck(r.opId, this.member);
       }
     } catch (err) {
-      if (batch.controller.signal.aborted) return; // every request in it was cancelled
+      if (signal.aborted) return; // closed
       this.counters.failures += 1;
       for (const r of reqs) {
         if (!this.isLive(r)) continue;
-        r.batch = undefined;
         if (err instanceof PeerRefusedError) {
           this.live.delete(r.key);
           this.sink.refused(r.opId, r.phase, this.member, err.message);
