@@ -1,11 +1,10 @@
-import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clusterId as computeClusterId, describeMemberDifference } from '../config/members.js';
+import { clusterId as computeClusterId } from '../config/members.js';
 import type { Config } from '../config/config.js';
 import { Coordinator } from '../core/coordinator.js';
 import { majority } from '../core/quorum.js';
 import type { Addr, ReadResult, RegisterItem, Versioned, WriteResult } from '../core/types.js';
-import { BadInputError, MembershipMismatchError } from '../errors.js';
 import { jsonLogger, type Logger } from '../log/logger.js';
 import { createHttpServer } from '../server/http-server.js';
 import type { NodeApi, Readiness } from '../server/node-api.js';
@@ -13,13 +12,14 @@ import { SqliteStore } from '../storage/sqlite-store.js';
 import { HttpLink } from '../transport/http-link.js';
 import { PeerChannel } from '../transport/peer-channel.js';
 import { LocalLink } from '../transport/peer-link.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, type PingReply } from '../transport/wire.js';
+import type { PingReply } from '../transport/wire.js';
 import { limits } from '../core/limits.js';
 import { VERSION } from '../version.js';
 import { Recovery } from '../core/recovery.js';
 import { NodeMetrics } from '../metrics/metrics.js';
 import { FailureDetector } from './failure-detector.js';
 import { loadIdentity, markInitialized, type Identity } from './identity.js';
+import { createPeerGuard } from './peer-guard.js';
 import { Replica } from './replica.js';
 import { notifySystemd } from './systemd.js';
 import { runRecovery } from './recovery-runner.js';
@@ -81,7 +81,6 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   store.onCommit = (seconds, items) => metrics?.observeCommit(seconds, items);
 
   let accepting = true;
-  const mismatchLoggedAt = new Map<string, number>();
   const node: NodeApi = {
     valueBytesMax: config.valueBytesMax,
     peerBodyBytesMax: 8 * Math.max(config.valueBytesMax, limits.batchValueBytesMax) + 1024 * 1024,
@@ -91,21 +90,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     update: (items: readonly RegisterItem[]): Promise<void> => replica.update(items),
     registers: (after, limit) => replica.page(after, limit),
     tags: (after, limit) => store.list(after, limit).map(({ addr, tag }) => ({ addr, tag })),
-    checkPeer: (headers: IncomingHttpHeaders): void => {
-      const theirId = headers[HEADER_CLUSTER];
-      if (theirId === clusterId) return;
-      const from = String(headers[HEADER_FROM] ?? 'unknown sender');
-      if (typeof theirId !== 'string') throw new BadInputError('bad_request', 'peer request without cluster identity');
-      const theirs = String(headers[HEADER_MEMBERS] ?? '').split(',').filter((m) => m !== '');
-      const message = `${config.self} refuses ${from}: this node's members are ${config.members.join(', ')}, ` +
-        `${from} was started with ${theirs.join(', ')} (it ${describeMemberDifference(config.members, theirs)})`;
-      const last = mismatchLoggedAt.get(from) ?? 0;
-      if (Date.now() - last > 30_000) {
-        mismatchLoggedAt.set(from, Date.now());
-        logger.error('refused a peer with another member set', { peer: from, theirs, reason: message });
-      }
-      throw new MembershipMismatchError(message, { hint: 'start every member with the same member set (--port/--peers)' });
-    },
+    checkPeer: createPeerGuard(config.self, config.members, clusterId, logger),
     ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId, recovering: replica.recovering }),
     status: () => {
       const peers = detector.health();

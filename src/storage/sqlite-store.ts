@@ -53,13 +53,16 @@ export class SqliteStore implements RegisterStore {
   private readonly selectOne: Database.Statement<[number], { seq: number; writer: string; value: string | null }>;
   private readonly selectPage: Database.Statement<[number, number], { addr: number; seq: number; writer: string; value: string | null }>;
   private readonly upsert: Database.Statement<[number, number, string, string | null]>;
-  private readonly commitBatch: (batch: readonly Pending[]) => void;
+  /** Applies a group in one transaction; returns how many addresses it added. */
+  private readonly commitBatch: (batch: readonly Pending[]) => number;
   private pending: Pending[] = [];
   private flushScheduled = false;
   private closed = false;
   private commits = 0;
   private lastBatchItems = 0;
   private highestTag: Tag | null = null;
+  /** Number of stored addresses: counted once at open, then kept by the commits. */
+  private addresses = 0;
   readonly path: string;
 
   /** Told about every group commit (metrics): its duration and number of items. */
@@ -78,11 +81,14 @@ export class SqliteStore implements RegisterStore {
       'INSERT INTO registers (addr, seq, writer, value) VALUES (?, ?, ?, ?) ' +
       'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value',
     );
-    // One scan at open; kept up to date by every commit after that.
+    // One scan at open; kept up to date by every commit after that (status is polled often).
+    this.addresses = (this.db.prepare('SELECT count(*) AS n FROM registers').get() as { n: number }).n;
     const top = this.db.prepare('SELECT seq, writer FROM registers ORDER BY seq DESC, writer DESC LIMIT 1').get() as Tag | undefined;
     this.highestTag = top ? { seq: top.seq, writer: top.writer } : null;
     this.commitBatch = this.db.transaction((batch: readonly Pending[]) => {
-      for (const p of batch) for (const item of p.items) this.applyOne(item);
+      let added = 0;
+      for (const p of batch) for (const item of p.items) if (this.applyOne(item)) added += 1;
+      return added;
     });
   }
 
@@ -118,7 +124,7 @@ export class SqliteStore implements RegisterStore {
   }
 
   stats(): StoreStats {
-    const addresses = (this.db.prepare('SELECT count(*) AS n FROM registers').get() as { n: number }).n;
+    const addresses = this.addresses;
     const pageCount = this.db.pragma('page_count', { simple: true }) as number;
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     return { addresses, dbBytes: pageCount * pageSize, commits: this.commits, lastBatchItems: this.lastBatchItems, path: this.path, highestTag: this.highestTag };
@@ -136,11 +142,13 @@ export class SqliteStore implements RegisterStore {
     return row ? { tag: { seq: row.seq, writer: row.writer }, value: row.value } : INITIAL;
   }
 
-  private applyOne(item: RegisterItem): void {
-    if (shouldStore(this.readOne(item.addr), item)) {
-      this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value);
-      if (this.highestTag === null || compareTags(item.tag, this.highestTag) > 0) this.highestTag = item.tag;
-    }
+  /** Stores `item` if newer (replica rule); true when its address was not stored before. */
+  private applyOne(item: RegisterItem): boolean {
+    const stored = this.readOne(item.addr);
+    if (!shouldStore(stored, item)) return false;
+    this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value);
+    if (this.highestTag === null || compareTags(item.tag, this.highestTag) > 0) this.highestTag = item.tag;
+    return stored === INITIAL;
   }
 
   private flush(): void {
@@ -150,7 +158,7 @@ export class SqliteStore implements RegisterStore {
     this.pending = [];
     const started = performance.now();
     try {
-      this.commitBatch(batch);
+      this.addresses += this.commitBatch(batch);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
