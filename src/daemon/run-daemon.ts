@@ -49,6 +49,8 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     await store.close();
     throw err;
   }
+  // From here on every log line names the node id too, not only its address.
+  logger = logger.child({ nodeId: identity.nodeId });
   const clusterId = computeClusterId(config.members);
   const quorum = majority(config.members.length);
 

@@ -8,6 +8,8 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line. */
+  child(fields: LogFields): Logger;
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -23,8 +25,6 @@ export function jsonLogger(level: LogLevel, base: LogFields, out: NodeJS.Writabl
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
+    child: (fields) => jsonLogger(level, { ...base, ...fields }, out),
   };
 }
-
-/** A logger that drops everything, for tests. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -46,7 +46,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   };
   try {
     const clients = Array.from({ length: o.clients }, (_, c) => clientLoop(c, cluster, rng, o.addrs, end, record, counts));
-    await nemesisLoop(cluster, rng, o, end, counts, outages, log);
+    await nemesisLoop(cluster, rng, o, end, counts, outages, log, record);
     await Promise.all(clients);
     // Heal, then read every address through every node: the final state is in the history too.
     for (const n of cluster.nodes) {
@@ -135,7 +135,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function nemesisLoop(
   cluster: Cluster, rng: Random, o: NemesisOptions, end: number, counts: NemesisReport['counts'],
-  outages: Outage[], log: (l: string) => void,
+  outages: Outage[], log: (l: string) => void, record: (e: HistoryEvent) => void,
 ): Promise<void> {
   const kinds = ['kill', 'stop', 'wipe'];
   for (let i = 0; Date.now() < end - 2000; i++) {
@@ -148,8 +148,17 @@ async function nemesisLoop(
       a!.signal('SIGSTOP');
       await b!.stop('SIGKILL');
       const start = Date.now();
-      await sleep(rng.int(1500, 3000));
-      outages.push({ start, end: Date.now(), survivor: survivor!.port });
+      // Besides the clients, probe the survivor directly: a read and a write, both inside the window.
+      const probe = 2000 + i;
+      await Promise.all([
+        sleep(rng.int(1500, 3000)),
+        (async () => {
+          await sleep(5);
+          await doOp(probe, survivor!, 'read', 0, undefined, record, counts);
+          await doOp(probe, survivor!, 'write', 0, `probe-${i}`, record, counts);
+        })(),
+      ]);
+      outages.push({ start, end: Date.now() + 1, survivor: survivor!.port });
       a!.signal('SIGCONT');
       b!.start();
       await cluster.waitReady().catch(() => {});

@@ -102,6 +102,16 @@ test('SIGTERM and SIGINT stop a node cleanly with exit code 0', () => withCluste
   assert.is((await writeVia(c.node(0), 9, 'x')).status, 200);
   assert.is(await c.node(2).stop('SIGTERM'), 0);
   assert.match(c.node(2).log, /"msg":"stopped"/);
+  // Structured logs: JSON lines; once the node knows its id, every line carries it and its address.
+  const lines = c.node(2).log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const serving = lines.findIndex((l) => l['msg'] === 'serving');
+  assert.ok(serving > 0, 'a serving line');
+  for (const l of lines.slice(serving)) {
+    assert.type(l['ts'], 'string');
+    assert.type(l['level'], 'string');
+    assert.is(l['node'], `127.0.0.1:${c.node(2).port}`);
+    assert.match(String(l['nodeId']), /^[0-9a-f]{8}$/);
+  }
   assert.is(await c.node(1).stop('SIGINT'), 0);
   // The data is intact after a clean stop.
   c.node(1).start();
