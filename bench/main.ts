@@ -31,9 +31,13 @@ const durability = opt('durability', 'full');
 const inFlights = opt('in-flight', '1,16,64').split(',').map(Number);
 const workloads = opt('workloads', 'write,read,mixed').split(',') as ('write' | 'read' | 'mixed')[];
 const vsEtcd = process.argv.includes('--vs-etcd');
-if (!['full', 'normal'].includes(durability) || inFlights.some((n) => !Number.isInteger(n) || n < 1 || n > 1024)
-  || workloads.some((w) => !['write', 'read', 'mixed'].includes(w))) {
-  console.error('bad --durability, --in-flight or --workloads');
+const problems = [
+  ...(['full', 'normal'].includes(durability) ? [] : [`--durability must be full or normal, got "${durability}"`]),
+  ...(inFlights.every((n) => Number.isInteger(n) && n >= 1 && n <= 1024) ? [] : [`--in-flight must be integers from 1 to 1024, got "${opt('in-flight', '')}"`]),
+  ...(workloads.every((w) => ['write', 'read', 'mixed'].includes(w)) ? [] : [`--workloads must be write, read and/or mixed, got "${opt('workloads', '')}"`]),
+];
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
   process.exit(2);
 }
 
