@@ -1,17 +1,9 @@
 import { Command, Flags } from '@oclif/core';
-import { loadConfig, readConfigFile, SETTINGS, type RawSettings, type SettingName } from '../src/config/config.js';
+import { loadConfig, readConfigFile } from '../src/config/config.js';
 import { runDaemon } from '../src/daemon/run-daemon.js';
 import { jsonLogger } from '../src/log/logger.js';
 import { ShmemCommand } from './base.js';
-
-/** One string flag per setting; parsing and validation happen in loadConfig (flags > env > defaults). */
-const settingFlags = Object.fromEntries(
-  (Object.keys(SETTINGS) as SettingName[]).map((name) => {
-    const s = SETTINGS[name];
-    const fallback = 'fallback' in s && s.fallback !== '' ? ` [default: ${s.fallback}]` : '';
-    return [s.flag.slice(2), Flags.string({ summary: `${s.help}${fallback} (env ${s.env})` })];
-  }),
-) as Record<string, ReturnType<typeof Flags.string>>;
+import { rawSettings, settingFlags } from './setting-flags.js';
 
 export default class Start extends ShmemCommand {
   static override summary = 'Run a shmem node (the daemon)';
@@ -23,16 +15,12 @@ export default class Start extends ShmemCommand {
   ];
   static override flags = {
     config: Flags.string({ summary: 'JSON file of settings (keys: port, peers, dataDir, ...); flags and env win over it (env SHMEM_CONFIG)' }),
-    ...settingFlags,
+    ...settingFlags(),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start as unknown as typeof Command);
-    const raw: RawSettings = {};
-    for (const name of Object.keys(SETTINGS) as SettingName[]) {
-      const v = (flags as Record<string, string | undefined>)[SETTINGS[name].flag.slice(2)];
-      if (v !== undefined) raw[name] = v;
-    }
+    const raw = rawSettings(flags as Record<string, unknown>);
     const configPath = (flags as { config?: string }).config ?? process.env['SHMEM_CONFIG'];
     const config = loadConfig(raw, process.env, configPath === undefined || configPath === '' ? undefined : readConfigFile(configPath));
     const logger = jsonLogger(config.logLevel, { node: config.self });

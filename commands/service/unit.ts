@@ -1,9 +1,13 @@
 import { Flags } from '@oclif/core';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { loadConfig, SETTINGS } from '../../src/config/config.js';
+import { loadConfig, SETTINGS, type SettingName } from '../../src/config/config.js';
 import { renderUnit } from '../../src/service/unit.js';
 import { ShmemCommand } from '../base.js';
+import { rawSettings, settingFlags } from '../setting-flags.js';
+
+/** The daemon settings a unit may carry (the data dir has a service default). */
+const UNIT_SETTINGS: readonly SettingName[] = ['port', 'host', 'advertise', 'peers', 'durability', 'logLevel'];
 
 export default class ServiceUnit extends ShmemCommand {
   static override summary = 'Print a systemd unit for this node';
@@ -15,32 +19,25 @@ export default class ServiceUnit extends ShmemCommand {
   ];
   static override flags = {
     binary: Flags.string({ summary: 'absolute path of the shmem executable on the server [default: this executable]' }),
-    port: Flags.string({ summary: SETTINGS.port.help }),
-    host: Flags.string({ summary: SETTINGS.host.help }),
-    advertise: Flags.string({ summary: SETTINGS.advertise.help }),
-    peers: Flags.string({ summary: SETTINGS.peers.help }),
+    ...settingFlags(UNIT_SETTINGS, { fromEnv: false }),
     'data-dir': Flags.string({ summary: `${SETTINGS.dataDir.help} [default: /var/lib/shmem]` }),
-    durability: Flags.string({ summary: SETTINGS.durability.help }),
-    'log-level': Flags.string({ summary: SETTINGS.logLevel.help }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ServiceUnit);
     const dataDir = flags['data-dir'] ?? '/var/lib/shmem';
     // Validate exactly as `start` would, so the unit cannot hold settings the daemon refuses.
-    const config = loadConfig({
-      port: flags.port, host: flags.host, advertise: flags.advertise, peers: flags.peers, dataDir,
-      durability: flags.durability, logLevel: flags['log-level'],
-    }, {});
+    const raw = rawSettings(flags, UNIT_SETTINGS);
+    const config = loadConfig({ ...raw, dataDir }, {});
     if (!isAbsolute(dataDir)) this.usage(`--data-dir must be an absolute path for a service, got "${dataDir}"`);
     const binary = flags.binary ?? defaultBinary();
     if (!isAbsolute(binary)) this.usage(`--binary must be an absolute path, got "${binary}"`);
     if (!existsSync(binary)) process.stderr.write(`warning: ${binary} does not exist on this machine\n`);
     const startArgs = ['--port', String(config.port), '--host', config.host, '--data-dir', dataDir,
       ...(config.peers.length > 0 ? ['--peers', config.peers.join(',')] : []),
-      ...(flags.advertise ? ['--advertise', config.self] : []),
-      ...(flags.durability ? ['--durability', config.durability] : []),
-      ...(flags['log-level'] ? ['--log-level', config.logLevel] : [])];
+      ...(raw.advertise ? ['--advertise', config.self] : []),
+      ...(raw.durability ? ['--durability', config.durability] : []),
+      ...(raw.logLevel ? ['--log-level', config.logLevel] : [])];
     process.stdout.write(renderUnit({ binary, startArgs, dataDir, description: `shmem node ${config.self} (replicated linearizable shared memory)` }));
   }
 }

@@ -102,7 +102,3 @@ export function toOperations(events: readonly HistoryEvent[]): Operation[] {
   for (const inv of open.values()) if (inv.e.f === 'write') push(inv, Infinity, 'info', inv.e.value ?? null);
   return ops;
 }
-
-export function formatEvent(e: HistoryEvent): string {
-  return JSON.stringify(e);
-}
