@@ -20,6 +20,10 @@ export const limits = Object.freeze({
   opDeadlineMsDefault: 5_000,
   /** Default deadline of one request to a peer before it is retried. */
   peerRequestDeadlineMsDefault: 1_000,
+  /** Age at which a peer stream is replaced by a new one (well within httpRequestMs). */
+  peerStreamRenewMs: 20_000,
+  /** Longest a node's HTTP server waits for a whole request, the peer stream's included. */
+  httpRequestMs: 60_000,
   /** First and largest pause between retries of an unanswered peer request. */
   retryBackoffMsMin: 10,
   retryBackoffMsMax: 500,
@@ -34,5 +38,6 @@ export const limits = Object.freeze({
 assert(limits.valueBytesDefault <= limits.valueBytesMax, 'default value size within the ceiling');
 assert(limits.batchValueBytesMax >= 1, 'batch byte bound is positive');
 assert(limits.retryBackoffMsMin <= limits.retryBackoffMsMax, 'backoff bounds ordered');
+assert(limits.peerStreamRenewMs * 2 <= limits.httpRequestMs, 'a peer stream ends well before the server gives up on it');
 assert(limits.suspectAfterMs < limits.downAfterMs, 'suspect comes before down');
 assert(limits.heartbeatIntervalMsDefault < limits.suspectAfterMs, 'several heartbeats before suspicion');

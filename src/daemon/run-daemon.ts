@@ -63,9 +63,13 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   let metrics: NodeMetrics | undefined;
   const runtime = new Runtime(coordinator, config.opDeadlineMs, logger, (op, outcome, seconds, fastPath) => metrics?.observeOp(op, outcome, seconds, fastPath));
 
+  // Largest peer request or answer: a full batch of the largest values, JSON-escaped.
+  const peerBodyBytesMax = 8 * Math.max(config.valueBytesMax, limits.batchValueBytesMax) + 1024 * 1024;
+
   // One channel per member: the local replica without a network hop, peers over HTTP.
   const links = config.peers.map((m) => new HttpLink(m, {
     self: config.self, members: config.members, clusterId, requestDeadlineMs: config.peerRequestDeadlineMs,
+    streamLineCharsMax: peerBodyBytesMax,
   }));
   runtime.addChannel(new PeerChannel(new LocalLink(config.self, replica), runtime));
   const channels = links.map((l) => new PeerChannel(l, runtime));
@@ -85,7 +89,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   let accepting = true;
   const node: NodeApi = {
     valueBytesMax: config.valueBytesMax,
-    peerBodyBytesMax: 8 * Math.max(config.valueBytesMax, limits.batchValueBytesMax) + 1024 * 1024,
+    peerBodyBytesMax,
     read: (addr: Addr): Promise<ReadResult> => runtime.read(addr),
     write: (addr: Addr, value: string): Promise<WriteResult> => runtime.write(addr, value),
     query: (addrs: readonly Addr[]): Versioned[] => replica.query(addrs),

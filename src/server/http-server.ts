@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { limits } from '../core/limits.js';
 import type { Logger } from '../log/logger.js';
 import { sendError } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
@@ -9,7 +10,7 @@ import { resolveRoute, type Route } from './router.js';
 
 /** Timeouts of the HTTP edge: slow or stuck clients cannot hold a node's sockets forever. */
 const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 60_000;
+const REQUEST_TIMEOUT_MS = limits.httpRequestMs;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
 /**
@@ -17,7 +18,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_000;
  * Unexpected errors answer 500 and are logged; they never take the node down.
  */
 export function createHttpServer(node: NodeApi, logger: Logger): Server {
-  const routes: Route[] = [...publicRoutes(node), ...peerRoutes(node), ...opsRoutes(node)];
+  const routes: Route[] = [...publicRoutes(node), ...peerRoutes(node, logger), ...opsRoutes(node)];
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAlive: true });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.on('request', (req, res) => {

@@ -1,35 +1,29 @@
 import { BadInputError } from '../errors.js';
 import { parseAddrText } from '../core/addr.js';
-import { PEER_PATHS, REGISTER_PAGE_ITEMS, isQueryRequest, isUpdateRequest } from '../transport/wire.js';
+import type { Logger } from '../log/logger.js';
+import { NDJSON } from '../transport/ndjson.js';
+import { PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import { sendJson } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
-import { readJsonBody } from './request.js';
+import { servePeerStream } from './peer-stream.js';
 import type { Route } from './router.js';
 
 /** The internal replica API, refused to senders with another member set. */
-export function peerRoutes(node: NodeApi): Route[] {
+export function peerRoutes(node: NodeApi, logger: Logger): Route[] {
   const exact = (path: string): RegExp => new RegExp(`^${path}$`);
   return [
     {
       method: 'POST',
-      pattern: exact(PEER_PATHS.query),
-      handler: async (req, res) => {
+      pattern: exact(PEER_PATHS.stream),
+      handler: (req, res) => {
         node.checkPeer(req.headers);
-        const body = await readJsonBody(req, node.peerBodyBytesMax);
-        if (!isQueryRequest(body)) throw new BadInputError('bad_request', 'malformed peer query');
-        sendJson(res, 200, { items: node.query(body.addrs) });
-      },
-    },
-    {
-      method: 'POST',
-      pattern: exact(PEER_PATHS.update),
-      handler: async (req, res) => {
-        node.checkPeer(req.headers);
-        const body = await readJsonBody(req, node.peerBodyBytesMax);
-        if (!isUpdateRequest(body)) throw new BadInputError('bad_request', 'malformed peer update');
-        // Acknowledged only once durable; stale items are acknowledged too (not stored).
-        await node.update(body.items);
-        sendJson(res, 200, { acked: body.items.length });
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== NDJSON) {
+          req.resume();
+          throw new BadInputError('bad_content_type', `the peer stream's content type must be ${NDJSON}, got "${type || 'none'}"`);
+        }
+        // Updates are acknowledged only once durable; stale items are acknowledged too (not stored).
+        servePeerStream(req, res, node, (err) => logger.error('peer stream request failed', { err: String((err as Error)?.stack ?? err) }));
       },
     },
     {

@@ -3,6 +3,8 @@ import { Agent } from 'node:http';
 import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
 import { PeerRefusedError, type PeerLink } from './peer-link.js';
 import type { RegisterPage } from '../core/recovery.js';
+import { limits } from '../core/limits.js';
+import { PeerStream } from './peer-stream.js';
 import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, PEER_PATHS, REGISTER_PAGE_ITEMS, isQueryReply, isRegisterPage, type PingReply } from './wire.js';
 
 export interface HttpLinkOptions {
@@ -10,24 +12,32 @@ export interface HttpLinkOptions {
   readonly members: readonly MemberId[];
   readonly clusterId: string;
   readonly requestDeadlineMs: number;
+  /** Longest line accepted from the member's stream (its largest answer). */
+  readonly streamLineCharsMax: number;
 }
 
 /**
- * A remote member's replica API over HTTP (got, keep-alive). Each request has its own
- * deadline; got's retries are off because retries belong to the PeerChannel, which knows
- * when the quorum no longer needs an answer.
+ * A remote member's replica API over HTTP (got, keep-alive). Queries and updates travel on a
+ * long-lived peer stream (peer-stream.ts), renewed every limits.peerStreamRenewMs so no
+ * request outlives the member's HTTP request timeout; heartbeats and recovery pages are
+ * plain requests. Each request has its own deadline; got's retries are off because
+ * retries belong to the PeerChannel, which knows when the quorum no longer needs an answer.
  */
 export class HttpLink implements PeerLink {
+  private readonly base: Got;
   private readonly client: Got;
   private readonly agent: Agent;
+  private stream: PeerStream | undefined;
+  /** Every stream not yet closed, the current one and those still finishing answers. */
+  private readonly open = new Set<PeerStream>();
+  private closed = false;
 
-  constructor(readonly member: MemberId, options: HttpLinkOptions) {
+  constructor(readonly member: MemberId, private readonly options: HttpLinkOptions) {
     this.agent = new Agent({ keepAlive: true, maxSockets: 64, keepAliveMsecs: 1_000 });
-    this.client = got.extend({
+    this.base = got.extend({
       prefixUrl: `http://${member}`,
       agent: { http: this.agent },
       retry: { limit: 0 },
-      timeout: { request: options.requestDeadlineMs },
       throwHttpErrors: false,
       headers: {
         [HEADER_CLUSTER]: options.clusterId,
@@ -35,16 +45,17 @@ export class HttpLink implements PeerLink {
         [HEADER_FROM]: options.self,
       },
     });
+    this.client = this.base.extend({ timeout: { request: options.requestDeadlineMs } });
   }
 
   async query(addrs: readonly Addr[], signal: AbortSignal): Promise<Versioned[]> {
-    const body = await this.post(PEER_PATHS.query, { addrs }, signal);
-    if (!isQueryReply(body, addrs.length)) throw new Error(`malformed query reply from ${this.member}`);
-    return [...body.items];
+    const answer = await this.currentStream(signal).call({ op: 'query', addrs }, this.options.requestDeadlineMs);
+    if (!isQueryReply(answer, addrs.length)) throw new Error(`malformed query answer from ${this.member}`);
+    return answer.items as Versioned[];
   }
 
   async update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void> {
-    await this.post(PEER_PATHS.update, { items }, signal);
+    await this.currentStream(signal).call({ op: 'update', items }, this.options.requestDeadlineMs);
   }
 
   /** Heartbeat: resolves with the peer's identity, rejects when it does not answer. */
@@ -63,12 +74,21 @@ export class HttpLink implements PeerLink {
   }
 
   close(): void {
+    this.closed = true;
+    for (const s of [...this.open]) s.destroy();
     this.agent.destroy();
   }
 
-  private async post(path: string, json: unknown, signal: AbortSignal): Promise<unknown> {
-    const res = await this.client.post(path.slice(1), { json, signal, responseType: 'json' });
-    return this.check(res.statusCode, res.body);
+  /** The stream new requests go on: a fresh one when the last failed or is due for renewal. */
+  private currentStream(signal: AbortSignal): PeerStream {
+    if (this.closed || signal.aborted) throw new Error(`link to ${this.member} is closed`);
+    const s = this.stream;
+    if (s?.usable && Date.now() - s.openedMs < limits.peerStreamRenewMs) return s;
+    s?.end();
+    const fresh = new PeerStream(this.base, this.member, this.options.streamLineCharsMax, (done) => this.open.delete(done));
+    this.open.add(fresh);
+    this.stream = fresh;
+    return fresh;
   }
 
   private check(status: number, body: unknown): unknown {

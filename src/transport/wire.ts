@@ -7,12 +7,22 @@ import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
  * The internal peer (replica) API. It may change between versions; every request carries
  * the sender's cluster identity so a node configured with another member set is refused.
  *
- *   POST /peer/query   {"addrs":[3,4]}                          -> {"items":[{"tag":..,"value":..},..]}
- *   POST /peer/update  {"items":[{"addr":3,"tag":..,"value":..}]} -> {"acked":1}
- *   GET  /peer/ping                                              -> PingReply
- *   GET  /peer/registers?after=A&limit=L                         -> RegisterPage (wiped-node recovery)
+ *   POST /peer/stream  (application/x-ndjson, both ways, open for many requests)
+ *        request lines  {"id":1,"op":"query","addrs":[3,4]}
+ *                       {"id":2,"op":"update","items":[{"addr":3,"tag":..,"value":..}]}
+ *        answer lines   {"id":1,"items":[{"tag":..,"value":..},..]}   (in the order of addrs)
+ *                       {"id":2,"acked":1}                            (once durable)
+ *                       {"id":2,"error":{"code":"recovering","message":".."}}
+ *   GET  /peer/ping                                -> PingReply
+ *   GET  /peer/registers?after=A&limit=L           -> RegisterPage (wiped-node recovery)
+ *
+ * The stream is one long HTTP/1.1 POST whose request body carries requests and whose
+ * response body carries the answers, matched by id and sent as soon as each is ready (an
+ * update's after its commit), like etcd's long-lived peer streams. Measured per request on
+ * the 2-core machine: ~55 us of CPU on both ends together, against ~550-850 us of client
+ * CPU for one got request per batch; see the README's performance section.
  */
-export const PEER_PATHS = { query: '/peer/query', update: '/peer/update', ping: '/peer/ping', registers: '/peer/registers' } as const;
+export const PEER_PATHS = { stream: '/peer/stream', ping: '/peer/ping', registers: '/peer/registers' } as const;
 
 /** Registers per page of /peer/registers. */
 export const REGISTER_PAGE_ITEMS = 1000;
@@ -25,7 +35,19 @@ export const HEADER_FROM = 'x-shmem-from';
 export interface QueryRequest { readonly addrs: readonly Addr[] }
 export interface QueryReply { readonly items: readonly Versioned[] }
 export interface UpdateRequest { readonly items: readonly RegisterItem[] }
-export interface UpdateReply { readonly acked: number }
+
+/** One request line of the peer stream. */
+export type StreamRequest =
+  | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[] }
+  | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[] };
+
+/** One answer line of the peer stream; `id` is null only for an error that ends the stream. */
+export interface StreamAnswer {
+  readonly id: number | null;
+  readonly items?: readonly Versioned[];
+  readonly acked?: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
 export interface PingReply {
   readonly member: string;
   readonly nodeId: string;
@@ -57,6 +79,17 @@ export function isQueryRequest(v: unknown): v is QueryRequest {
 
 export function isUpdateRequest(v: unknown): v is UpdateRequest {
   return isObject(v) && Array.isArray(v['items']) && v['items'].length <= limits.batchItemsMax && v['items'].every(isRegisterItem);
+}
+
+export function isStreamRequest(v: unknown): v is StreamRequest {
+  if (!isObject(v) || typeof v['id'] !== 'number' || !Number.isSafeInteger(v['id'])) return false;
+  if (v['op'] === 'query') return isQueryRequest(v);
+  if (v['op'] === 'update') return isUpdateRequest(v);
+  return false;
+}
+
+export function isStreamAnswer(v: unknown): v is StreamAnswer {
+  return isObject(v) && (v['id'] === null || (typeof v['id'] === 'number' && Number.isSafeInteger(v['id'])));
 }
 
 export function isQueryReply(v: unknown, expected: number): v is QueryReply {

@@ -21,6 +21,22 @@ test.after(async () => {
 const post = (path: string, body: string, contentType = 'application/json') =>
   http(`${base}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
 
+/** A peer update that must never be applied: tag far ahead, value "evil". */
+const evilUpdate = '{"id":7,"op":"update","items":[{"addr":3,"tag":{"seq":99,"writer":"z"},"value":"evil"}]}';
+
+/** Sends `body` on /peer/stream with this cluster's identity, as a member would. */
+async function peerStream(body: string, contentType = 'application/x-ndjson'): ReturnType<typeof http> {
+  const status = (await http(`${base}/status`)).body;
+  return http(`${base}/peer/stream`, {
+    method: 'POST',
+    headers: { 'content-type': contentType, 'x-shmem-cluster': status.cluster.id, 'x-shmem-members': status.cluster.members.join(','), 'x-shmem-from': status.cluster.members[1] },
+    body,
+  });
+}
+
+/** The answer lines of a peer stream. */
+const answerLines = (text: string): any[] => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+
 const cases: [string, () => ReturnType<typeof http>, number, string][] = [
   ['malformed JSON', () => post('/write', '{"addr": 3, "value": '), 400, 'bad_json'],
   ['JSON that is not an object', () => post('/write', '[3, "x"]'), 400, 'bad_request'],
@@ -44,12 +60,13 @@ const cases: [string, () => ReturnType<typeof http>, number, string][] = [
   ['read without an address', () => http(`${base}/read/`), 400, 'invalid_addr'],
   ['wrong method on /write', () => http(`${base}/write`), 405, 'method_not_allowed'],
   ['wrong method on /read', () => http(`${base}/read/3`, { method: 'DELETE' }), 405, 'method_not_allowed'],
-  ['peer API without cluster identity', () => post('/peer/update', '{"items":[{"addr":3,"tag":{"seq":99,"writer":"z"},"value":"evil"}]}'), 400, 'bad_request'],
-  ['peer API with another cluster identity', () => http(`${base}/peer/update`, {
+  ['peer stream without cluster identity', () => post('/peer/stream', `${evilUpdate}\n`, 'application/x-ndjson'), 400, 'bad_request'],
+  ['peer stream with another cluster identity', () => http(`${base}/peer/stream`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-shmem-cluster': 'deadbeef', 'x-shmem-members': '127.0.0.1:1,127.0.0.1:2', 'x-shmem-from': '127.0.0.1:1' },
-    body: '{"items":[{"addr":3,"tag":{"seq":99,"writer":"z"},"value":"evil"}]}',
+    headers: { 'content-type': 'application/x-ndjson', 'x-shmem-cluster': 'deadbeef', 'x-shmem-members': '127.0.0.1:1,127.0.0.1:2', 'x-shmem-from': '127.0.0.1:1' },
+    body: `${evilUpdate}\n`,
   }), 409, 'membership_mismatch'],
+  ['peer stream of the right cluster with the wrong content type', async () => peerStream(`${evilUpdate}\n`, 'application/json'), 415, 'bad_content_type'],
 ];
 
 for (const [name, send, status, code] of cases) {
@@ -59,6 +76,33 @@ for (const [name, send, status, code] of cases) {
     assert.is(r.body?.error?.code, code, r.text);
     assert.type(r.body.error.message, 'string');
     assert.not.match(r.text, /at .*\.js:\d+/, 'no stack trace in the answer');
+  });
+}
+
+test('a member\'s stream answers queries line by line, in the order of its addresses', async () => {
+  const r = await peerStream('{"id":1,"op":"query","addrs":[3,4]}\n{"id":2,"op":"query","addrs":[3]}\n');
+  assert.is(r.status, 200, r.text);
+  const [a, b] = answerLines(r.text);
+  assert.equal(a, { id: 1, items: [{ tag: original.tag, value: 'keep' }, { tag: { seq: 0, writer: '' }, value: null }] });
+  assert.equal(b, { id: 2, items: [{ tag: original.tag, value: 'keep' }] });
+});
+
+const badStreams: [string, string][] = [
+  ['a line that is not JSON', `{"id":1,"op":"query","addrs":[3]\n${evilUpdate}\n`],
+  ['an unknown op', `{"id":1,"op":"delete","addrs":[3]}\n${evilUpdate}\n`],
+  ['an update with a malformed tag', `{"id":1,"op":"update","items":[{"addr":3,"tag":{"seq":"99"},"value":"evil"}]}\n${evilUpdate}\n`],
+  ['a request without an id', `{"op":"query","addrs":[3]}\n${evilUpdate}\n`],
+  ['a stream that stops mid-line', '{"id":1,"op":"update","items":[{"addr":3,"tag":{"seq":99,"writer":"z"},"value":"ev'],
+];
+for (const [name, body] of badStreams) {
+  test(`peer stream with ${name} → an error line ends it, nothing after it applied`, async () => {
+    const r = await peerStream(body);
+    assert.is(r.status, 200, r.text);
+    const lines = answerLines(r.text);
+    assert.is(lines.length, 1, r.text);
+    assert.is(lines[0].id, null);
+    assert.is(lines[0].error.code, 'bad_request');
+    assert.type(lines[0].error.message, 'string');
   });
 }
 
