@@ -14,6 +14,8 @@ export interface HttpLinkOptions {
   readonly requestDeadlineMs: number;
   /** Longest line accepted from the member's stream (its largest answer). */
   readonly streamLineCharsMax: number;
+  /** Age at which the peer stream is renewed; limits.peerStreamRenewMs unless a test says. */
+  readonly streamRenewMs?: number;
 }
 
 /**
@@ -83,7 +85,7 @@ export class HttpLink implements PeerLink {
   private currentStream(signal: AbortSignal): PeerStream {
     if (this.closed || signal.aborted) throw new Error(`link to ${this.member} is closed`);
     const s = this.stream;
-    if (s?.usable && Date.now() - s.openedMs < limits.peerStreamRenewMs) return s;
+    if (s?.usable && Date.now() - s.openedMs < (this.options.streamRenewMs ?? limits.peerStreamRenewMs)) return s;
     s?.end();
     const fresh = new PeerStream(this.base, this.member, this.options.streamLineCharsMax, (done) => this.open.delete(done));
     this.open.add(fresh);

@@ -1,0 +1,153 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { INITIAL } from '../../src/core/tag.js';
+import type { Addr, RegisterItem, Versioned } from '../../src/core/types.js';
+import { MembershipMismatchError, RecoveringError } from '../../src/errors.js';
+import { jsonLogger } from '../../src/log/logger.js';
+import { createHttpServer } from '../../src/server/http-server.js';
+import type { NodeApi } from '../../src/server/node-api.js';
+import { HttpLink } from '../../src/transport/http-link.js';
+import { PeerRefusedError } from '../../src/transport/peer-link.js';
+
+/**
+ * The peer stream end to end: HttpLink (got) against the node's real HTTP server, with an
+ * in-memory replica behind it whose updates commit only when the test says so.
+ */
+class TestReplica {
+  readonly stored = new Map<Addr, Versioned>();
+  /** Updates waiting for their "commit". */
+  readonly uncommitted: (() => void)[] = [];
+  holdUpdates = false;
+  recovering = false;
+  refuse = false;
+  streams = 0;
+
+  api(): NodeApi {
+    const fail = (): never => { throw new Error('not used by this test'); };
+    return {
+      valueBytesMax: 1000,
+      peerBodyBytesMax: 64 * 1024,
+      read: fail, write: fail, registers: fail, tags: fail, ping: fail, status: fail, metrics: fail, readiness: fail,
+      query: (addrs) => {
+        if (this.recovering) throw new RecoveringError('recovering');
+        return addrs.map((a) => this.stored.get(a) ?? INITIAL);
+      },
+      update: (items) => new Promise<void>((resolve) => {
+        const commit = (): void => {
+          for (const { addr, tag, value } of items) this.stored.set(addr, { tag, value });
+          resolve();
+        };
+        if (this.holdUpdates) this.uncommitted.push(commit);
+        else commit();
+      }),
+      checkPeer: (headers) => {
+        if (this.refuse) throw new MembershipMismatchError('other member set');
+        if (headers['content-type'] === 'application/x-ndjson') this.streams += 1;
+      },
+    };
+  }
+}
+
+const silent = jsonLogger('error', {}, { write: () => true } as unknown as NodeJS.WritableStream);
+const item = (addr: number, seq: number, value: string): RegisterItem => ({ addr, tag: { seq, writer: 'w' }, value });
+const settle = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+let replica: TestReplica;
+let server: Server;
+let link: HttpLink;
+const signal = new AbortController().signal;
+
+async function start(linkOptions: { requestDeadlineMs?: number; streamRenewMs?: number } = {}): Promise<void> {
+  replica = new TestReplica();
+  server = createHttpServer(replica.api(), silent);
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const member = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  link = new HttpLink(member, {
+    self: '127.0.0.1:1', members: ['127.0.0.1:1', member], clusterId: 'c', requestDeadlineMs: 1_000,
+    streamLineCharsMax: 64 * 1024, ...linkOptions,
+  });
+}
+
+async function stop(): Promise<void> {
+  link?.close();
+  server?.closeAllConnections();
+  await new Promise((ok) => server?.close(ok));
+}
+
+const test = suite('peer stream (HttpLink against the node HTTP server)');
+test.after.each(stop);
+
+test('queries and updates share one stream; an update is answered only once durable', async () => {
+  await start();
+  replica.holdUpdates = true;
+  let acked = false;
+  const update = link.update([item(3, 1, 'a')], signal).then(() => (acked = true));
+  const [before] = await link.query([3], signal); // answered while the update waits for its commit
+  assert.equal(before, INITIAL);
+  await settle(20);
+  assert.not.ok(acked, 'not acknowledged before the commit');
+  replica.uncommitted.shift()!();
+  await update;
+  assert.equal(await link.query([3, 4], signal), [{ tag: { seq: 1, writer: 'w' }, value: 'a' }, INITIAL]);
+  const many = await Promise.all(Array.from({ length: 100 }, (_, i) => link.query([i], signal)));
+  assert.is(many.length, 100);
+  assert.is(replica.streams, 1, 'every request went over one stream');
+});
+
+test('an unanswered request fails at its deadline, and the next one goes on a new stream', async () => {
+  await start({ requestDeadlineMs: 100 });
+  replica.holdUpdates = true;
+  const started = Date.now();
+  const err = await link.update([item(1, 1, 'x')], signal).then(() => undefined, (e: Error) => e);
+  assert.match(String(err?.message), /did not answer within 100 ms/);
+  assert.ok(Date.now() - started >= 90);
+  assert.equal(await link.query([1], signal), [INITIAL]);
+  assert.is(replica.streams, 2);
+});
+
+test('an error answer fails only its own request', async () => {
+  await start();
+  replica.recovering = true;
+  const err = await link.query([1], signal).then(() => undefined, (e: Error) => e);
+  assert.match(String(err?.message), /recovering/);
+  assert.not.instance(err, PeerRefusedError);
+  replica.recovering = false;
+  assert.equal(await link.query([1], signal), [INITIAL]);
+  assert.is(replica.streams, 1);
+});
+
+test('a member with another member set refuses the stream: PeerRefusedError', async () => {
+  await start();
+  replica.refuse = true;
+  const err = await link.query([1], signal).then(() => undefined, (e: Error) => e);
+  assert.instance(err, PeerRefusedError);
+  assert.match(String(err?.message), /other member set/);
+});
+
+test('a member that goes away fails what is pending instead of leaving it hanging', async () => {
+  await start({ requestDeadlineMs: 5_000 });
+  replica.holdUpdates = true;
+  const pending = link.update([item(1, 1, 'x')], signal).then(() => undefined, (e: Error) => e);
+  await settle(50);
+  server.closeAllConnections();
+  const err = await pending;
+  assert.instance(err, Error);
+  assert.not.instance(err, PeerRefusedError);
+});
+
+test('streams are renewed by age; requests keep flowing and old streams finish', async () => {
+  await start({ streamRenewMs: 30 });
+  for (let i = 0; i < 20; i++) {
+    await link.update([item(i, 1, `v${i}`)], signal);
+    await settle(10);
+  }
+  assert.ok(replica.streams >= 4, `renewed (${replica.streams} streams)`);
+  assert.equal(await link.query([19], signal), [{ tag: { seq: 1, writer: 'w' }, value: 'v19' }]);
+  await settle(50);
+  const open = (link as unknown as { open: Set<unknown> }).open.size;
+  assert.is(open, 1, 'only the current stream is still open');
+});
+
+test.run();
