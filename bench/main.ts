@@ -4,8 +4,12 @@
  *
  * Starts a fresh shmem cluster on loopback (temporary data dirs), drives it with the closed-loop
  * generator in bench/load.ts, and prints ops/s and latency percentiles per workload and
- * concurrency; with --vs-etcd, the same against a 3-member etcd cluster and the ratios.
+ * concurrency; with --vs-etcd, the same against a 3-member etcd cluster and the ratios. With
+ * --vs-etcd both clusters are up together and each cell runs on shmem then at once on etcd:
+ * this shared 2-core VM drifts by a factor of 2 within minutes (steal time), and interleaving
+ * keeps such drifts out of the ratios.
  */
+import { limits } from '../src/core/limits.js';
 import { Cluster } from '../test/helpers/cluster.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
@@ -62,41 +66,47 @@ function etcdRequest(workload: string, i: number): RequestSpec {
     : { method: 'POST', path: '/v3/kv/range', body: `{"key":"${key}"}` };
 }
 
-async function measure(name: string, targets: Target[], make: (w: string, i: number) => RequestSpec): Promise<Cell[]> {
-  // Preload every address so reads find values.
+/** Writes every address once so reads find values. */
+async function preload(targets: Target[], make: (w: string, i: number) => RequestSpec): Promise<void> {
   await runLoad(targets, 16, Math.max(1, Math.min(10, addrs / 2000)), (i) => make('write', i));
-  const cells: Cell[] = [];
-  for (const workload of workloads) {
-    for (const inFlight of inFlights) {
-      const r = await runLoad(targets, inFlight, seconds, (i) => make(workload, i));
-      const cell = {
-        workload, inFlight, opsPerSec: r.ops / r.seconds, errors: r.errors,
-        p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99), p999: percentile(r.latenciesMs, 99.9),
-      };
-      cells.push(cell);
-      console.log(`${name.padEnd(6)} ${workload.padEnd(6)} ${String(inFlight).padStart(3)} in flight  ${cell.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${cell.p50.toFixed(2)}ms  p99 ${cell.p99.toFixed(2)}ms  p99.9 ${cell.p999.toFixed(2)}ms${cell.errors ? `  ${cell.errors} errors` : ''}`);
-    }
-  }
-  return cells;
+}
+
+async function cell(name: string, targets: Target[], make: (w: string, i: number) => RequestSpec, workload: string, inFlight: number): Promise<Cell> {
+  const r = await runLoad(targets, inFlight, seconds, (i) => make(workload, i));
+  const c = {
+    workload, inFlight, opsPerSec: r.ops / r.seconds, errors: r.errors,
+    p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99), p999: percentile(r.latenciesMs, 99.9),
+  };
+  console.log(`${name.padEnd(6)} ${workload.padEnd(6)} ${String(inFlight).padStart(3)} in flight  ${c.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${c.p50.toFixed(2)}ms  p99 ${c.p99.toFixed(2)}ms  p99.9 ${c.p999.toFixed(2)}ms${c.errors ? `  ${c.errors} errors` : ''}`);
+  return c;
 }
 
 console.log(`shmem bench: ${nodes} nodes, durability ${durability}, ${addrs} addresses, ${valueBytes}-byte values, ${seconds}s per cell, closed loop over keep-alive connections`);
-const cluster = await Cluster.start(nodes, ['--durability', durability, '--log-level', 'warn']);
-let shmemCells: Cell[];
+// Nodes run with the default heartbeat, as operators run them.
+const cluster = await Cluster.start(nodes, ['--durability', durability, '--log-level', 'warn', '--heartbeat-ms', String(limits.heartbeatIntervalMsDefault)]);
+const etcd = vsEtcd ? await startEtcd(3).catch(async (err: unknown) => {
+  await cluster.destroy();
+  throw err;
+}) : undefined;
+const shmemCells: Cell[] = [];
+const etcdCells: Cell[] = [];
 try {
-  shmemCells = await measure('shmem', cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), shmemRequest);
+  const shmemTargets = cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+  if (etcd) console.log(`etcd: ${etcd.version}; ${etcd.flags}`);
+  if (etcd) console.log('Both clusters run side by side; each cell runs on shmem, then at once on etcd, so drifts in machine speed hit both alike.');
+  await preload(shmemTargets, shmemRequest);
+  if (etcd) await preload(etcd.targets, etcdRequest);
+  for (const workload of workloads) {
+    for (const inFlight of inFlights) {
+      shmemCells.push(await cell('shmem', shmemTargets, shmemRequest, workload, inFlight));
+      if (etcd) etcdCells.push(await cell('etcd', etcd.targets, etcdRequest, workload, inFlight));
+    }
+  }
 } finally {
   await cluster.destroy();
+  await etcd?.stop();
 }
-if (vsEtcd) {
-  const etcd = await startEtcd(3);
-  console.log(`etcd: ${etcd.version}; ${etcd.flags}`);
-  let etcdCells: Cell[];
-  try {
-    etcdCells = await measure('etcd', etcd.targets, etcdRequest);
-  } finally {
-    await etcd.stop();
-  }
+if (etcd) {
   console.log('\nshmem / etcd            ops/s     p50      p99    p99.9   (ops/s above 1 and latencies below 1 favour shmem)');
   for (const s of shmemCells) {
     const e = etcdCells.find((c) => c.workload === s.workload && c.inFlight === s.inFlight)!;
