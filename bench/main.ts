@@ -1,6 +1,7 @@
 /**
  * npm run bench -- [--vs-etcd] [--seconds 5] [--addrs 1000] [--value-bytes 16] [--nodes 3|5]
  *                  [--durability full|normal] [--in-flight 1,16,64] [--workloads write,read,mixed]
+ * npm run bench -- --soak-minutes 10     (memory under load: 50/50 at 64 in flight, RSS every 30 s)
  *
  * Starts a fresh shmem cluster on loopback (temporary data dirs), drives it with the closed-loop
  * generator in bench/load.ts, and prints ops/s and latency percentiles per workload and
@@ -9,6 +10,9 @@
  * this shared 2-core VM drifts by a factor of 2 within minutes (steal time), and interleaving
  * keeps such drifts out of the ratios.
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { limits } from '../src/core/limits.js';
 import { Cluster } from '../test/helpers/cluster.js';
 import { startEtcd } from './etcd.js';
@@ -35,6 +39,7 @@ const durability = opt('durability', 'full');
 const inFlights = opt('in-flight', '1,16,64').split(',').map(Number);
 const workloads = opt('workloads', 'write,read,mixed').split(',') as ('write' | 'read' | 'mixed')[];
 const vsEtcd = process.argv.includes('--vs-etcd');
+const soakMinutes = intOpt('soak-minutes', 0, 0, 24 * 60);
 const problems = [
   ...(['full', 'normal'].includes(durability) ? [] : [`--durability must be full or normal, got "${durability}"`]),
   ...(inFlights.every((n) => Number.isInteger(n) && n >= 1 && n <= 1024) ? [] : [`--in-flight must be integers from 1 to 1024, got "${opt('in-flight', '')}"`]),
@@ -81,7 +86,67 @@ async function cell(name: string, targets: Target[], make: (w: string, i: number
   return c;
 }
 
+/** Resident memory of a node, from its own /metrics. */
+async function rssMiB(target: Target): Promise<number> {
+  return metricMiB(target, 'shmem_process_resident_memory_bytes');
+}
+
+async function metricMiB(target: Target, name: string): Promise<number> {
+  const text = await (await fetch(`http://${target.host}:${target.port}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
+  if (!m) throw new Error(`no ${name} in the metrics of ${target.port}`);
+  return Number(m[1]) / 1024 / 1024;
+}
+
+/**
+ * The live JS heap of every node: a heap snapshot (SIGUSR2, see the soak's NODE_OPTIONS)
+ * starts with a full garbage collection, so heap used right after it is what is still
+ * referenced. Compared at the start and the end of the soak, it shows a leak that RSS
+ * (young generation sized to the load, old-space garbage between major GCs) would hide.
+ */
+async function liveHeapMiB(targets: Target[], snapDir: string): Promise<number[]> {
+  const before = readdirSync(snapDir).length;
+  for (const n of cluster.nodes) n.signal('SIGUSR2');
+  const deadline = Date.now() + 120_000;
+  while (readdirSync(snapDir).filter((f) => f.endsWith('.heapsnapshot')).length < before + targets.length) {
+    if (Date.now() > deadline) throw new Error('heap snapshots did not appear within 120 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const heap = await Promise.all(targets.map((tg) => metricMiB(tg, 'shmem_nodejs_heap_size_used_bytes')));
+  await new Promise((r) => setTimeout(r, 3000)); // let the snapshots finish writing before deleting them
+  for (const f of readdirSync(snapDir)) rmSync(join(snapDir, f), { force: true });
+  return heap;
+}
+
+/** Runs the 50/50 workload at 64 in flight for `minutes`, printing each node's RSS every 30 s. */
+async function soak(targets: Target[], minutes: number, snapDir: string): Promise<void> {
+  const rows: number[][] = [await Promise.all(targets.map(rssMiB))];
+  let liveStart: number[] | undefined;
+  console.log(`soak: 50/50 at 64 in flight for ${minutes} min; RSS MiB per node every 30 s`);
+  console.log(`  0.0 min  RSS ${rows[0]!.map((r) => r.toFixed(1)).join(' / ')}`);
+  for (let t = 0.5; t <= minutes + 1e-9; t += 0.5) {
+    const r = await runLoad(targets, 64, 30, (i) => shmemRequest('mixed', i));
+    const rss = await Promise.all(targets.map(rssMiB));
+    // JS heap in use (saw-toothed by GC; RSS also holds the young generation V8 sized for the load).
+    const heap = await Promise.all(targets.map((tg) => metricMiB(tg, 'shmem_nodejs_heap_size_used_bytes')));
+    rows.push(rss);
+    if (t === 1) liveStart = await liveHeapMiB(targets, snapDir);
+    console.log(`${t.toFixed(1).padStart(5)} min  RSS ${rss.map((x) => x.toFixed(1)).join(' / ')}  heap used ${heap.map((x) => x.toFixed(1)).join(' / ')}  ${(r.ops / r.seconds).toFixed(0)} ops/s${r.errors ? `  ${r.errors} errors` : ''}`);
+  }
+  const first = rows[1] ?? rows[0]!;
+  const last = rows.at(-1)!;
+  const max = targets.map((_, i) => Math.max(...rows.map((row) => row[i]!)));
+  console.log(`RSS MiB after the first 30 s -> end (max): ${targets.map((_, i) => `${first[i]!.toFixed(1)} -> ${last[i]!.toFixed(1)} (${max[i]!.toFixed(1)})`).join(', ')}`);
+  const liveEnd = await liveHeapMiB(targets, snapDir);
+  if (liveStart) console.log(`live JS heap MiB after a full GC, at 1 min -> end: ${targets.map((_, i) => `${liveStart![i]!.toFixed(1)} -> ${liveEnd[i]!.toFixed(1)}`).join(', ')}`);
+}
+
 console.log(`shmem bench: ${nodes} nodes, durability ${durability}, ${addrs} addresses, ${valueBytes}-byte values, ${seconds}s per cell, closed loop over keep-alive connections`);
+// Soak: nodes write a heap snapshot (after a full GC) on SIGUSR2, into a temp folder.
+const snapDir = mkdtempSync(join(tmpdir(), 'shmem-bench-heap-'));
+if (soakMinutes > 0) {
+  process.env['NODE_OPTIONS'] = [process.env['NODE_OPTIONS'], '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`].filter(Boolean).join(' ');
+}
 // Nodes run with the default heartbeat, as operators run them.
 const cluster = await Cluster.start(nodes, ['--durability', durability, '--log-level', 'warn', '--heartbeat-ms', String(limits.heartbeatIntervalMsDefault)]);
 const etcd = vsEtcd ? await startEtcd(3).catch(async (err: unknown) => {
@@ -95,8 +160,9 @@ try {
   if (etcd) console.log(`etcd: ${etcd.version}; ${etcd.flags}`);
   if (etcd) console.log('Both clusters run side by side; each cell runs on shmem, then at once on etcd, so drifts in machine speed hit both alike.');
   await preload(shmemTargets, shmemRequest);
+  if (soakMinutes > 0) await soak(shmemTargets, soakMinutes, snapDir);
   if (etcd) await preload(etcd.targets, etcdRequest);
-  for (const workload of workloads) {
+  for (const workload of soakMinutes > 0 ? [] : workloads) {
     for (const inFlight of inFlights) {
       shmemCells.push(await cell('shmem', shmemTargets, shmemRequest, workload, inFlight));
       if (etcd) etcdCells.push(await cell('etcd', etcd.targets, etcdRequest, workload, inFlight));
@@ -105,6 +171,7 @@ try {
 } finally {
   await cluster.destroy();
   await etcd?.stop();
+  rmSync(snapDir, { recursive: true, force: true });
 }
 if (etcd) {
   console.log('\nshmem / etcd            ops/s     p50      p99    p99.9   (ops/s above 1 and latencies below 1 favour shmem)');

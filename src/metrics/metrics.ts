@@ -24,7 +24,8 @@ export class NodeMetrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'shmem_process_' });
+    // Node's default metrics already start with process_ or nodejs_: shmem_process_resident_memory_bytes.
+    collectDefaultMetrics({ register: this.registry, prefix: 'shmem_' });
     this.ops = new Counter({ name: 'shmem_operations_total', help: 'Client operations by type and outcome', labelNames: ['op', 'outcome'], registers });
     this.opSeconds = new Histogram({
       name: 'shmem_operation_duration_seconds', help: 'Latency of client operations coordinated here', labelNames: ['op'], registers,
