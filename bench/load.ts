@@ -3,7 +3,8 @@ import { Agent, request } from 'node:http';
 /**
  * A closed-loop load generator written for the benchmark: `inFlight` workers, each sending
  * one request at a time over keep-alive connections, spread round-robin over the targets.
- * Records every latency; the same generator drives shmem and etcd.
+ * Records every latency; the same generator drives shmem and etcd. Stops after `seconds`,
+ * or once `maxOps` requests were started.
  */
 export interface Target {
   readonly host: string;
@@ -28,6 +29,7 @@ export async function runLoad(
   inFlight: number,
   seconds: number,
   next: (i: number) => RequestSpec,
+  maxOps = Infinity,
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
   const latencies: number[] = [];
@@ -36,7 +38,7 @@ export async function runLoad(
   const started = performance.now();
   const end = started + seconds * 1000;
   await Promise.all(Array.from({ length: inFlight }, async (_, w) => {
-    for (let k = 0; performance.now() < end; k++) {
+    for (let k = 0; performance.now() < end && counter < maxOps; k++) {
       const i = counter++;
       const target = targets[(w + k) % targets.length]!;
       const t0 = performance.now();
