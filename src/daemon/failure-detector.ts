@@ -75,7 +75,7 @@ export class FailureDetector {
     const e = this.entries.get(link.member)!;
     const sent = performance.now();
     try {
-      const reply = await link.ping(AbortSignal.timeout(Math.max(this.intervalMs * 2, 250)));
+      const reply = await link.ping(Math.max(this.intervalMs * 2, 250));
       if (e.lastContact === null || e.mismatch || (e.lastContact !== null && Date.now() - e.lastContact >= limits.downAfterMs)) {
         this.logger.info('peer up', { peer: link.member, peerNode: reply.nodeId });
       }

@@ -42,13 +42,5 @@ export function peerRoutes(node: NodeApi, logger: Logger): Route[] {
         sendJson(res, 200, node.registers(after === null ? null : after.addr, limit));
       },
     },
-    {
-      method: 'GET',
-      pattern: exact(PEER_PATHS.ping),
-      handler: (req, res) => {
-        node.checkPeer(req.headers);
-        sendJson(res, 200, node.ping());
-      },
-    },
   ];
 }

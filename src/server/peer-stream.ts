@@ -58,6 +58,10 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
   };
 
   const handle = (request: StreamRequest): void => {
+    if (request.op === 'ping') {
+      send({ id: request.id, ping: node.ping() });
+      return;
+    }
     if (request.op === 'query') {
       try {
         send({ id: request.id, items: node.query(request.addrs) });

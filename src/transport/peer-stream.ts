@@ -5,7 +5,8 @@ import { PEER_PATHS, isStreamAnswer, type StreamAnswer } from './wire.js';
 
 type StreamRequestBody =
   | { readonly op: 'query'; readonly addrs: readonly unknown[] }
-  | { readonly op: 'update'; readonly items: readonly unknown[] };
+  | { readonly op: 'update'; readonly items: readonly unknown[] }
+  | { readonly op: 'ping' };
 
 interface Pending {
   readonly resolve: (answer: StreamAnswer) => void;

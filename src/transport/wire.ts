@@ -10,10 +10,11 @@ import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
  *   POST /peer/stream  (application/x-ndjson, both ways, open for many requests)
  *        request lines  {"id":1,"op":"query","addrs":[3,4]}
  *                       {"id":2,"op":"update","items":[{"addr":3,"tag":..,"value":..}]}
+ *                       {"id":3,"op":"ping"}                          (heartbeat)
  *        answer lines   {"id":1,"items":[{"tag":..,"value":..},..]}   (in the order of addrs)
  *                       {"id":2,"acked":1}                            (once durable)
+ *                       {"id":3,"ping":PingReply}
  *                       {"id":2,"error":{"code":"recovering","message":".."}}
- *   GET  /peer/ping                                -> PingReply
  *   GET  /peer/registers?after=A&limit=L           -> RegisterPage (wiped-node recovery)
  *
  * The stream is one long HTTP/1.1 POST whose request body carries requests and whose
@@ -22,7 +23,7 @@ import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
  * the 2-core machine: ~55 us of CPU on both ends together, against ~550-850 us of client
  * CPU for one got request per batch; see the README's performance section.
  */
-export const PEER_PATHS = { stream: '/peer/stream', ping: '/peer/ping', registers: '/peer/registers' } as const;
+export const PEER_PATHS = { stream: '/peer/stream', registers: '/peer/registers' } as const;
 
 /** Registers per page of /peer/registers. */
 export const REGISTER_PAGE_ITEMS = 1000;
@@ -39,13 +40,15 @@ export interface UpdateRequest { readonly items: readonly RegisterItem[] }
 /** One request line of the peer stream. */
 export type StreamRequest =
   | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[] }
-  | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[] };
+  | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[] }
+  | { readonly id: number; readonly op: 'ping' };
 
 /** One answer line of the peer stream; `id` is null only for an error that ends the stream. */
 export interface StreamAnswer {
   readonly id: number | null;
   readonly items?: readonly Versioned[];
   readonly acked?: number;
+  readonly ping?: PingReply;
   readonly error?: { readonly code: string; readonly message: string };
 }
 export interface PingReply {
@@ -85,7 +88,7 @@ export function isStreamRequest(v: unknown): v is StreamRequest {
   if (!isObject(v) || typeof v['id'] !== 'number' || !Number.isSafeInteger(v['id'])) return false;
   if (v['op'] === 'query') return isQueryRequest(v);
   if (v['op'] === 'update') return isUpdateRequest(v);
-  return false;
+  return v['op'] === 'ping';
 }
 
 export function isStreamAnswer(v: unknown): v is StreamAnswer {
@@ -94,6 +97,11 @@ export function isStreamAnswer(v: unknown): v is StreamAnswer {
 
 export function isQueryReply(v: unknown, expected: number): v is QueryReply {
   return isObject(v) && Array.isArray(v['items']) && v['items'].length === expected && v['items'].every(isVersioned);
+}
+
+export function isPingReply(v: unknown): v is PingReply {
+  return isObject(v) && typeof v['member'] === 'string' && typeof v['nodeId'] === 'string' && typeof v['version'] === 'string'
+    && typeof v['clusterId'] === 'string' && typeof v['recovering'] === 'boolean';
 }
 
 export function isRegisterPage(v: unknown): v is RegisterPage {

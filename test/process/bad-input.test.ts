@@ -85,6 +85,10 @@ test('a member\'s stream answers queries line by line, in the order of its addre
   const [a, b] = answerLines(r.text);
   assert.equal(a, { id: 1, items: [{ tag: original.tag, value: 'keep' }, { tag: { seq: 0, writer: '' }, value: null }] });
   assert.equal(b, { id: 2, items: [{ tag: original.tag, value: 'keep' }] });
+  const ping = answerLines((await peerStream('{"id":3,"op":"ping"}\n')).text)[0];
+  assert.is(ping.id, 3);
+  assert.is(ping.ping.member, cluster.node(0).url.replace('http://', ''));
+  assert.is(ping.ping.recovering, false);
 });
 
 const badStreams: [string, string][] = [

@@ -29,7 +29,8 @@ class TestReplica {
     return {
       valueBytesMax: 1000,
       peerBodyBytesMax: 64 * 1024,
-      read: fail, write: fail, registers: fail, tags: fail, ping: fail, status: fail, metrics: fail, readiness: fail,
+      read: fail, write: fail, registers: fail, tags: fail, status: fail, metrics: fail, readiness: fail,
+      ping: () => ({ member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: this.recovering }),
       query: (addrs) => {
         if (this.recovering) throw new RecoveringError('recovering');
         return addrs.map((a) => this.stored.get(a) ?? INITIAL);
@@ -105,6 +106,18 @@ test('an unanswered request fails at its deadline, and the next one goes on a ne
   assert.ok(Date.now() - started >= 90);
   assert.equal(await link.query([1], signal), [INITIAL]);
   assert.is(replica.streams, 2);
+});
+
+test('heartbeats travel on the data stream and answer while a commit is pending, recovering or not', async () => {
+  await start();
+  replica.holdUpdates = true;
+  const update = link.update([item(1, 1, 'x')], signal);
+  assert.equal(await link.ping(1_000), { member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: false });
+  replica.recovering = true;
+  assert.is((await link.ping(1_000)).recovering, true);
+  replica.uncommitted.shift()!();
+  await update;
+  assert.is(replica.streams, 1);
 });
 
 test('an error answer fails only its own request', async () => {
