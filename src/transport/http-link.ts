@@ -19,14 +19,13 @@ export interface HttpLinkOptions {
 }
 
 /**
- * A remote member's replica API over HTTP (got, keep-alive). Queries and updates travel on a
- * long-lived peer stream (peer-stream.ts), renewed every limits.peerStreamRenewMs so no
- * request outlives the member's HTTP request timeout; heartbeats and recovery pages are
- * plain requests. Each request has its own deadline; got's retries are off because
- * retries belong to the PeerChannel, which knows when the quorum no longer needs an answer.
+ * A remote member's replica API over HTTP (got, keep-alive). Queries, updates and heartbeats
+ * travel on a long-lived peer stream (peer-stream.ts), renewed every limits.peerStreamRenewMs
+ * so no request outlives the member's HTTP request timeout; recovery pages are plain
+ * requests. Each request has its own deadline; got's retries are off because retries belong
+ * to the PeerChannel, which knows when the quorum no longer needs an answer.
  */
 export class HttpLink implements PeerLink {
-  private readonly base: Got;
   private readonly client: Got;
   private readonly agent: Agent;
   private stream: PeerStream | undefined;
@@ -36,7 +35,7 @@ export class HttpLink implements PeerLink {
 
   constructor(readonly member: MemberId, private readonly options: HttpLinkOptions) {
     this.agent = new Agent({ keepAlive: true, maxSockets: 64, keepAliveMsecs: 1_000 });
-    this.base = got.extend({
+    this.client = got.extend({
       prefixUrl: `http://${member}`,
       agent: { http: this.agent },
       retry: { limit: 0 },
@@ -47,7 +46,6 @@ export class HttpLink implements PeerLink {
         [HEADER_FROM]: options.self,
       },
     });
-    this.client = this.base.extend({ timeout: { request: options.requestDeadlineMs } });
   }
 
   async query(addrs: readonly Addr[], signal: AbortSignal): Promise<Versioned[]> {
@@ -93,7 +91,7 @@ export class HttpLink implements PeerLink {
     const s = this.stream;
     if (s?.usable && Date.now() - s.openedMs < (this.options.streamRenewMs ?? limits.peerStreamRenewMs)) return s;
     s?.end();
-    const fresh = new PeerStream(this.base, this.member, this.options.streamLineCharsMax, (done) => this.open.delete(done));
+    const fresh = new PeerStream(this.client, this.member, this.options.streamLineCharsMax, (done) => this.open.delete(done));
     this.open.add(fresh);
     this.stream = fresh;
     return fresh;
