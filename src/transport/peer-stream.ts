@@ -1,12 +1,10 @@
 import type { Got } from 'got';
 import { LineSplitter, LineTooLongError, NDJSON } from './ndjson.js';
 import { PeerRefusedError } from './peer-link.js';
-import { PEER_PATHS, isStreamAnswer, type StreamAnswer } from './wire.js';
+import { PEER_PATHS, isStreamAnswer, type StreamAnswer, type StreamRequest } from './wire.js';
 
-type StreamRequestBody =
-  | { readonly op: 'query'; readonly addrs: readonly unknown[] }
-  | { readonly op: 'update'; readonly items: readonly unknown[] }
-  | { readonly op: 'ping' };
+/** A request line before the stream gives it an id (the wire's StreamRequest, one per op). */
+type StreamRequestBody = StreamRequest extends infer R ? (R extends StreamRequest ? Omit<R, 'id'> : never) : never;
 
 interface Pending {
   readonly resolve: (answer: StreamAnswer) => void;
