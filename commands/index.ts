@@ -4,6 +4,7 @@ import Restore from './restore.js';
 import ServiceUnit from './service/unit.js';
 import Start from './start.js';
 import Status from './status.js';
+import TokenCreate from './token/create.js';
 import Top from './top.js';
 import Write from './write.js';
 
@@ -18,6 +19,7 @@ export const COMMANDS = {
   'service:unit': ServiceUnit,
   start: Start,
   status: Status,
+  'token:create': TokenCreate,
   top: Top,
   write: Write,
 };

@@ -8,11 +8,13 @@ import { SETTINGS, type RawSettings, type SettingName } from '../src/config/conf
 export function settingFlags(
   names: readonly SettingName[] = Object.keys(SETTINGS) as SettingName[],
   options: { readonly fromEnv: boolean } = { fromEnv: true },
-): Record<string, Interfaces.OptionFlag<string | undefined>> {
+): Record<string, Interfaces.OptionFlag<string | undefined> | Interfaces.BooleanFlag<boolean | undefined>> {
   return Object.fromEntries(names.map((name) => {
     const s = SETTINGS[name];
+    const env = options.fromEnv ? ` (env ${s.env})` : '';
+    if ('boolean' in s) return [s.flag.slice(2), Flags.boolean({ summary: `${s.help}${env}`, allowNo: false }) as Interfaces.BooleanFlag<boolean | undefined>];
     const fallback = 'fallback' in s && s.fallback !== '' ? ` [default: ${s.fallback}]` : '';
-    return [s.flag.slice(2), Flags.string({ summary: `${s.help}${fallback}${options.fromEnv ? ` (env ${s.env})` : ''}` })];
+    return [s.flag.slice(2), Flags.string({ summary: `${s.help}${fallback}${env}` })];
   }));
 }
 
@@ -22,6 +24,7 @@ export function rawSettings(flags: Record<string, unknown>, names: readonly Sett
   for (const name of names) {
     const v = flags[SETTINGS[name].flag.slice(2)];
     if (typeof v === 'string') raw[name] = v;
+    else if (v === true) raw[name] = 'true'; // a switch given on the command line; absent leaves env and file in charge
   }
   return raw;
 }

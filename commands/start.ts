@@ -9,7 +9,9 @@ export default class Start extends ShmemCommand {
   static override summary = 'Run a shmem node (the daemon)';
   static override description =
     'Serves the client API and the replica API on one port. --peers lists the OTHER members; every member must be ' +
-    'started with the same member set. Logs JSON lines to stdout; SIGTERM or SIGINT shuts down cleanly.';
+    'started with the same member set. Logs JSON lines to stdout; SIGTERM or SIGINT shuts down cleanly; SIGHUP ' +
+    're-reads certificates, the auth file and the cluster secret. Listening beyond loopback needs TLS and client ' +
+    'authentication, or --insecure.';
   static override examples = [
     '<%= config.bin %> start --port 3030 --peers 127.0.0.1:3031,127.0.0.1:3032 --data-dir /var/lib/shmem',
   ];
@@ -29,10 +31,14 @@ export default class Start extends ShmemCommand {
       process.exit(70);
     });
     const daemon = await runDaemon(config, logger);
+    // SIGHUP re-reads certificates, keys, the auth file and the cluster secret (rotation).
+    const onHup = (): void => daemon.reload();
+    process.on('SIGHUP', onHup);
     await new Promise<void>((resolve) => {
       const onSignal = (signal: NodeJS.Signals): void => {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
+        process.off('SIGHUP', onHup);
         void daemon.stop(signal).then(resolve);
       };
       process.on('SIGTERM', onSignal);

@@ -3,7 +3,7 @@ import { ClientCommand } from './base.js';
 
 interface PeerRow { member: string; state: string; nodeId: string | null; lastContactMsAgo: number | null; rttMs: number | null; recovering: boolean; error: string | null }
 interface StatusDoc {
-  node: { id: string; member: string; version: string; uptimeMs: number; dataDir: string; incarnation: number; recovering: boolean };
+  node: { id: string; member: string; version: string; uptimeMs: number; dataDir?: string; incarnation: number; recovering: boolean; tls?: boolean };
   cluster: { size: number; quorum: number; up: number; hasQuorum: boolean; verdict: string };
   peers: PeerRow[];
   store: { addresses: number; dbBytes: number; highestTag: { seq: number; writer: string } | null };
@@ -38,7 +38,7 @@ export default class Status extends ClientCommand {
         const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
         process.stdout.write([
           `node ${s.node.id} at ${s.node.member} (shmem ${s.node.version}, up ${(s.node.uptimeMs / 1000).toFixed(0)}s, incarnation ${s.node.incarnation})`,
-          `data ${s.node.dataDir}: ${s.store.addresses} addresses, ${(s.store.dbBytes / 1024).toFixed(0)} KiB, highest tag ${s.store.highestTag ? formatTag(s.store.highestTag) : 'none'}`,
+          `data ${s.node.dataDir ?? '(dir shown to admins)'}: ${s.store.addresses} addresses, ${(s.store.dbBytes / 1024).toFixed(0)} KiB, highest tag ${s.store.highestTag ? formatTag(s.store.highestTag) : 'none'}`,
           '',
           ...lines,
           '',

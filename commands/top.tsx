@@ -1,5 +1,9 @@
 import { Flags } from '@oclif/core';
-import { ClientCommand, parseEndpoints } from './base.js';
+import { ShmemClient } from '../src/client/shmem-client.js';
+import { ClientCommand } from './base.js';
+
+/** Longest one poll of one member may take: a member that does not answer is shown as unreachable. */
+const POLL_TIMEOUT_MS = 800;
 
 export default class Top extends ClientCommand {
   static override summary = 'Live dashboard of peers, traffic and tags';
@@ -16,15 +20,20 @@ export default class Top extends ClientCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Top);
-    const endpoints = parseEndpoints(flags.endpoints ?? 'http://127.0.0.1:3030', (m) => this.usage(m));
+    // The same client as every other command (TLS, token), with a short deadline per poll.
+    const client = new ShmemClient(this.clientOptions(flags, Math.min(flags['timeout-ms'], POLL_TIMEOUT_MS)));
     if (!process.stdout.isTTY || !process.stdin.isTTY) {
       this.usage('shmem top needs an interactive terminal (stdin and stdout must be a TTY); for a one-shot view use `shmem status`, in scripts `shmem status --json`');
     }
     // Loaded only here: ink, React and yoga cost every other command start-up time and memory.
     const [{ render }, { App }] = await Promise.all([import('ink'), import('../src/dashboard/App.js')]);
-    const app = render(<App endpoints={endpoints} intervalMs={flags.interval} tagRows={flags.rows} />, {
+    const app = render(<App client={client} intervalMs={flags.interval} tagRows={flags.rows} />, {
       alternateScreen: true, interactive: true, exitOnCtrlC: true,
     });
-    await app.waitUntilExit();
+    try {
+      await app.waitUntilExit();
+    } finally {
+      client.close();
+    }
   }
 }

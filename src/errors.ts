@@ -60,6 +60,20 @@ export class MembershipMismatchError extends ShmemError {
   readonly httpStatus = 409;
 }
 
+/** The request carries no credentials, or ones this node does not know (no token, unknown token, no certificate, no cluster secret). */
+export class UnauthenticatedError extends ShmemError {
+  override readonly name = 'UnauthenticatedError';
+  readonly code = 'unauthenticated';
+  readonly httpStatus = 401;
+}
+
+/** The caller is known but its role (or its certificate, or its cluster secret) does not allow this. */
+export class PermissionDeniedError extends ShmemError {
+  override readonly name = 'PermissionDeniedError';
+  readonly code = 'permission_denied';
+  readonly httpStatus = 403;
+}
+
 /** The node is stopping and no longer takes operations. */
 export class ShuttingDownError extends ShmemError {
   override readonly name = 'ShuttingDownError';
@@ -100,4 +114,5 @@ export const ERROR_CODES: readonly string[] = [
   'invalid_addr', 'invalid_value', 'value_too_large', 'bad_json', 'bad_content_type', 'body_too_large',
   'bad_request', 'not_found', 'method_not_allowed', 'quorum_unavailable', 'membership_mismatch',
   'shutting_down', 'recovering', 'no_endpoint', 'bad_response', 'config_invalid', 'internal',
+  'unauthenticated', 'permission_denied',
 ];

@@ -1,17 +1,25 @@
 import got, { type Got, RequestError } from 'got';
 import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { Addr, Tag, Value } from '../core/types.js';
-import { BadInputError, BadResponseError, MembershipMismatchError, NoEndpointError, QuorumUnavailableError, ShmemError, ShuttingDownError } from '../errors.js';
+import {
+  BadInputError, BadResponseError, MembershipMismatchError, NoEndpointError, PermissionDeniedError, QuorumUnavailableError, ShmemError,
+  ShuttingDownError, UnauthenticatedError,
+} from '../errors.js';
 import { isTag } from '../transport/wire.js';
 
 export interface ReadReply { readonly addr: Addr; readonly value: Value; readonly tag: Tag; readonly endpoint: string }
 export interface WriteReply { readonly addr: Addr; readonly tag: Tag; readonly endpoint: string }
 
 export interface ClientOptions {
-  /** Base URLs, tried in order: `http://127.0.0.1:3030`. */
+  /** Base URLs, tried in order: `http://127.0.0.1:3030`, `https://10.0.0.1:3030`. */
   readonly endpoints: readonly string[];
   /** Deadline of one attempt against one endpoint. */
   readonly timeoutMs: number;
+  /** PEM contents: the CA that signed the nodes' certificates, and our client certificate and key. */
+  readonly tls?: { readonly ca?: string | undefined; readonly cert?: string | undefined; readonly key?: string | undefined };
+  /** Bearer token sent with every request (`shm.<id>.<secret>`). */
+  readonly token?: string | undefined;
 }
 
 /** The error a node answered with (4xx, or a 5xx that another node will not fix). */
@@ -31,10 +39,14 @@ export class RemoteError extends ShmemError {
 export class ShmemClient {
   private readonly http: Got;
   private readonly agent = new Agent({ keepAlive: true });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true });
 
   constructor(private readonly options: ClientOptions) {
+    const tls = options.tls;
     this.http = got.extend({
-      agent: { http: this.agent },
+      agent: { http: this.agent, https: this.httpsAgent },
+      https: { certificateAuthority: tls?.ca, certificate: tls?.cert, key: tls?.key, rejectUnauthorized: true },
+      ...(options.token === undefined ? {} : { headers: { authorization: `Bearer ${options.token}` } }),
       retry: { limit: 0 },
       timeout: { request: options.timeoutMs },
       throwHttpErrors: false,
@@ -63,8 +75,22 @@ export class ShmemClient {
     return this.call((base) => this.http.get(`${base}${path}`));
   }
 
+  /** GET a JSON document from one endpoint, without failover (the dashboard asks every member). */
+  async getJsonAt(endpoint: string, path: string): Promise<unknown> {
+    const base = endpoint.replace(/\/+$/, '');
+    let res: { statusCode: number; body: unknown };
+    try {
+      res = await this.http.get(`${base}${path}`);
+    } catch (err) {
+      throw new NoEndpointError(`${endpoint}: ${describeNetworkError(err)}`);
+    }
+    if (res.statusCode !== 200) throw remoteError(res.statusCode, res.body, endpoint);
+    return res.body;
+  }
+
   close(): void {
     this.agent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private async call(send: (base: string) => Promise<{ statusCode: number; body: unknown }>): Promise<{ body: unknown; endpoint: string }> {
@@ -107,6 +133,8 @@ function remoteError(status: number, body: unknown, endpoint: string): ShmemErro
     case 'quorum_unavailable': return new QuorumUnavailableError(message, opts);
     case 'shutting_down': return new ShuttingDownError(message, opts);
     case 'membership_mismatch': return new MembershipMismatchError(message, opts);
+    case 'unauthenticated': return new UnauthenticatedError(message, opts);
+    case 'permission_denied': return new PermissionDeniedError(message, opts);
     case 'invalid_addr': case 'invalid_value': case 'value_too_large': case 'bad_json':
     case 'bad_content_type': case 'body_too_large': case 'bad_request':
       return new BadInputError(code, message, opts);
@@ -118,6 +146,10 @@ function describeNetworkError(err: unknown): string {
   if (err instanceof RequestError) {
     if (err.code === 'ECONNREFUSED') return 'connection refused';
     if (err.code === 'ETIMEDOUT') return 'timed out';
+    if (err.code === 'ECONNRESET' || err.code === 'EPROTO') return `${err.code}: ${err.message} (is it a TLS port? use https:// and --cacert)`;
+    if (/certificate|self.signed|UNABLE_TO_VERIFY|ERR_TLS/i.test(`${err.code} ${err.message}`)) {
+      return `TLS: ${err.message} (give the cluster CA with --cacert, and --cert/--key if the node wants a client certificate)`;
+    }
     return `${err.code ?? 'error'}: ${err.message}`;
   }
   return String(err);

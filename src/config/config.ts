@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { limits } from '../core/limits.js';
 import type { MemberId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
+import type { SecuritySettings } from '../security/credentials.js';
 import type { Durability } from '../storage/sqlite-store.js';
 import { canonicalMembers, parseMemberAddress } from './members.js';
 
@@ -24,6 +25,10 @@ export interface Config {
   readonly peerRequestDeadlineMs: number;
   readonly heartbeatIntervalMs: number;
   readonly logLevel: LogLevel;
+  /** TLS, client certificates, cluster secret and tokens (file paths; contents are read by security/). */
+  readonly security: SecuritySettings;
+  /** The operator allowed listening beyond loopback without TLS and client authentication. */
+  readonly insecure: boolean;
 }
 
 /** Raw settings as strings, keyed by setting name; undefined = not given. */
@@ -34,6 +39,8 @@ interface Setting {
   readonly env: string;
   readonly fallback?: string;
   readonly help: string;
+  /** A switch: the flag takes no value; env and file give true or false. */
+  readonly boolean?: true;
 }
 
 /** Every daemon setting: its flag, its environment variable and its default. */
@@ -49,6 +56,14 @@ export const SETTINGS = {
   peerRequestDeadlineMs: { flag: '--peer-deadline-ms', env: 'SHMEM_PEER_DEADLINE_MS', fallback: String(limits.peerRequestDeadlineMsDefault), help: 'deadline of one request to a peer before it is retried' },
   heartbeatIntervalMs: { flag: '--heartbeat-ms', env: 'SHMEM_HEARTBEAT_MS', fallback: String(limits.heartbeatIntervalMsDefault), help: 'period of heartbeats to peers' },
   logLevel: { flag: '--log-level', env: 'SHMEM_LOG_LEVEL', fallback: 'info', help: 'debug, info, warn or error' },
+  tlsCert: { flag: '--tls-cert', env: 'SHMEM_TLS_CERT', help: 'PEM certificate of this node (turns on HTTPS for clients and peers; needs --tls-key and --tls-ca)' },
+  tlsKey: { flag: '--tls-key', env: 'SHMEM_TLS_KEY', help: 'PEM private key of --tls-cert' },
+  tlsCa: { flag: '--tls-ca', env: 'SHMEM_TLS_CA', help: 'PEM CA that signs the members\' certificates (peers are verified against it both ways)' },
+  tlsClientCa: { flag: '--tls-client-ca', env: 'SHMEM_TLS_CLIENT_CA', help: 'PEM CA that signs client certificates [default: --tls-ca]' },
+  clientCertAuth: { flag: '--client-cert-auth', env: 'SHMEM_CLIENT_CERT_AUTH', fallback: 'false', boolean: true, help: 'require clients to present a certificate from the client CA' },
+  clusterSecretFile: { flag: '--cluster-secret-file', env: 'SHMEM_CLUSTER_SECRET_FILE', help: 'file holding the secret every peer request must prove (the same file on every member)' },
+  authFile: { flag: '--auth-file', env: 'SHMEM_AUTH_FILE', help: 'file of client tokens and their roles (see `shmem token create`); turns on token auth' },
+  insecure: { flag: '--insecure', env: 'SHMEM_INSECURE', fallback: 'false', boolean: true, help: 'allow listening beyond loopback without TLS and client authentication' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -84,7 +99,7 @@ export function readConfigFile(path: string): FileSettings {
       problems.push(`"${key}" is not a setting (known: ${Object.keys(SETTINGS).join(', ')})`);
     } else if (key === 'peers' && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
       settings.peers = value.join(',');
-    } else if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) {
+    } else if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
       settings[key as SettingName] = String(value);
     } else {
       problems.push(`"${key}" must be a string${key === 'peers' ? ' or an array of strings' : ' or a number'}`);
@@ -92,6 +107,30 @@ export function readConfigFile(path: string): FileSettings {
   }
   if (problems.length > 0) throw new ConfigError(`config file ${path}:\n  - ${problems.join('\n  - ')}`);
   return { path, settings };
+}
+
+/** True for an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The security settings, with the rules that span them. */
+function securitySettings(
+  path: (name: SettingName) => string | undefined, bool: (name: SettingName) => boolean, problems: string[],
+): SecuritySettings {
+  const cert = path('tlsCert');
+  const key = path('tlsKey');
+  const ca = path('tlsCa');
+  const clientCa = path('tlsClientCa');
+  const given = [cert, key, ca].filter((v) => v !== undefined).length;
+  if (given !== 0 && given !== 3) {
+    problems.push(`TLS needs all of ${SETTINGS.tlsCert.flag}, ${SETTINGS.tlsKey.flag} and ${SETTINGS.tlsCa.flag}, or none of them`);
+  }
+  const tls = given === 3 ? { cert: cert!, key: key!, ca: ca!, clientCa } : undefined;
+  const clientCertAuth = bool('clientCertAuth');
+  if (tls === undefined && clientCertAuth) problems.push(`${SETTINGS.clientCertAuth.flag} needs TLS (${SETTINGS.tlsCert.flag}, ${SETTINGS.tlsKey.flag}, ${SETTINGS.tlsCa.flag})`);
+  if (tls === undefined && clientCa !== undefined) problems.push(`${SETTINGS.tlsClientCa.flag} needs TLS (${SETTINGS.tlsCert.flag}, ${SETTINGS.tlsKey.flag}, ${SETTINGS.tlsCa.flag})`);
+  return { tls, clientCertAuth, clusterSecretFile: path('clusterSecretFile'), authFile: path('authFile') };
 }
 
 /**
@@ -117,6 +156,16 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
       return min;
     }
     return n;
+  };
+  const bool = (name: SettingName): boolean => oneOf(name, ['false', 'true'] as const) === 'true';
+  const path = (name: SettingName): string | undefined => {
+    const { value, source } = pick(name);
+    if (value === undefined) return undefined;
+    if (value.trim() === '') {
+      problems.push(`${source}: is empty; give a file path`);
+      return undefined;
+    }
+    return value;
   };
   const oneOf = <T extends string>(name: SettingName, allowed: readonly T[]): T => {
     const { value, source } = pick(name);
@@ -161,6 +210,19 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     problems.push(`${SETTINGS.dataDir.flag} (or ${SETTINGS.dataDir.env}) is required: the directory that holds this node's data`);
   }
 
+  const security = securitySettings(path, bool, problems);
+  const insecure = bool('insecure');
+  if (!isLoopback(host) && !insecure) {
+    const missing = [
+      ...(security.tls === undefined ? ['TLS (--tls-cert, --tls-key, --tls-ca)'] : []),
+      ...(security.authFile === undefined && !security.clientCertAuth ? ['client authentication (--auth-file or --client-cert-auth)'] : []),
+    ];
+    if (missing.length > 0) {
+      problems.push(`${SETTINGS.host.flag} ${host} is reachable from the network, but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} off: ` +
+        `anyone who reaches the port could read and write every address. Turn them on, or say ${SETTINGS.insecure.flag} to run exposed on purpose`);
+    }
+  }
+
   const config: Config = {
     host,
     port,
@@ -174,6 +236,8 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     peerRequestDeadlineMs: int('peerRequestDeadlineMs', 10, 600_000),
     heartbeatIntervalMs: int('heartbeatIntervalMs', 10, 60_000),
     logLevel: oneOf('logLevel', ['debug', 'info', 'warn', 'error'] as const),
+    security,
+    insecure,
   };
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, {

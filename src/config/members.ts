@@ -31,3 +31,11 @@ export function describeMemberDifference(ours: readonly MemberId[], theirs: read
   if (extra.length > 0) parts.push(`has extra ${extra.join(', ')}`);
   return parts.length > 0 ? parts.join(' and ') : 'same members';
 }
+
+/**
+ * The base URL of a member: the one place that puts a scheme in front of a `host:port`
+ * (members talk https to each other once TLS is on; --peers needs no scheme).
+ */
+export function memberUrl(member: MemberId, tls: boolean): string {
+  return `${tls ? 'https' : 'http'}://${member}`;
+}

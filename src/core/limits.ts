@@ -16,6 +16,14 @@ export const limits = Object.freeze({
   batchValueBytesMax: 4 * 1024 * 1024,
   /** Longest writer id accepted on the wire. */
   writerIdCharsMax: 128,
+  /**
+   * Largest tag seq a replica accepts (2^52). Far beyond any real history (a write a
+   * microsecond for 142 years), and it leaves room so that seq + 1 is always a safe integer:
+   * a forged tag can never make the next write's tag equal the stored one.
+   */
+  tagSeqMax: 2 ** 52,
+  /** Most heartbeats one peer stream may send per second before it is cut off. */
+  peerPingsPerSecondMax: 100,
   /** Default deadline of one client operation. */
   opDeadlineMsDefault: 5_000,
   /** Default deadline of one request to a peer before it is retried. */
@@ -39,5 +47,6 @@ assert(limits.valueBytesDefault <= limits.valueBytesMax, 'default value size wit
 assert(limits.batchValueBytesMax >= 1, 'batch byte bound is positive');
 assert(limits.retryBackoffMsMin <= limits.retryBackoffMsMax, 'backoff bounds ordered');
 assert(limits.peerStreamRenewMs * 2 <= limits.httpRequestMs, 'a peer stream ends well before the server gives up on it');
+assert(Number.isSafeInteger(limits.tagSeqMax + 1), 'the tag after the largest accepted one is still a safe integer');
 assert(limits.suspectAfterMs < limits.downAfterMs, 'suspect comes before down');
 assert(limits.heartbeatIntervalMsDefault < limits.suspectAfterMs, 'several heartbeats before suspicion');

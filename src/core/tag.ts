@@ -34,3 +34,22 @@ export function nextTag(observed: Tag, writer: string): Tag {
 export function formatTag(tag: Tag): string {
   return `${tag.seq}@${tag.writer === '' ? '-' : tag.writer}`;
 }
+
+/**
+ * Shape of a writer id: the node id (8 hex digits, made once per data dir) and the
+ * incarnation, `<nodeId>.<incarnation>` (daemon/identity.ts).
+ */
+export const WRITER_ID_PATTERN = /^[0-9a-f]{8}\.[1-9][0-9]{0,14}$/;
+
+/**
+ * Why `tag` could not have been issued by a shmem write, or null when it could: its seq must
+ * be an integer from 0 to limits.tagSeqMax; seq 0 goes only with the empty writer (the
+ * initial tag) and every other seq with a writer id of WRITER_ID_PATTERN's shape.
+ */
+export function tagProblem(tag: Tag, seqMax: number): string | null {
+  if (!Number.isSafeInteger(tag.seq) || tag.seq < 0) return `tag seq ${tag.seq} is not a non-negative integer`;
+  if (tag.seq > seqMax) return `tag seq ${tag.seq} is above the ceiling ${seqMax}`;
+  if (tag.seq === 0) return tag.writer === '' ? null : 'tag seq 0 belongs only to the initial tag, whose writer is empty';
+  if (!WRITER_ID_PATTERN.test(tag.writer)) return `writer id "${tag.writer.slice(0, 40)}" is not <nodeId>.<incarnation>`;
+  return null;
+}

@@ -87,7 +87,7 @@ export class FailureDetector {
       e.mismatch = false;
     } catch (err) {
       const message = (err as Error).message;
-      if (err instanceof PeerRefusedError && !e.mismatch) this.logger.error('peer refuses our member set', { peer: link.member, reason: message });
+      if (err instanceof PeerRefusedError && !e.mismatch) this.logger.error('peer refuses this node', { peer: link.member, reason: message });
       e.mismatch = err instanceof PeerRefusedError;
       e.error = message;
     }

@@ -6,7 +6,14 @@ import { Coordinator } from '../core/coordinator.js';
 import { majority } from '../core/quorum.js';
 import type { Addr, ReadResult, RegisterItem, Versioned, WriteResult } from '../core/types.js';
 import { jsonLogger, type Logger } from '../log/logger.js';
-import { createHttpServer } from '../server/http-server.js';
+import { createHttpServer, secureOptions } from '../server/http-server.js';
+import type { Server as HttpsServer } from 'node:https';
+import { isLoopback } from '../config/config.js';
+import { ConfigError } from '../errors.js';
+import { LogLimiter } from '../log/rate-limited.js';
+import { AccessControl } from '../security/access-control.js';
+import { loadCredentials, type Credentials } from '../security/credentials.js';
+import type { PeerCredentials } from '../transport/http-link.js';
 import type { NodeApi, Readiness } from '../server/node-api.js';
 import { SqliteStore } from '../storage/sqlite-store.js';
 import { HttpLink } from '../transport/http-link.js';
@@ -30,6 +37,8 @@ import { reachableMembers, verdict } from './status.js';
 export interface RunningDaemon {
   readonly port: number;
   stop(reason: string): Promise<void>;
+  /** Re-reads certificates, tokens and the cluster secret (SIGHUP); a failure keeps the old ones. */
+  reload(): void;
 }
 
 /**
@@ -39,6 +48,9 @@ export interface RunningDaemon {
 export async function runDaemon(config: Config, logger: Logger = jsonLogger(config.logLevel, { node: config.self })): Promise<RunningDaemon> {
   const startedAt = Date.now();
   logger.info('starting shmem', { version: VERSION, pid: process.pid, config });
+
+  // Read and check the credentials first: a bad certificate or token file stops the start here.
+  let credentials = loadCredentials(config.security);
 
   // Open the database (creates or migrates the schema) and load who we are.
   const store = new SqliteStore(config.dataDir, config.durability);
@@ -67,9 +79,10 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   const peerBodyBytesMax = 8 * Math.max(config.valueBytesMax, limits.batchValueBytesMax) + 1024 * 1024;
 
   // One channel per member: the local replica without a network hop, peers over HTTP.
+  const peerCredentials = (c: Credentials): PeerCredentials => ({ tls: c.tls, proof: c.secret?.proof(clusterId) });
   const links = config.peers.map((m) => new HttpLink(m, {
     self: config.self, members: config.members, clusterId, requestDeadlineMs: config.peerRequestDeadlineMs,
-    streamLineCharsMax: peerBodyBytesMax,
+    streamLineCharsMax: peerBodyBytesMax, credentials: peerCredentials(credentials),
   }));
   runtime.addChannel(new PeerChannel(new LocalLink(config.self, replica), runtime));
   const channels = links.map((l) => new PeerChannel(l, runtime));
@@ -86,6 +99,13 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   });
   store.onCommit = (seconds, items) => metrics?.observeCommit(seconds, items);
 
+  // Who may call what: checked once per request by the server (security/access-control.ts).
+  const access = new AccessControl(credentials, {
+    clusterId, members: config.members, clientCertAuth: config.security.clientCertAuth, logger,
+    onRefused: (scope, code) => metrics?.observeAccessRefused(scope, code),
+  });
+  const peerInputLog = new LogLimiter(60_000);
+
   let accepting = true;
   const node: NodeApi = {
     valueBytesMax: config.valueBytesMax,
@@ -98,15 +118,19 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     tags: (after, limit) => store.list(after, limit).map(({ addr, tag }) => ({ addr, tag })),
     checkPeer: createPeerGuard(config.self, config.members, clusterId, logger),
     ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId, recovering: replica.recovering }),
-    status: () => {
+    peerInputRefused: (reason, message, from) => {
+      metrics?.observePeerInputRefused(reason);
+      if (peerInputLog.shouldLog(`${reason} ${from}`)) logger.warn('refused peer input', { reason, from, message });
+    },
+    status: (details: boolean) => {
       const peers = detector.health();
       const up = reachableMembers(config.self, peers).length;
-      return {
+      const doc = {
         node: {
           id: identity.nodeId, member: config.self, writer: identity.writer, incarnation: identity.incarnation,
-          version: VERSION, pid: process.pid, uptimeMs: Date.now() - startedAt, dataDir: config.dataDir,
-          recovering: replica.recovering,
+          version: VERSION, uptimeMs: Date.now() - startedAt, recovering: replica.recovering,
           recovery: recovery ? { sourcesNeeded: recovery.needed, sourcesDone: recovery.sources } : null,
+          tls: credentials.tls !== undefined,
         },
         cluster: {
           id: clusterId, members: config.members, size: config.members.length, quorum, up,
@@ -115,6 +139,12 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
         peers,
         store: store.stats(),
         ops: runtime.stats(),
+      };
+      if (!details) return doc;
+      // Local facts of this machine, for admins: where the data lives, the process, the transport.
+      return {
+        ...doc,
+        node: { ...doc.node, pid: process.pid, dataDir: config.dataDir, security: securitySummary(config, credentials) },
         transport: Object.fromEntries(channels.map((c) => [c.member, c.stats()])),
       };
     },
@@ -134,7 +164,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   };
 
   // Serve clients and peers.
-  const server = createHttpServer(node, logger);
+  const server = createHttpServer(node, logger, { access, tls: credentials.tls, clientCertAuth: config.security.clientCertAuth });
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   detector.start();
@@ -155,6 +185,10 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       process.exitCode = 70;
       void stop('recovery failed');
     });
+  }
+  logger.info('security', securitySummary(config, credentials));
+  if (config.insecure && !isLoopback(config.host)) {
+    logger.warn('listening beyond loopback with --insecure', securitySummary(config, credentials));
   }
   notifySystemd('ready', `serving ${config.self} (${config.members.length} members)`, logger);
   logger.info('serving', {
@@ -180,7 +214,31 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     })();
     return stopping;
   };
-  return { port, stop };
+  const reload = (): void => {
+    try {
+      const fresh = loadCredentials(config.security);
+      credentials = fresh;
+      access.replace(fresh);
+      if (fresh.tls !== undefined) (server as HttpsServer).setSecureContext(secureOptions(fresh.tls, config.security.clientCertAuth));
+      for (const l of links) l.setCredentials(peerCredentials(fresh));
+      metrics?.observeReload('ok');
+      logger.info('reloaded credentials', { ...securitySummary(config, fresh), certificateNotAfter: fresh.tls?.notAfter.toISOString() });
+    } catch (err) {
+      metrics?.observeReload('failed');
+      logger.error('reload failed; keeping the previous credentials', { err: err instanceof ConfigError ? err.message : String(err) });
+    }
+  };
+  return { port, stop, reload };
+}
+
+/** What protects this node, for the start-up log and admins' /status. */
+function securitySummary(config: Config, c: Credentials): Record<string, unknown> {
+  return {
+    tls: c.tls !== undefined,
+    clientCertAuth: config.security.clientCertAuth,
+    peerAuth: [...(c.tls ? ['certificate'] : []), ...(c.secret ? ['cluster secret'] : [])].join(' + ') || 'none',
+    clientAuth: [...(config.security.clientCertAuth ? ['certificate'] : []), ...(c.tokens ? [`tokens (${c.tokens.size})`] : [])].join(' + ') || 'none',
+  };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -1,8 +1,9 @@
+import type { ShmemClient } from '../client/shmem-client.js';
 import { Dashboard } from './Dashboard.js';
 import { usePoll } from './use-poll.js';
 
 /** The dashboard wired to live polling. */
-export function App({ endpoints, intervalMs, tagRows }: { endpoints: readonly string[]; intervalMs: number; tagRows: number }) {
-  const [model, setAfter] = usePoll(endpoints, intervalMs, tagRows);
+export function App({ client, intervalMs, tagRows }: { client: ShmemClient; intervalMs: number; tagRows: number }) {
+  const [model, setAfter] = usePoll(client, intervalMs, tagRows);
   return <Dashboard model={model} onTagCursor={setAfter} intervalMs={intervalMs} />;
 }

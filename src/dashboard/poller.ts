@@ -1,4 +1,5 @@
-import got from 'got';
+import type { ShmemClient } from '../client/shmem-client.js';
+import { memberUrl } from '../config/members.js';
 import type { Addr } from '../core/types.js';
 import { buildTagRows, rate, type DashboardModel, type MemberView, type TagPage, type TrafficRow } from './view-model.js';
 
@@ -12,7 +13,6 @@ interface StatusDoc {
   };
 }
 
-const REQUEST_TIMEOUT_MS = 800;
 const RTT_HISTORY = 30;
 
 /**
@@ -24,33 +24,29 @@ export class Poller {
   private readonly rttHistory = new Map<string, number[]>();
   private previous = new Map<string, { reads: number; writes: number; at: number }>();
 
-  constructor(private readonly endpoints: readonly string[], private readonly tagRows: number) {}
+  /** `client` carries the endpoints, TLS and token of the command line (the same as `status`). */
+  constructor(private readonly client: ShmemClient, private readonly tagRows: number) {}
 
   async poll(after: Addr | null): Promise<DashboardModel> {
-    let contacted: { endpoint: string; status: StatusDoc } | undefined;
-    const errors: string[] = [];
-    for (const endpoint of this.endpoints) {
-      try {
-        contacted = { endpoint, status: await getJson<StatusDoc>(`${endpoint}/status`) };
-        break;
-      } catch (err) {
-        errors.push(`${endpoint}: ${(err as Error).message}`);
-      }
-    }
-    if (!contacted) {
+    let contacted: { endpoint: string; status: StatusDoc };
+    try {
+      const { body, endpoint } = await this.client.getJson('/status');
+      contacted = { endpoint, status: body as StatusDoc };
+    } catch (err) {
       return {
         endpoint: null, verdict: 'no endpoint answers', hasQuorum: false, members: [], traffic: [], tagMembers: [], tagRows: [],
-        error: errors.join('; '),
+        error: (err as Error).message.replace(/\n\s*/g, '; '),
       };
     }
     const { status } = contacted;
     const members = status.cluster.members;
     const query = after === null ? '' : `&after=${after}`;
+    const tls = contacted.endpoint.startsWith('https:');
     const answers = await Promise.all(members.map(async (m) => {
-      const base = `http://${m}`;
+      const base = memberUrl(m, tls);
       const [st, tags] = await Promise.all([
-        getJson<StatusDoc>(`${base}/status`).catch(() => null),
-        getJson<TagPage>(`${base}/tags?limit=${this.tagRows}${query}`).catch(() => null),
+        this.client.getJsonAt(base, '/status').then((b) => b as StatusDoc, () => null),
+        this.client.getJsonAt(base, `/tags?limit=${this.tagRows}${query}`).then((b) => b as TagPage, () => null),
       ]);
       return { member: m, status: st, tags };
     }));
@@ -98,9 +94,5 @@ export class Poller {
       error: null,
     };
   }
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  return got.get(url, { timeout: { request: REQUEST_TIMEOUT_MS }, retry: { limit: 0 } }).json<T>();
 }
 

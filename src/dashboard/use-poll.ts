@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import type { ShmemClient } from '../client/shmem-client.js';
 import { Poller } from './poller.js';
 import { EMPTY_MODEL, type DashboardModel } from './view-model.js';
 
@@ -6,10 +7,10 @@ import { EMPTY_MODEL, type DashboardModel } from './view-model.js';
  * Polls the cluster every `intervalMs` (and at once when the tag cursor moves); returns the
  * latest model and a setter for the tag cursor. Polls never overlap.
  */
-export function usePoll(endpoints: readonly string[], intervalMs: number, tagRows: number): [DashboardModel, (after: number | null) => void] {
+export function usePoll(client: ShmemClient, intervalMs: number, tagRows: number): [DashboardModel, (after: number | null) => void] {
   const [model, setModel] = useState<DashboardModel>(EMPTY_MODEL);
   const [after, setAfter] = useState<number | null>(null);
-  const poller = useRef(new Poller(endpoints, tagRows));
+  const poller = useRef(new Poller(client, tagRows));
   useEffect(() => {
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;

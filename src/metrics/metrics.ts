@@ -21,6 +21,9 @@ export class NodeMetrics {
   private readonly fastPathReads: Counter;
   private readonly commitSeconds: Histogram;
   private readonly batchItems: Histogram;
+  private readonly peerInputRefused: Counter<'reason'>;
+  private readonly accessRefused: Counter<'scope' | 'code'>;
+  private readonly reloads: Counter<'outcome'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -41,6 +44,15 @@ export class NodeMetrics {
       name: 'shmem_group_commit_batch_items', help: 'Register updates written by one group commit', registers,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
     });
+    this.peerInputRefused = new Counter({
+      name: 'shmem_peer_input_refused_total', help: 'Peer requests refused by the replica\'s input checks (nothing of them applied)',
+      labelNames: ['reason'], registers,
+    });
+    this.accessRefused = new Counter({
+      name: 'shmem_access_refused_total', help: 'Requests refused for missing or wrong credentials (401) or role (403)',
+      labelNames: ['scope', 'code'], registers,
+    });
+    this.reloads = new Counter({ name: 'shmem_credential_reloads_total', help: 'SIGHUP reloads of certificates, tokens and secret', labelNames: ['outcome'], registers });
     new Counter({
       name: 'shmem_peer_retries_total', help: 'Peer requests retried after no answer', labelNames: ['peer'], registers,
       collect() {
@@ -80,6 +92,18 @@ export class NodeMetrics {
     this.opSeconds.observe({ op }, seconds);
     if (outcome === 'quorum_unavailable') this.quorumFailures.inc();
     if (fastPath) this.fastPathReads.inc();
+  }
+
+  observePeerInputRefused(reason: string): void {
+    this.peerInputRefused.inc({ reason });
+  }
+
+  observeAccessRefused(scope: string, code: string): void {
+    this.accessRefused.inc({ scope, code });
+  }
+
+  observeReload(outcome: 'ok' | 'failed'): void {
+    this.reloads.inc({ outcome });
   }
 
   observeCommit(seconds: number, items: number): void {

@@ -1,6 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps, type Server as HttpsServer } from 'node:https';
 import { limits } from '../core/limits.js';
 import type { Logger } from '../log/logger.js';
+import type { AccessControl } from '../security/access-control.js';
+import type { TlsMaterial } from '../security/tls.js';
 import { sendError } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { opsRoutes } from './ops-routes.js';
@@ -13,21 +16,36 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = limits.httpRequestMs;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
+export interface HttpServerOptions {
+  readonly access: AccessControl;
+  /** Serve HTTPS with this material; undefined = plain HTTP. */
+  readonly tls: TlsMaterial | undefined;
+  /** With TLS: refuse the handshake of clients without a certificate from the client CA. */
+  readonly clientCertAuth: boolean;
+}
+
 /**
- * The node's HTTP server (node:http): one route table, every error mapped in one place.
- * Unexpected errors answer 500 and are logged; they never take the node down.
+ * The node's HTTP(S) server (node:http or node:https): one route table, access checked in
+ * one place before any handler, every error mapped in one place. Unexpected errors answer
+ * 500 and are logged; they never take the node down.
  */
-export function createHttpServer(node: NodeApi, logger: Logger): Server {
+export function createHttpServer(node: NodeApi, logger: Logger, options: HttpServerOptions): Server | HttpsServer {
   const routes: Route[] = [...publicRoutes(node), ...peerRoutes(node, logger), ...opsRoutes(node)];
-  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAlive: true });
+  const common = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAlive: true };
+  const server = options.tls === undefined
+    ? createHttp(common)
+    : createHttps({ ...common, ...secureOptions(options.tls, options.clientCertAuth) });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.on('request', (req, res) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       try {
         const path = new URL(req.url ?? '/', 'http://x').pathname;
-        const { handler, params } = resolveRoute(routes, req.method ?? 'GET', path);
-        await handler(req, res, params);
+        const { route, params } = resolveRoute(routes, req.method ?? 'GET', path);
+        const caller = await options.access.authorize(req, route.access);
+        if (route.access.scope === 'peer') node.checkPeer(req.headers);
+        await route.handler(req, res, params, caller);
       } catch (err) {
+        if (!res.headersSent && !req.complete) req.resume();
         if (sendError(res, err)) logger.error('request failed', { method: req.method, url: req.url, err: String((err as Error)?.stack ?? err) });
       }
     })();
@@ -36,5 +54,18 @@ export function createHttpServer(node: NodeApi, logger: Logger): Server {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     logger.debug('client error', { err: String(err) });
   });
+  if (options.tls !== undefined) {
+    // A plain-HTTP request to a TLS port fails the handshake; say so in the log at debug only.
+    server.on('tlsClientError', (err) => logger.debug('TLS handshake failed', { err: String(err) }));
+  }
   return server;
+}
+
+/**
+ * The TLS options of the server: our certificate, and the member and client CAs that
+ * verify certificates presented to us. Certificates are always requested (peers must send
+ * one); only with client certificate auth does the handshake refuse clients without one.
+ */
+export function secureOptions(tls: TlsMaterial, clientCertAuth: boolean): { cert: string; key: string; ca: string[]; requestCert: true; rejectUnauthorized: boolean; minVersion: 'TLSv1.2' } {
+  return { cert: tls.cert, key: tls.key, ca: [tls.ca, tls.clientCa], requestCert: true, rejectUnauthorized: clientCertAuth, minVersion: 'TLSv1.2' };
 }

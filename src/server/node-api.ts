@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, ReadResult, RegisterItem, Tag, Versioned, WriteResult } from '../core/types.js';
-import type { PingReply } from '../transport/wire.js';
+import type { PingReply, RefusalReason } from '../transport/wire.js';
 
 /** Readiness checklist (rqlite style): `[+]store ok`, `[-]quorum 1/3 reachable`. */
 export interface Readiness {
@@ -28,7 +28,10 @@ export interface NodeApi {
   /** Throws MembershipMismatchError unless the headers carry our member set. */
   checkPeer(headers: IncomingHttpHeaders): void;
   ping(): PingReply;
-  status(): unknown;
+  /** Counts and (rate-limited) logs peer input refused by the checks of wire.ts. */
+  peerInputRefused(reason: RefusalReason, message: string, from: string): void;
+  /** The status document; `details` adds this node's local facts (admins only). */
+  status(details: boolean): unknown;
   /** Prometheus text exposition. */
   metrics(): Promise<{ contentType: string; text: string }>;
   readiness(): Readiness;

@@ -7,13 +7,25 @@ import type { Route } from './router.js';
 /** Most entries per page of GET /tags. */
 export const TAG_PAGE_ITEMS_MAX = 1000;
 
-/** Operator endpoints: /status (JSON), /readyz (checklist), /livez, /metrics (Prometheus), /tags. */
+/**
+ * Operator endpoints: /status (JSON), /readyz (checklist), /livez, /metrics (Prometheus), /tags.
+ * /livez and /readyz are open (they say nothing about data). /status, /tags and /metrics
+ * need the read role: they show no values, and a monitoring system should not hold a token
+ * that can write; /status shows this node's local details (data dir, pid, transport) to
+ * admins only.
+ */
 export function opsRoutes(node: NodeApi): Route[] {
   return [
-    { method: 'GET', pattern: /^\/status\/?$/, handler: (_req, res) => sendJson(res, 200, node.status()) },
+    {
+      method: 'GET',
+      pattern: /^\/status\/?$/,
+      access: { scope: 'client', role: 'read' },
+      handler: (_req, res, _params, caller) => sendJson(res, 200, node.status(caller.role === 'admin')),
+    },
     {
       method: 'GET',
       pattern: /^\/readyz\/?$/,
+      access: { scope: 'open' },
       handler: (_req, res) => {
         const r = node.readiness();
         const text = `${r.checks.join('\n')}\n`;
@@ -24,6 +36,7 @@ export function opsRoutes(node: NodeApi): Route[] {
     {
       method: 'GET',
       pattern: /^\/tags\/?$/,
+      access: { scope: 'client', role: 'read' },
       handler: (req, res) => {
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
         const afterText = params.get('after');
@@ -41,6 +54,7 @@ export function opsRoutes(node: NodeApi): Route[] {
     {
       method: 'GET',
       pattern: /^\/metrics\/?$/,
+      access: { scope: 'client', role: 'read' },
       handler: async (_req, res) => {
         const m = await node.metrics();
         res.writeHead(200, { 'content-type': m.contentType, 'content-length': Buffer.byteLength(m.text) });
@@ -50,6 +64,7 @@ export function opsRoutes(node: NodeApi): Route[] {
     {
       method: 'GET',
       pattern: /^\/livez\/?$/,
+      access: { scope: 'open' },
       handler: (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('ok\n');

@@ -2,35 +2,36 @@ import { BadInputError } from '../errors.js';
 import { parseAddrText } from '../core/addr.js';
 import type { Logger } from '../log/logger.js';
 import { NDJSON } from '../transport/ndjson.js';
-import { PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
+import { HEADER_FROM, PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import { sendJson } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { servePeerStream } from './peer-stream.js';
 import type { Route } from './router.js';
 
-/** The internal replica API, refused to senders with another member set. */
+/** The internal replica API: members only (the server checks credentials, then the member set). */
 export function peerRoutes(node: NodeApi, logger: Logger): Route[] {
   const exact = (path: string): RegExp => new RegExp(`^${path}$`);
   return [
     {
       method: 'POST',
       pattern: exact(PEER_PATHS.stream),
+      access: { scope: 'peer' },
       handler: (req, res) => {
-        node.checkPeer(req.headers);
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         if (type !== NDJSON) {
           req.resume();
           throw new BadInputError('bad_content_type', `the peer stream's content type must be ${NDJSON}, got "${type || 'none'}"`);
         }
         // Updates are acknowledged only once durable; stale items are acknowledged too (not stored).
-        servePeerStream(req, res, node, (err) => logger.error('peer stream request failed', { err: String((err as Error)?.stack ?? err) }));
+        servePeerStream(req, res, node, (err) => logger.error('peer stream request failed', { err: String((err as Error)?.stack ?? err) }),
+          (reason, message) => node.peerInputRefused(reason, message, String(req.headers[HEADER_FROM] ?? req.socket.remoteAddress ?? '?')));
       },
     },
     {
       method: 'GET',
       pattern: exact(PEER_PATHS.registers),
+      access: { scope: 'peer' },
       handler: (req, res) => {
-        node.checkPeer(req.headers);
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
         const afterText = params.get('after');
         const after = afterText === null ? null : parseAddrText(afterText);

@@ -1,26 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ShmemError } from '../errors.js';
 import { LineSplitter, NDJSON } from '../transport/ndjson.js';
-import { isStreamRequest, type StreamAnswer, type StreamRequest } from '../transport/wire.js';
+import { limits } from '../core/limits.js';
+import { parseStreamRequest, type RefusalReason, type StreamAnswer, type StreamRequest } from '../transport/wire.js';
 import type { NodeApi } from './node-api.js';
 
 /** Told about an unexpected error while answering (logged by the server). */
 export type OnUnexpected = (err: unknown) => void;
+/** Told about peer input refused by the checks of wire.ts (counted and logged by the node). */
+export type OnRefused = (reason: RefusalReason, message: string) => void;
 
 /**
  * Answers one peer stream (wire.ts): reads request lines as they arrive and writes each
  * answer line as soon as it is ready, queries at once, updates once durable. Answers made
  * in the same turn of the event loop leave in one write (cork until the next tick).
  *
- * A line that is not a valid request ends the stream with an `id: null` error line: the
- * sender is broken or hostile, and nothing it sent after that is applied.
+ * A line that is not a valid request (wire.ts parseStreamRequest: shapes, batch sizes, tags,
+ * null values, value sizes), or more than limits.peerPingsPerSecondMax heartbeats in a
+ * second, ends the stream with an `id: null` error line naming the problem: the sender is
+ * broken or hostile, and nothing of that line or after it is applied.
  */
-export function servePeerStream(req: IncomingMessage, res: ServerResponse, node: NodeApi, onUnexpected: OnUnexpected): void {
+export function servePeerStream(req: IncomingMessage, res: ServerResponse, node: NodeApi, onUnexpected: OnUnexpected, onRefused: OnRefused): void {
   const lines = new LineSplitter(node.peerBodyBytesMax);
   let updatesPending = 0;
   let requestEnded = false;
   let finished = false;
   let corked = false;
+  let pingWindowStartMs = 0;
+  let pingsInWindow = 0;
 
   res.writeHead(200, { 'content-type': NDJSON });
   res.flushHeaders();
@@ -51,7 +58,8 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
   const finishIfDone = (): void => {
     if (requestEnded && updatesPending === 0) finish();
   };
-  const stop = (message: string): void => {
+  const stop = (message: string, reason: RefusalReason = 'malformed'): void => {
+    onRefused(reason, message);
     send({ id: null, error: { code: 'bad_request', message } });
     finish();
     req.resume(); // discard the rest; the sender's request ends or times out
@@ -59,6 +67,15 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
 
   const handle = (request: StreamRequest): void => {
     if (request.op === 'ping') {
+      const now = Date.now();
+      if (now - pingWindowStartMs >= 1000) {
+        pingWindowStartMs = now;
+        pingsInWindow = 0;
+      }
+      if (++pingsInWindow > limits.peerPingsPerSecondMax) {
+        stop(`more than ${limits.peerPingsPerSecondMax} pings in one second`, 'ping_flood');
+        return;
+      }
       send({ id: request.id, ping: node.ping() });
       return;
     }
@@ -97,11 +114,13 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
         stop(`a stream line is not valid JSON: ${(err as Error).message}`);
         return;
       }
-      if (!isStreamRequest(parsed)) {
-        stop('malformed peer stream request');
+      const checked = parseStreamRequest(parsed, node.valueBytesMax);
+      if (!checked.ok) {
+        stop(`refused peer request: ${checked.message}`, checked.reason);
         return;
       }
-      handle(parsed);
+      handle(checked.request);
+      if (finished) return;
     }
   });
   req.on('end', () => {

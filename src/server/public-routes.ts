@@ -14,6 +14,7 @@ export function publicRoutes(node: NodeApi): Route[] {
     {
       method: 'GET',
       pattern: /^\/read\/([^/]*)$/,
+      access: { scope: 'client', role: 'read' },
       handler: async (_req, res, [addrText]) => {
         const parsed = parseAddrText(addrText ?? '');
         if (!parsed.ok) throw new BadInputError('invalid_addr', parsed.message);
@@ -24,6 +25,7 @@ export function publicRoutes(node: NodeApi): Route[] {
     {
       method: 'POST',
       pattern: /^\/write\/?$/,
+      access: { scope: 'client', role: 'write' },
       handler: async (req, res) => {
         const body = await readJsonBody(req, writeBodyBytesMax);
         const { addr, value } = parseWrite(body, node.valueBytesMax);

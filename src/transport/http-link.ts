@@ -1,7 +1,11 @@
 import got, { type Got } from 'got';
 import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { memberUrl } from '../config/members.js';
+import { HEADER_PEER_PROOF } from '../security/cluster-secret.js';
+import type { TlsMaterial } from '../security/tls.js';
 import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
-import { PeerRefusedError, type PeerLink } from './peer-link.js';
+import { isRefusal, PeerRefusedError, type PeerLink } from './peer-link.js';
 import type { RegisterPage } from '../core/recovery.js';
 import { limits } from '../core/limits.js';
 import { PeerStream } from './peer-stream.js';
@@ -16,6 +20,16 @@ export interface HttpLinkOptions {
   readonly streamLineCharsMax: number;
   /** Age at which the peer stream is renewed; limits.peerStreamRenewMs unless a test says. */
   readonly streamRenewMs?: number;
+  /** How this node proves itself to members: its TLS certificate and/or the cluster secret's proof. */
+  readonly credentials?: PeerCredentials;
+}
+
+/** What a link presents to the member: replaced on SIGHUP (rotation). */
+export interface PeerCredentials {
+  /** With TLS: https, our certificate as client certificate, the member CA to verify theirs. */
+  readonly tls: TlsMaterial | undefined;
+  /** HMAC proof of the cluster secret (security/cluster-secret.ts), or none. */
+  readonly proof: string | undefined;
 }
 
 /**
@@ -26,24 +40,46 @@ export interface HttpLinkOptions {
  * to the PeerChannel, which knows when the quorum no longer needs an answer.
  */
 export class HttpLink implements PeerLink {
-  private readonly client: Got;
-  private readonly agent: Agent;
+  private client!: Got;
+  private agent!: Agent | HttpsAgent;
   private stream: PeerStream | undefined;
   /** Every stream not yet closed, the current one and those still finishing answers. */
   private readonly open = new Set<PeerStream>();
   private closed = false;
 
   constructor(readonly member: MemberId, private readonly options: HttpLinkOptions) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: 64, keepAliveMsecs: 1_000 });
+    this.useCredentials(options.credentials ?? { tls: undefined, proof: undefined });
+  }
+
+  /**
+   * Presents `credentials` from now on (certificate rotation): the current stream ends
+   * after its answers and new requests go on a stream made with the new credentials.
+   */
+  setCredentials(credentials: PeerCredentials): void {
+    const old = this.agent;
+    this.useCredentials(credentials);
+    this.stream?.end();
+    this.stream = undefined;
+    // Streams of the old agent finish their answers; its idle sockets go once they are due to renew.
+    setTimeout(() => old.destroy(), limits.peerStreamRenewMs * 2).unref();
+  }
+
+  private useCredentials(c: PeerCredentials): void {
+    const keepAlive = { keepAlive: true, maxSockets: 64, keepAliveMsecs: 1_000 };
+    this.agent = c.tls === undefined ? new Agent(keepAlive) : new HttpsAgent(keepAlive);
     this.client = got.extend({
-      prefixUrl: `http://${member}`,
-      agent: { http: this.agent },
+      prefixUrl: memberUrl(this.member, c.tls !== undefined),
+      agent: c.tls === undefined ? { http: this.agent as Agent } : { https: this.agent as HttpsAgent },
+      ...(c.tls === undefined ? {} : {
+        https: { certificate: c.tls.cert, key: c.tls.key, certificateAuthority: c.tls.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' as const },
+      }),
       retry: { limit: 0 },
       throwHttpErrors: false,
       headers: {
-        [HEADER_CLUSTER]: options.clusterId,
-        [HEADER_MEMBERS]: options.members.join(','),
-        [HEADER_FROM]: options.self,
+        [HEADER_CLUSTER]: this.options.clusterId,
+        [HEADER_MEMBERS]: this.options.members.join(','),
+        [HEADER_FROM]: this.options.self,
+        ...(c.proof === undefined ? {} : { [HEADER_PEER_PROOF]: c.proof }),
       },
     });
   }
@@ -100,9 +136,7 @@ export class HttpLink implements PeerLink {
   private check(status: number, body: unknown): unknown {
     if (status === 200) return body;
     const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    if (status === 409 && error?.code === 'membership_mismatch') {
-      throw new PeerRefusedError(error.message ?? `${this.member} refused this node's member set`);
-    }
+    if (isRefusal(status, error?.code)) throw new PeerRefusedError(error?.message ?? `${this.member} refused this node (HTTP ${status})`);
     throw new Error(`${this.member} answered HTTP ${status}${error?.message ? `: ${error.message}` : ''}`);
   }
 }

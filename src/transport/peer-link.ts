@@ -3,7 +3,7 @@ import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
 /**
  * One member's replica API as the coordinator's runtime sees it: a batch of addresses in,
  * their stored pairs out; a batch of items in, resolved once they are durable there.
- * Failures: PeerRefusedError when the member will never serve us (another member set);
+ * Failures: PeerRefusedError when the member will not serve us (another member set, credentials refused);
  * any other rejection is transient and the caller retries.
  */
 export interface PeerLink {
@@ -15,6 +15,15 @@ export interface PeerLink {
 /** The member answered that it will not serve this node; retrying cannot help. */
 export class PeerRefusedError extends Error {
   override readonly name = 'PeerRefusedError';
+}
+
+/**
+ * True for an answer that refuses this node for good (until someone changes a setting):
+ * another member set (409), or credentials it does not accept (401, 403).
+ */
+export function isRefusal(status: number, code: string | undefined): boolean {
+  return (status === 409 && code === 'membership_mismatch') || (status === 401 && code === 'unauthenticated')
+    || (status === 403 && code === 'permission_denied');
 }
 
 /** The replica role of this node, as the local link needs it. */

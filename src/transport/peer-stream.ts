@@ -1,6 +1,6 @@
 import type { Got } from 'got';
 import { LineSplitter, LineTooLongError, NDJSON } from './ndjson.js';
-import { PeerRefusedError } from './peer-link.js';
+import { isRefusal, PeerRefusedError } from './peer-link.js';
 import { PEER_PATHS, isStreamAnswer, type StreamAnswer, type StreamRequest } from './wire.js';
 
 /** A request line before the stream gives it an id (the wire's StreamRequest, one per op). */
@@ -157,8 +157,6 @@ function refusal(member: string, status: number, text: string): Error {
   } catch {
     // not JSON: report the status alone
   }
-  if (status === 409 && error?.code === 'membership_mismatch') {
-    return new PeerRefusedError(error.message ?? `${member} refused this node's member set`);
-  }
+  if (isRefusal(status, error?.code)) return new PeerRefusedError(error?.message ?? `${member} refused this node (HTTP ${status})`);
   return new Error(`${member} answered HTTP ${status}${error?.message ? `: ${error.message}` : ''}`);
 }

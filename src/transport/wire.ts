@@ -1,6 +1,7 @@
 import { isAddr } from '../core/addr.js';
 import { limits } from '../core/limits.js';
 import type { RegisterPage } from '../core/recovery.js';
+import { tagProblem } from '../core/tag.js';
 import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
 
 /**
@@ -62,33 +63,80 @@ export interface PingReply {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** True for a tag a shmem write could have issued (core/tag.ts tagProblem). */
 export function isTag(v: unknown): v is Tag {
-  return isObject(v)
-    && typeof v['seq'] === 'number' && Number.isSafeInteger(v['seq']) && v['seq'] >= 0
-    && typeof v['writer'] === 'string' && v['writer'].length <= limits.writerIdCharsMax;
+  return isObject(v) && typeof v['seq'] === 'number' && typeof v['writer'] === 'string'
+    && v['writer'].length <= limits.writerIdCharsMax && tagProblem(v as unknown as Tag, limits.tagSeqMax) === null;
 }
 
+/** A tag with its value; `null` only with the initial tag (no write ever sends one). */
 export function isVersioned(v: unknown): v is Versioned {
-  return isObject(v) && isTag(v['tag']) && (typeof v['value'] === 'string' || v['value'] === null);
+  return versionedProblem(v, Number.POSITIVE_INFINITY) === null;
 }
 
 export function isRegisterItem(v: unknown): v is RegisterItem {
   return isVersioned(v) && isAddr((v as unknown as Record<string, unknown>)['addr']);
 }
 
+/** Why `v` is not a register a replica may store, or null. */
+function versionedProblem(v: unknown, valueBytesMax: number): string | null {
+  if (!isObject(v)) return 'an item is not an object';
+  const tag = v['tag'];
+  if (!isObject(tag) || typeof tag['seq'] !== 'number' || typeof tag['writer'] !== 'string') return 'an item has no tag {seq, writer}';
+  if (tag['writer'].length > limits.writerIdCharsMax) return `a writer id is longer than ${limits.writerIdCharsMax} characters`;
+  const problem = tagProblem(tag as unknown as Tag, limits.tagSeqMax);
+  if (problem !== null) return problem;
+  const value = v['value'];
+  if (value === null) return tag['seq'] === 0 ? null : `value null with tag seq ${tag['seq']}: no write stores null`;
+  if (typeof value !== 'string') return 'a value is not a string';
+  // UTF-8 is at most 3 bytes per UTF-16 unit: count bytes only for values that could be over.
+  if (value.length * 3 > valueBytesMax && Buffer.byteLength(value, 'utf8') > valueBytesMax) {
+    return `a value of ${Buffer.byteLength(value, 'utf8')} bytes is over the limit of ${valueBytesMax}`;
+  }
+  return null;
+}
+
 export function isQueryRequest(v: unknown): v is QueryRequest {
   return isObject(v) && Array.isArray(v['addrs']) && v['addrs'].length <= limits.batchItemsMax && v['addrs'].every(isAddr);
 }
 
-export function isUpdateRequest(v: unknown): v is UpdateRequest {
-  return isObject(v) && Array.isArray(v['items']) && v['items'].length <= limits.batchItemsMax && v['items'].every(isRegisterItem);
-}
+/** A stream request line after validation, or why it was refused (the refusal's metric label and message). */
+export type ParsedStreamRequest =
+  | { readonly ok: true; readonly request: StreamRequest }
+  | { readonly ok: false; readonly reason: RefusalReason; readonly message: string };
 
-export function isStreamRequest(v: unknown): v is StreamRequest {
-  if (!isObject(v) || typeof v['id'] !== 'number' || !Number.isSafeInteger(v['id'])) return false;
-  if (v['op'] === 'query') return isQueryRequest(v);
-  if (v['op'] === 'update') return isUpdateRequest(v);
-  return v['op'] === 'ping';
+/** Kinds of refused peer input, the label of shmem_peer_refusals_total. */
+export type RefusalReason = 'malformed' | 'batch_too_large' | 'bad_tag' | 'null_value' | 'value_too_large' | 'ping_flood';
+
+/**
+ * Checks one decoded request line of the peer stream, whoever sent it: shapes, batch sizes,
+ * tags (tagProblem), null values and value sizes. Nothing of a refused line is applied.
+ */
+export function parseStreamRequest(v: unknown, valueBytesMax: number): ParsedStreamRequest {
+  const refuse = (reason: RefusalReason, message: string): ParsedStreamRequest => ({ ok: false, reason, message });
+  if (!isObject(v) || typeof v['id'] !== 'number' || !Number.isSafeInteger(v['id'])) return refuse('malformed', 'a request line has no integer id');
+  if (v['op'] === 'ping') return { ok: true, request: v as unknown as StreamRequest };
+  if (v['op'] === 'query') {
+    const addrs = v['addrs'];
+    if (!Array.isArray(addrs) || !addrs.every(isAddr)) return refuse('malformed', 'a query\'s addrs must be an array of addresses');
+    if (addrs.length > limits.batchItemsMax) return refuse('batch_too_large', `a query of ${addrs.length} addresses is over the limit of ${limits.batchItemsMax}`);
+    return { ok: true, request: v as unknown as StreamRequest };
+  }
+  if (v['op'] === 'update') {
+    const items = v['items'];
+    if (!Array.isArray(items)) return refuse('malformed', 'an update\'s items must be an array');
+    if (items.length > limits.batchItemsMax) return refuse('batch_too_large', `an update of ${items.length} items is over the limit of ${limits.batchItemsMax}`);
+    for (const item of items) {
+      if (!isObject(item) || !isAddr(item['addr'])) return refuse('malformed', 'an update item has no valid addr');
+      const problem = versionedProblem(item, valueBytesMax);
+      if (problem === null) continue;
+      const reason: RefusalReason = problem.startsWith('value null') ? 'null_value' : problem.includes('over the limit') ? 'value_too_large'
+        : problem.startsWith('tag') || problem.startsWith('writer') || problem.includes('writer id') ? 'bad_tag' : 'malformed';
+      return refuse(reason, `address ${item['addr']}: ${problem}`);
+    }
+    return { ok: true, request: v as unknown as StreamRequest };
+  }
+  return refuse('malformed', `unknown op ${JSON.stringify(v['op'])?.slice(0, 20)}`);
 }
 
 export function isStreamAnswer(v: unknown): v is StreamAnswer {

@@ -10,6 +10,10 @@ import { createHttpServer } from '../../src/server/http-server.js';
 import type { NodeApi } from '../../src/server/node-api.js';
 import { HttpLink } from '../../src/transport/http-link.js';
 import { PeerRefusedError } from '../../src/transport/peer-link.js';
+import { AccessControl } from '../../src/security/access-control.js';
+
+/** A writer id of the shape real nodes use (<nodeId>.<incarnation>); the replica refuses others. */
+const WRITER = 'aaaaaaaa.1';
 
 /**
  * The peer stream end to end: HttpLink (got) against the node's real HTTP server, with an
@@ -29,7 +33,7 @@ class TestReplica {
     return {
       valueBytesMax: 1000,
       peerBodyBytesMax: 64 * 1024,
-      read: fail, write: fail, registers: fail, tags: fail, status: fail, metrics: fail, readiness: fail,
+      read: fail, write: fail, registers: fail, tags: fail, status: fail, metrics: fail, readiness: fail, peerInputRefused: () => {},
       ping: () => ({ member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: this.recovering }),
       query: (addrs) => {
         if (this.recovering) throw new RecoveringError('recovering');
@@ -52,7 +56,7 @@ class TestReplica {
 }
 
 const silent = jsonLogger('error', {}, { write: () => true } as unknown as NodeJS.WritableStream);
-const item = (addr: number, seq: number, value: string): RegisterItem => ({ addr, tag: { seq, writer: 'w' }, value });
+const item = (addr: number, seq: number, value: string): RegisterItem => ({ addr, tag: { seq, writer: WRITER }, value });
 const settle = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 let replica: TestReplica;
@@ -62,7 +66,11 @@ const signal = new AbortController().signal;
 
 async function start(linkOptions: { requestDeadlineMs?: number; streamRenewMs?: number } = {}): Promise<void> {
   replica = new TestReplica();
-  server = createHttpServer(replica.api(), silent);
+  // Security off (the loopback default): every request passes the access check.
+  const access = new AccessControl({ tls: undefined, secret: undefined, tokens: undefined }, {
+    clusterId: 'c', members: [], clientCertAuth: false, logger: silent, onRefused: () => {},
+  });
+  server = createHttpServer(replica.api(), silent, { access, tls: undefined, clientCertAuth: false }) as Server;
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const member = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   link = new HttpLink(member, {
@@ -91,7 +99,7 @@ test('queries and updates share one stream; an update is answered only once dura
   assert.not.ok(acked, 'not acknowledged before the commit');
   replica.uncommitted.shift()!();
   await update;
-  assert.equal(await link.query([3, 4], signal), [{ tag: { seq: 1, writer: 'w' }, value: 'a' }, INITIAL]);
+  assert.equal(await link.query([3, 4], signal), [{ tag: { seq: 1, writer: WRITER }, value: 'a' }, INITIAL]);
   const many = await Promise.all(Array.from({ length: 100 }, (_, i) => link.query([i], signal)));
   assert.is(many.length, 100);
   assert.is(replica.streams, 1, 'every request went over one stream');
@@ -157,7 +165,7 @@ test('streams are renewed by age; requests keep flowing and old streams finish',
     await settle(10);
   }
   assert.ok(replica.streams >= 4, `renewed (${replica.streams} streams)`);
-  assert.equal(await link.query([19], signal), [{ tag: { seq: 1, writer: 'w' }, value: 'v19' }]);
+  assert.equal(await link.query([19], signal), [{ tag: { seq: 1, writer: WRITER }, value: 'v19' }]);
   await settle(50);
   const open = (link as unknown as { open: Set<unknown> }).open.size;
   assert.is(open, 1, 'only the current stream is still open');
