@@ -165,7 +165,9 @@ export class Runtime implements ChannelSink {
 function toError(f: OpFailure): ShmemError {
   switch (f.code) {
     case 'quorum_unavailable': return new QuorumUnavailableError(f.message, { hint: 'a majority of the members must be up and reachable' });
-    case 'membership_mismatch': return new MembershipMismatchError(f.message, { hint: 'every member must be started with the same member set' });
+    case 'membership_mismatch': return new MembershipMismatchError(f.message, {
+      hint: 'every member must be started with the same member set and the same cluster credentials (CA, cluster secret)',
+    });
     case 'shutting_down': return new ShuttingDownError(f.message);
   }
 }

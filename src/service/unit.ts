@@ -9,6 +9,12 @@ export interface UnitOptions {
   readonly description: string;
   /** A data dir outside /var/lib/shmem must be listed as writable under ProtectSystem=strict. */
   readonly dataDir: string;
+  /**
+   * Secret files handed to the service with LoadCredential= (name, path on the host): systemd
+   * copies them where only the service's user can read them (`%d/<name>`), so neither the
+   * secret nor a root-only file needs to be readable by the dynamic user.
+   */
+  readonly credentials?: readonly { readonly name: string; readonly path: string }[];
 }
 
 const quote = (arg: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\\\$])/g, '\\\\$1')}"`);
@@ -31,6 +37,9 @@ export function renderUnit(o: UnitOptions): string {
     'Type=notify',
     'NotifyAccess=all',
     `ExecStart=${[o.binary, 'start', ...o.startArgs].map(quote).join(' ')}`,
+    // `systemctl reload shmem` re-reads certificates, tokens and the cluster secret.
+    'ExecReload=/bin/kill -HUP $MAINPID',
+    ...(o.credentials ?? []).map((c) => `LoadCredential=${c.name}:${c.path}`),
     'DynamicUser=yes',
     'User=shmem',
     'StateDirectory=shmem',

@@ -48,7 +48,26 @@ test('peers may not list this node or the same member twice', () => {
 
 test('listening on every interface needs --advertise', () => {
   assert.throws(() => loadConfig({ dataDir: '/d', host: '0.0.0.0' }, {}), configError(/--advertise/));
-  assert.is(loadConfig({ dataDir: '/d', host: '0.0.0.0', advertise: 'node1.example:3030' }, {}).self, 'node1.example:3030');
+  assert.is(loadConfig({ dataDir: '/d', host: '0.0.0.0', advertise: 'node1.example:3030', insecure: 'true' }, {}).self, 'node1.example:3030');
+});
+
+test('listening beyond loopback needs TLS and client authentication, or --insecure', () => {
+  const exposed = { dataDir: '/d', host: '10.0.0.1', port: '3030' };
+  assert.throws(() => loadConfig(exposed, {}), configError(/reachable from the network, but TLS .* and client authentication .* are off.*--insecure/s));
+  const tls = { tlsCert: '/c.pem', tlsKey: '/k.pem', tlsCa: '/ca.pem' };
+  assert.throws(() => loadConfig({ ...exposed, ...tls }, {}), configError(/client authentication \(--auth-file or --client-cert-auth\) is off/));
+  assert.throws(() => loadConfig({ ...exposed, authFile: '/auth' }, {}), configError(/TLS \(--tls-cert, --tls-key, --tls-ca\) is off/));
+  assert.is(loadConfig({ ...exposed, ...tls, authFile: '/auth' }, {}).security.tls?.cert, '/c.pem');
+  assert.is(loadConfig({ ...exposed, ...tls, clientCertAuth: 'true' }, {}).security.clientCertAuth, true);
+  assert.is(loadConfig(exposed, { SHMEM_INSECURE: 'true' }).insecure, true);
+  for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1']) assert.is(loadConfig({ dataDir: '/d', host }, {}).insecure, false, host);
+});
+
+test('TLS settings go together and are checked across fields', () => {
+  assert.throws(() => loadConfig({ dataDir: '/d', tlsCert: '/c.pem' }, {}), configError(/TLS needs all of --tls-cert, --tls-key and --tls-ca/));
+  assert.throws(() => loadConfig({ dataDir: '/d', clientCertAuth: 'true' }, {}), configError(/--client-cert-auth needs TLS/));
+  assert.throws(() => loadConfig({ dataDir: '/d', clientCertAuth: 'yes' }, {}), configError(/must be one of false, true/));
+  assert.throws(() => loadConfig({ dataDir: '/d', authFile: ' ' }, {}), configError(/is empty; give a file path/));
 });
 
 test('the cluster id depends on the member set only, not its order', () => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -66,12 +67,15 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class NodeProcess {
   child: ChildProcess | undefined;
   log = '';
+  /** What the test's own requests present to this node (CA, client certificate, token). */
+  clientTls: ClientTls | undefined;
   private exited: Promise<number | null> | undefined;
 
-  constructor(readonly port: number, readonly peers: readonly number[], readonly dataDir: string, readonly extraArgs: readonly string[] = []) {}
+  constructor(readonly port: number, readonly peers: readonly number[], readonly dataDir: string, public extraArgs: readonly string[] = []) {}
 
+  /** https once the node is started with TLS. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.extraArgs.includes('--tls-cert') ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get running(): boolean {
@@ -115,8 +119,8 @@ export class NodeProcess {
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`node ${this.port} exited while waiting for ${path}:\n${this.log}`);
       try {
-        const res = await fetch(`${this.url}${path}`);
-        last = `${res.status} ${await res.text()}`;
+        const res = await http(`${this.url}${path}`, undefined, this.clientTls);
+        last = `${res.status} ${res.text}`;
         if (res.status === 200) return;
       } catch (err) {
         last = String(err);
@@ -131,10 +135,11 @@ export class NodeProcess {
 export class Cluster {
   private constructor(readonly nodes: NodeProcess[], readonly dir: string) {}
 
-  static async start(size = 3, extraArgs: readonly string[] = []): Promise<Cluster> {
+  static async start(size = 3, extraArgs: readonly string[] = [], clientTls?: ClientTls): Promise<Cluster> {
     const ports = await freePorts(size);
     const dir = tempDir();
     const nodes = ports.map((port, i) => new NodeProcess(port, ports.filter((p) => p !== port), join(dir, `node${i}`), extraArgs));
+    for (const n of nodes) n.clientTls = clientTls;
     const cluster = new Cluster(nodes, dir);
     for (const n of nodes) n.start();
     try {
@@ -170,23 +175,54 @@ export class Cluster {
   }
 }
 
-/** HTTP JSON helper against a node. */
-export async function http(url: string, init?: RequestInit): Promise<{ status: number; body: any; text: string }> {
-  const res = await fetch(url, init);
-  const text = await res.text();
+/** Paths of what a test client presents over TLS, and its token. */
+export interface ClientTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly token?: string;
+}
+
+/** HTTP JSON helper against a node; https URLs go through node:https with `tls`. */
+export async function http(url: string, init?: RequestInit, tls?: ClientTls): Promise<{ status: number; body: any; text: string }> {
+  let status: number;
+  let text: string;
+  const headers = { ...(init?.headers as Record<string, string> | undefined), ...(tls?.token ? { authorization: `Bearer ${tls.token}` } : {}) };
+  if (url.startsWith('https:')) {
+    ({ status, text } = await new Promise<{ status: number; text: string }>((ok, fail) => {
+      const req = httpsRequest(url, {
+        method: init?.method ?? 'GET', headers,
+        ca: tls?.ca ? readFileSync(tls.ca) : undefined,
+        cert: tls?.cert ? readFileSync(tls.cert) : undefined,
+        key: tls?.key ? readFileSync(tls.key) : undefined,
+      }, (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (t += d));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, text: t }));
+        res.on('error', fail);
+      });
+      req.on('error', fail);
+      req.end(init?.body as string | undefined);
+    }));
+  } else {
+    const res = await fetch(url, { ...init, headers });
+    status = res.status;
+    text = await res.text();
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     body = undefined;
   }
-  return { status: res.status, body, text };
+  return { status, body, text };
 }
 
 export async function writeVia(node: NodeProcess, addr: number, value: string): Promise<{ status: number; body: any; text: string }> {
-  return http(`${node.url}/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ addr, value }) });
+  return http(`${node.url}/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ addr, value }) }, node.clientTls);
 }
 
 export async function readVia(node: NodeProcess, addr: number): Promise<{ status: number; body: any; text: string }> {
-  return http(`${node.url}/read/${addr}`);
+  return http(`${node.url}/read/${addr}`, undefined, node.clientTls);
 }

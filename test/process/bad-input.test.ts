@@ -21,8 +21,10 @@ test.after(async () => {
 const post = (path: string, body: string, contentType = 'application/json') =>
   http(`${base}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
 
-/** A peer update that must never be applied: tag far ahead, value "evil". */
-const evilUpdate = '{"id":7,"op":"update","items":[{"addr":3,"tag":{"seq":99,"writer":"z"},"value":"evil"}]}';
+/** A well-formed peer update that must never be applied when it follows a bad line: tag far ahead, value "evil". */
+const evilUpdate = '{"id":7,"op":"update","items":[{"addr":3,"tag":{"seq":99,"writer":"eeeeeeee.1"},"value":"evil"}]}';
+/** An update line of address 3 with this tag and value. */
+const forged = (tag: unknown, value: unknown): string => JSON.stringify({ id: 1, op: 'update', items: [{ addr: 3, tag, value }] });
 
 /** Sends `body` on /peer/stream with this cluster's identity, as a member would. */
 async function peerStream(body: string, contentType = 'application/x-ndjson'): ReturnType<typeof http> {
@@ -96,19 +98,48 @@ const badStreams: [string, string][] = [
   ['an unknown op', `{"id":1,"op":"delete","addrs":[3]}\n${evilUpdate}\n`],
   ['an update with a malformed tag', `{"id":1,"op":"update","items":[{"addr":3,"tag":{"seq":"99"},"value":"evil"}]}\n${evilUpdate}\n`],
   ['a request without an id', `{"op":"query","addrs":[3]}\n${evilUpdate}\n`],
-  ['a stream that stops mid-line', '{"id":1,"op":"update","items":[{"addr":3,"tag":{"seq":99,"writer":"z"},"value":"ev'],
+  ['a stream that stops mid-line', '{"id":1,"op":"update","items":[{"addr":3,"tag":{"seq":99,"writer":"eeeeeeee.1"},"value":"ev'],
+  // A replica that trusts no stranger (issue 11): each of these was once stored.
+  ['a tag seq of 2^53-1 (the next write could not go above it)', `${forged({ seq: 9007199254740991, writer: 'eeeeeeee.1' }, 'max')}\n`],
+  ['a tag seq just above the ceiling 2^52', `${forged({ seq: 2 ** 52 + 1, writer: 'eeeeeeee.1' }, 'max')}\n`],
+  ['a null value with a tag above zero (a "delete")', `${forged({ seq: 1000, writer: 'eeeeeeee.1' }, null)}\n`],
+  ['a writer id of the wrong shape', `${forged({ seq: 1000, writer: 'z' }, 'x')}\n`],
+  ['seq 0 with a writer', `${forged({ seq: 0, writer: 'eeeeeeee.1' }, 'x')}\n`],
+  ['a value over --value-bytes-max (1000 bytes here)', `${forged({ seq: 1000, writer: 'eeeeeeee.1' }, 'x'.repeat(1001))}\n`],
+  ['an 8 MiB value', `${forged({ seq: 1000, writer: 'eeeeeeee.1' }, 'x'.repeat(8 * 1024 * 1024))}\n`],
+  ['a query of 513 addresses (over the batch limit)', `${JSON.stringify({ id: 1, op: 'query', addrs: Array.from({ length: 513 }, (_, i) => i) })}\n${evilUpdate}\n`],
+  ['a flood of 150 pings in one second', `${Array.from({ length: 150 }, (_, i) => JSON.stringify({ id: i + 1, op: 'ping' })).join('\n')}\n${evilUpdate}\n`],
 ];
+const refusalMessages: Record<string, RegExp> = {
+  'a tag seq of 2^53-1 (the next write could not go above it)': /above the ceiling/,
+  'a tag seq just above the ceiling 2^52': /above the ceiling/,
+  'a null value with a tag above zero (a "delete")': /value null/,
+  'a writer id of the wrong shape': /writer id "z"/,
+  'seq 0 with a writer': /seq 0/,
+  'a value over --value-bytes-max (1000 bytes here)': /1001 bytes is over the limit of 1000/,
+  'an 8 MiB value': /8388608 bytes is over the limit of 1000/,
+  'a query of 513 addresses (over the batch limit)': /513 addresses/,
+  'a flood of 150 pings in one second': /pings in one second/,
+};
 for (const [name, body] of badStreams) {
   test(`peer stream with ${name} → an error line ends it, nothing after it applied`, async () => {
     const r = await peerStream(body);
     assert.is(r.status, 200, r.text);
-    const lines = answerLines(r.text);
-    assert.is(lines.length, 1, r.text);
+    const lines = answerLines(r.text).filter((l) => l.ping === undefined);
+    assert.is(lines.length, 1, r.text.slice(0, 500));
     assert.is(lines[0].id, null);
     assert.is(lines[0].error.code, 'bad_request');
     assert.type(lines[0].error.message, 'string');
+    if (refusalMessages[name]) assert.match(lines[0].error.message, refusalMessages[name]!);
   });
 }
+
+test('refused peer input is counted by reason in /metrics', async () => {
+  const metrics = (await http(`${base}/metrics`)).text;
+  for (const reason of ['bad_tag', 'null_value', 'value_too_large', 'batch_too_large', 'ping_flood', 'malformed']) {
+    assert.match(metrics, new RegExp(`shmem_peer_input_refused_total\\{reason="${reason}"\\} [1-9]`), reason);
+  }
+});
 
 test('after all of that, the stored value is unchanged and every node is still up', async () => {
   for (const n of cluster.nodes) {

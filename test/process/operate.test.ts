@@ -142,6 +142,23 @@ test('service unit: the printed unit passes systemd-analyze verify and carries t
   writeFileSync(file, u.stdout);
   // Throws (and fails the test) with systemd's complaints when the unit is not valid.
   execFileSync('systemd-analyze', ['verify', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // With TLS, tokens and a cluster secret: secrets travel with LoadCredential=, never on the command line.
+  const secure = await runCli(['service', 'unit', '--binary', SHMEM_BIN, '--host', '0.0.0.0', '--advertise', '10.0.0.1:3030',
+    '--peers', '10.0.0.2:3030', '--tls-cert', '/etc/shmem/node.pem', '--tls-key', '/etc/shmem/node.key', '--tls-ca', '/etc/shmem/ca.pem',
+    '--auth-file', '/etc/shmem/auth', '--cluster-secret-file', '/etc/shmem/cluster.secret']);
+  assert.is(secure.code, 0, secure.stderr);
+  const lines = secure.stdout.split('\n');
+  for (const line of ['LoadCredential=tls-key:/etc/shmem/node.key', 'LoadCredential=cluster-secret:/etc/shmem/cluster.secret', 'ExecReload=/bin/kill -HUP $MAINPID']) {
+    assert.ok(lines.includes(line), `unit has ${line}`);
+  }
+  assert.match(secure.stdout, '--tls-key %d/tls-key');
+  assert.match(secure.stdout, '--cluster-secret-file %d/cluster-secret');
+  assert.match(secure.stdout, '--tls-cert /etc/shmem/node.pem');
+  writeFileSync(file, secure.stdout);
+  execFileSync('systemd-analyze', ['verify', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const exposed = await runCli(['service', 'unit', '--host', '0.0.0.0', '--advertise', '10.0.0.1:3030']);
+  assert.is(exposed.code, 2);
+  assert.match(exposed.stderr, /--insecure/);
   const bad = await runCli(['service', 'unit', '--port', 'x']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /--port: "x"/);
