@@ -60,7 +60,7 @@ test('listening beyond loopback needs TLS and client authentication, or --insecu
   assert.is(loadConfig({ ...exposed, ...tls, authFile: '/auth' }, {}).security.tls?.cert, '/c.pem');
   assert.is(loadConfig({ ...exposed, ...tls, clientCertAuth: 'true' }, {}).security.clientCertAuth, true);
   assert.is(loadConfig(exposed, { SHMEM_INSECURE: 'true' }).insecure, true);
-  for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1']) assert.is(loadConfig({ dataDir: '/d', host }, {}).insecure, false, host);
+  for (const host of ['127.0.0.1', '127.0.0.2', 'localhost']) assert.is(loadConfig({ dataDir: '/d', host }, {}).insecure, false, host);
 });
 
 test('TLS settings go together and are checked across fields', () => {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './cluster.js';
@@ -57,6 +58,13 @@ export class TestPki {
 
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** A cluster secret file in the PKI's folder (made on first use). */
+  secretFile(): string {
+    const path = join(this.dir, 'cluster.secret');
+    writeFileSync(path, `${randomBytes(24).toString('base64')}\n`);
+    return path;
   }
 
   /** `--tls-*` start flags for a member using `files`. */

@@ -191,7 +191,7 @@ export async function http(url: string, init?: RequestInit, tls?: ClientTls): Pr
   if (url.startsWith('https:')) {
     ({ status, text } = await new Promise<{ status: number; text: string }>((ok, fail) => {
       const req = httpsRequest(url, {
-        method: init?.method ?? 'GET', headers,
+        method: init?.method ?? 'GET', headers, signal: init?.signal ?? undefined,
         ca: tls?.ca ? readFileSync(tls.ca) : undefined,
         cert: tls?.cert ? readFileSync(tls.cert) : undefined,
         key: tls?.key ? readFileSync(tls.key) : undefined,

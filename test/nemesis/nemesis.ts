@@ -1,7 +1,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import type { HistoryEvent } from '../../src/check/history.js';
 import { checkHistory, type Verdict } from '../../src/check/linearizability.js';
-import { Cluster, type NodeProcess } from '../helpers/cluster.js';
+import { Cluster, http, type NodeProcess } from '../helpers/cluster.js';
+import { TestPki } from '../helpers/certs.js';
 import { Random } from '../sim/random.js';
 
 /**
@@ -20,6 +21,8 @@ export interface NemesisOptions {
   readonly seed: number;
   readonly historyFile?: string;
   readonly log?: (line: string) => void;
+  /** Run the cluster with mutual TLS (certificates made for the run) and a cluster secret; clients use https. */
+  readonly tls?: boolean;
 }
 
 export interface NemesisReport {
@@ -36,7 +39,16 @@ const OP_DEADLINE_MS = 1000;
 export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   const log = o.log ?? (() => {});
   const rng = new Random(o.seed);
-  const cluster = await Cluster.start(3, ['--op-deadline-ms', String(OP_DEADLINE_MS)]);
+  const pki = o.tls ? TestPki.make() : undefined;
+  let cluster: Cluster;
+  try {
+    cluster = pki === undefined
+      ? await Cluster.start(3, ['--op-deadline-ms', String(OP_DEADLINE_MS)])
+      : await Cluster.start(3, ['--op-deadline-ms', String(OP_DEADLINE_MS), ...pki.memberFlags(), '--cluster-secret-file', pki.secretFile()], { ca: pki.ca });
+  } catch (err) {
+    pki?.remove();
+    throw err;
+  }
   const history: HistoryEvent[] = [];
   const counts = { ops: 0, ok: 0, failed: 0, unknown: 0, kills: 0, stops: 0, wipes: 0, majorityOutages: 0 };
   const end = Date.now() + o.seconds * 1000;
@@ -60,6 +72,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   } finally {
     for (const n of cluster.nodes) n.signal('SIGCONT');
     await cluster.destroy();
+    pki?.remove();
   }
   if (o.historyFile) writeFileSync(o.historyFile, history.map((e) => JSON.stringify(e)).join('\n') + '\n');
   return { verdict: checkHistory(history, { budgetMs: 60_000 }), counts, duringOutages: insideOutages(history, outages), history, logs: cluster.logs() };
@@ -118,15 +131,17 @@ async function doOp(
     record({ type, process, f, addr, ...(v !== undefined ? { value: v } : {}) });
   };
   try {
+    const signal = AbortSignal.timeout(OP_DEADLINE_MS * 3);
     const res = f === 'write'
-      ? await fetch(`${node.url}/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ addr, value }), signal: AbortSignal.timeout(OP_DEADLINE_MS * 3) })
-      : await fetch(`${node.url}/read/${addr}`, { signal: AbortSignal.timeout(OP_DEADLINE_MS * 3) });
-    const body = await res.json() as { value?: string | null; error?: { code: string } };
+      ? await http(`${node.url}/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ addr, value }), signal }, node.clientTls)
+      : await http(`${node.url}/read/${addr}`, { signal }, node.clientTls);
+    const body = res.body as { value?: string | null; error?: { code: string } };
     if (res.status === 200) return outcome('ok', f === 'read' ? body.value ?? null : undefined);
     // A write that failed may still have reached some replicas: unknown. A failed read did nothing.
     return outcome(f === 'write' && res.status >= 500 ? 'info' : 'fail');
   } catch (err) {
-    const refused = (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+    const e = err as { code?: string; cause?: { code?: string } };
+    const refused = (e.cause?.code ?? e.code) === 'ECONNREFUSED';
     return outcome(f === 'write' && !refused ? 'info' : 'fail');
   }
 }

@@ -13,6 +13,15 @@ test('a short round of kills, pauses and wiped restarts (one node at a time) sta
   assert.ok(r.counts.ok > 1000, `operations completed: ${JSON.stringify(r.counts)}`);
 });
 
+test('the same faults over mutual TLS with a cluster secret stay linearizable', async () => {
+  const seed = Number(process.env['NEMESIS_SEED'] ?? Date.now() % 1_000_000);
+  const r = await runNemesis({ seconds: 20, clients: 6, addrs: 5, majority: false, seed, tls: true });
+  const why = r.verdict.result === 'invalid' ? `${r.verdict.explanation}\n${JSON.stringify(r.verdict.window)}` : '';
+  assert.is(r.verdict.result, 'valid', `seed ${seed}: ${why}\n${r.logs.slice(-5000)}`);
+  assert.ok(r.counts.kills + r.counts.stops + r.counts.wipes > 0, `faults injected: ${JSON.stringify(r.counts)}`);
+  assert.ok(r.counts.ok > 300, `operations completed: ${JSON.stringify(r.counts)}`);
+});
+
 test('with a majority down, the cluster refuses rather than lies', async () => {
   const seed = Number(process.env['NEMESIS_SEED'] ?? Date.now() % 1_000_000);
   const r = await runNemesis({ seconds: 15, clients: 8, addrs: 3, majority: true, seed });

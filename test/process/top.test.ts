@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, runCli, SHMEM_BIN, writeVia } from '../helpers/cluster.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, runCli, SHMEM_BIN, tempDir, writeVia } from '../helpers/cluster.js';
+import { TestPki } from '../helpers/certs.js';
 
 const test = suite('shmem top in a real terminal (tmux)');
 const SOCKET = `shmem-test-${process.pid}`;
@@ -55,6 +58,36 @@ test('shows the cluster, survives a node going down and a resize, jumps to an ad
       // already gone
     }
     await c.destroy();
+  }
+});
+
+test('over https with mutual TLS and a read token: the same dashboard, every member polled through the same client', async () => {
+  const pki = TestPki.make();
+  const dir = tempDir('shmem-top-auth-');
+  let c: Cluster | undefined;
+  try {
+    const tokens = JSON.parse((await runCli(['token', 'create', '--role', 'read', '--name', 'top', '--json'])).stdout);
+    const writer = JSON.parse((await runCli(['token', 'create', '--role', 'write', '--name', 'w', '--json'])).stdout);
+    writeFileSync(join(dir, 'auth'), `${tokens.authFileLine}\n${writer.authFileLine}\n`);
+    c = await Cluster.start(3, [...pki.memberFlags(), '--auth-file', join(dir, 'auth')], { ca: pki.ca, token: writer.token });
+    assert.is((await writeVia(c.node(0), 1, 'secure')).status, 200);
+    const env = `env ${process.env['SHMEM_BIN'] ? 'PATH=/nonexistent-no-node-here ' : ''}SHMEM_CACERT=${pki.ca} SHMEM_TOKEN=${tokens.token} `;
+    const endpoints = c.nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+    tmux('new-session', '-d', '-s', 'top', '-x', '130', '-y', '45', `${env}${SHMEM_BIN} top --interval 300 --endpoints ${endpoints}; echo SHMEM-TOP-EXITED=$?; sleep 600`);
+    const screen = await waitForPane('three members over https with the tag of address 1 on each', (t) => t.includes('quorum ok: 3/3 up')
+      && c!.nodes.every((n) => t.includes(`127.0.0.1:${n.port}`)) && /\n│ 1\s+1@\S+\s+1@\S+\s+1@\S+/.test(t));
+    assert.not.match(screen, /unreachable|401|unauthenticated/);
+    tmux('send-keys', '-t', 'top', 'q');
+    await waitForPane('the shell after q', (t) => t.includes('SHMEM-TOP-EXITED=0'));
+  } finally {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+    await c?.destroy();
+    pki.remove();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
