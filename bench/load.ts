@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
  * A closed-loop load generator written for the benchmark: `inFlight` workers, each sending
@@ -9,6 +10,10 @@ import { Agent, request } from 'node:http';
 export interface Target {
   readonly host: string;
   readonly port: number;
+  /** https with these PEM contents: the CA to verify the server, and a client certificate if it wants one. */
+  readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
+  /** Extra headers on every request (a bearer token). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface RequestSpec {
@@ -31,7 +36,10 @@ export async function runLoad(
   next: (i: number) => RequestSpec,
   maxOps = Infinity,
 ): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+  const tls = targets[0]?.tls;
+  const agent = tls === undefined
+    ? new Agent({ keepAlive: true, maxSockets: inFlight })
+    : new HttpsAgent({ keepAlive: true, maxSockets: inFlight, ca: tls.ca, cert: tls.cert, key: tls.key });
   const latencies: number[] = [];
   let errors = 0;
   let counter = 0;
@@ -53,16 +61,21 @@ export async function runLoad(
   return { ops: latencies.length, errors, seconds: elapsed, latenciesMs: sorted };
 }
 
-function send(agent: Agent, target: Target, spec: RequestSpec): Promise<boolean> {
+function send(agent: Agent | HttpsAgent, target: Target, spec: RequestSpec): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({
-      host: target.host, port: target.port, method: spec.method, path: spec.path, agent,
-      headers: spec.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(spec.body) },
-    }, (res) => {
+    const options = {
+      host: target.host, port: target.port, method: spec.method, path: spec.path,
+      headers: { ...target.headers, ...(spec.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(spec.body)) }) },
+    };
+    const onResponse = (res: import('node:http').IncomingMessage): void => {
       res.resume();
       res.on('end', () => resolve(res.statusCode === 200));
       res.on('error', () => resolve(false));
-    });
+    };
+    // One TLS session per keep-alive connection, as a real client has (the agent holds the CA and client certificate).
+    const req = target.tls === undefined
+      ? request({ ...options, agent: agent as Agent }, onResponse)
+      : httpsRequest({ ...options, agent: agent as HttpsAgent }, onResponse);
     req.on('error', () => resolve(false));
     req.setTimeout(10_000, () => req.destroy());
     req.end(spec.body);

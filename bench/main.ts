@@ -1,6 +1,8 @@
 /**
  * npm run bench -- [--vs-etcd] [--seconds 5] [--addrs 1000] [--value-bytes 16] [--nodes 3|5]
  *                  [--durability full|normal] [--in-flight 1,16,64] [--workloads write,read,mixed]
+ *                  [--tls]   (TLS and auth on both sides: shmem with https, mutual TLS between members and a
+ *                             bearer token per request; etcd with TLS, client and peer certificate auth)
  * npm run bench -- --soak-minutes 10     (memory under load: 50/50 at 64 in flight, RSS every 30 s)
  *
  * Starts a fresh shmem cluster on loopback (temporary data dirs), drives it with the closed-loop
@@ -10,11 +12,13 @@
  * this shared 2-core VM drifts by a factor of 2 within minutes (steal time), and interleaving
  * keeps such drifts out of the ratios.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { limits } from '../src/core/limits.js';
-import { Cluster } from '../test/helpers/cluster.js';
+import { createToken } from '../src/security/tokens.js';
+import { TestPki } from '../test/helpers/certs.js';
+import { Cluster, http, type ClientTls } from '../test/helpers/cluster.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
 
@@ -40,6 +44,7 @@ const inFlights = opt('in-flight', '1,16,64').split(',').map(Number);
 const workloads = opt('workloads', 'write,read,mixed').split(',') as ('write' | 'read' | 'mixed')[];
 const vsEtcd = process.argv.includes('--vs-etcd');
 const soakMinutes = intOpt('soak-minutes', 0, 0, 24 * 60);
+const tls = process.argv.includes('--tls');
 const problems = [
   ...(['full', 'normal'].includes(durability) ? [] : [`--durability must be full or normal, got "${durability}"`]),
   ...(inFlights.every((n) => Number.isInteger(n) && n >= 1 && n <= 1024) ? [] : [`--in-flight must be integers from 1 to 1024, got "${opt('in-flight', '')}"`]),
@@ -97,7 +102,7 @@ async function rssMiB(target: Target): Promise<number> {
 }
 
 async function metricMiB(target: Target, name: string): Promise<number> {
-  const text = await (await fetch(`http://${target.host}:${target.port}/metrics`)).text();
+  const text = (await http(`${target.tls ? 'https' : 'http'}://${target.host}:${target.port}/metrics`, undefined, clientTls)).text;
   const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
   if (!m) throw new Error(`no ${name} in the metrics of ${target.port}`);
   return Number(m[1]) / 1024 / 1024;
@@ -148,22 +153,30 @@ async function soak(targets: Target[], minutes: number, snapDir: string): Promis
   if (liveStart) console.log(`live JS heap MiB after a full GC, at 1 min -> end: ${targets.map((_, i) => `${liveStart![i]!.toFixed(1)} -> ${liveEnd[i]!.toFixed(1)}`).join(', ')}`);
 }
 
-console.log(`shmem bench: ${nodes} nodes, durability ${durability}, ${addrs} addresses, ${valueBytes}-byte values, ${seconds}s per cell, closed loop over keep-alive connections`);
+console.log(`shmem bench: ${nodes} nodes, durability ${durability}, ${addrs} addresses, ${valueBytes}-byte values, ${seconds}s per cell, closed loop over keep-alive connections${tls ? ', TLS and auth on' : ''}`);
+// --tls: a test PKI made now with openssl, and a write token in an auth file.
+const pki = tls ? TestPki.make() : undefined;
+const token = tls ? (await createToken('write', 'bench')) : undefined;
+if (pki && token) writeFileSync(join(pki.dir, 'auth'), `${token.line}\n`);
+const clientTls: ClientTls | undefined = pki && token ? { ca: pki.ca, token: token.token } : undefined;
+const securityFlags = pki ? [...pki.memberFlags(), '--auth-file', join(pki.dir, 'auth')] : [];
 // Soak: nodes write a heap snapshot (after a full GC) on SIGUSR2, into a temp folder.
 const snapDir = mkdtempSync(join(tmpdir(), 'shmem-bench-heap-'));
 if (soakMinutes > 0) {
   process.env['NODE_OPTIONS'] = [process.env['NODE_OPTIONS'], '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`].filter(Boolean).join(' ');
 }
 // Nodes run with the default heartbeat, as operators run them.
-const cluster = await Cluster.start(nodes, ['--durability', durability, '--log-level', 'warn', '--heartbeat-ms', String(limits.heartbeatIntervalMsDefault)]);
-const etcd = vsEtcd ? await startEtcd(3).catch(async (err: unknown) => {
+const cluster = await Cluster.start(nodes, ['--durability', durability, '--log-level', 'warn', '--heartbeat-ms', String(limits.heartbeatIntervalMsDefault), ...securityFlags], clientTls);
+const etcd = vsEtcd ? await startEtcd(3, pki).catch(async (err: unknown) => {
   await cluster.destroy();
+  pki?.remove();
   throw err;
 }) : undefined;
 const shmemCells: Cell[] = [];
 const etcdCells: Cell[] = [];
 try {
-  const shmemTargets = cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+  const security = pki && token ? { tls: { ca: readFileSync(pki.ca, 'utf8') }, headers: { authorization: `Bearer ${token.token}` } } : {};
+  const shmemTargets = cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port, ...security }));
   if (etcd) console.log(`etcd: ${etcd.version}; ${etcd.flags}`);
   if (etcd) console.log('Both clusters run side by side; each cell runs on shmem, then at once on etcd, so drifts in machine speed hit both alike.');
   await preload('shmem', shmemTargets, shmemRequest);
@@ -178,6 +191,7 @@ try {
 } finally {
   await cluster.destroy();
   await etcd?.stop();
+  pki?.remove();
   rmSync(snapDir, { recursive: true, force: true });
 }
 if (etcd) {

@@ -120,11 +120,18 @@ export class TokenStore {
     return this.byId.size;
   }
 
-  /** The entry `token` proves, or a reason why it proves none. */
-  async verify(token: string): Promise<TokenEntry | string> {
+  /**
+   * The entry `token` proves, or a reason why it proves none. Synchronous for a token seen
+   * before (the hot path), a promise only when scrypt has to run.
+   */
+  verify(token: string): TokenEntry | string | Promise<TokenEntry | string> {
     const digest = createHash('sha256').update(token).digest('hex');
     const cached = this.verified.get(digest);
     if (cached) return cached;
+    return this.verifySlow(token, digest);
+  }
+
+  private async verifySlow(token: string, digest: string): Promise<TokenEntry | string> {
     const m = TOKEN_PATTERN.exec(token);
     if (!m) return 'the token is not of the form shm.<id>.<secret>';
     const entry = this.byId.get(m[1]!);

@@ -41,7 +41,8 @@ export function createHttpServer(node: NodeApi, logger: Logger, options: HttpSer
       try {
         const path = new URL(req.url ?? '/', 'http://x').pathname;
         const { route, params } = resolveRoute(routes, req.method ?? 'GET', path);
-        const caller = await options.access.authorize(req, route.access);
+        const admitted = options.access.authorize(req, route.access);
+        const caller = admitted instanceof Promise ? await admitted : admitted;
         if (route.access.scope === 'peer') node.checkPeer(req.headers);
         await route.handler(req, res, params, caller);
       } catch (err) {
