@@ -4,7 +4,8 @@ import { limits } from '../core/limits.js';
 import type { Logger } from '../log/logger.js';
 import type { AccessControl } from '../security/access-control.js';
 import type { TlsMaterial } from '../security/tls.js';
-import { sendError } from './http-errors.js';
+import type { Socket } from 'node:net';
+import { errorBody, sendError } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { opsRoutes } from './ops-routes.js';
 import { peerRoutes } from './peer-routes.js';
@@ -56,10 +57,41 @@ export function createHttpServer(node: NodeApi, logger: Logger, options: HttpSer
     logger.debug('client error', { err: String(err) });
   });
   if (options.tls !== undefined) {
-    // A plain-HTTP request to a TLS port fails the handshake; say so in the log at debug only.
     server.on('tlsClientError', (err) => logger.debug('TLS handshake failed', { err: String(err) }));
+    answerPlainHttpOnTlsPort(server as HttpsServer);
   }
   return server;
+}
+
+/** TLS records start with this content type (handshake); an HTTP request starts with a letter. */
+const TLS_HANDSHAKE_BYTE = 0x16;
+
+/**
+ * A plain-HTTP request to the TLS port would only see its connection dropped; like nginx,
+ * answer it with a 400 that says to use https. The first byte of a connection decides:
+ * a TLS handshake goes on to the TLS layer (which takes the byte back from the socket's
+ * buffer), anything else gets the answer and the connection closes. A connection that sends
+ * nothing is closed after the headers timeout, as before.
+ */
+function answerPlainHttpOnTlsPort(server: HttpsServer): void {
+  const tlsListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk[0] === TLS_HANDSHAKE_BYTE) {
+        for (const listener of tlsListeners) listener.call(server, socket);
+        return;
+      }
+      const body = JSON.stringify(errorBody('bad_request', 'this port speaks TLS: use https://',
+        'give the CLI https:// endpoints (or --cacert, which makes host:port endpoints https)'));
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
+    socket.on('error', () => socket.destroy());
+  });
 }
 
 /**

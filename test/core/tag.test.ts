@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareTags, formatTag, maxVersioned, nextTag, ZERO_TAG } from '../../src/core/tag.js';
+import { compareTags, formatTag, maxVersioned, nextTag, tagProblem, ZERO_TAG } from '../../src/core/tag.js';
+import { limits } from '../../src/core/limits.js';
 
 const test = suite('tag');
 
@@ -45,6 +46,22 @@ test('maxVersioned keeps the pair with the greater tag', () => {
 test('formatTag', () => {
   assert.is(formatTag({ seq: 3, writer: 'ab.2' }), '3@ab.2');
   assert.is(formatTag(ZERO_TAG), '0@-');
+});
+
+test('tagProblem accepts what writes issue and names what they never do', () => {
+  const max = limits.tagSeqMax;
+  assert.is(tagProblem(ZERO_TAG, max), null);
+  assert.is(tagProblem({ seq: 1, writer: '5f2c9a1e.1' }, max), null);
+  assert.is(tagProblem({ seq: max, writer: '5f2c9a1e.12' }, max), null);
+  assert.ok(Number.isSafeInteger(nextTag({ seq: max, writer: 'a' }, 'b').seq), 'the tag after the ceiling is still a safe integer');
+  assert.match(tagProblem({ seq: max + 1, writer: '5f2c9a1e.1' }, max)!, /above the ceiling/);
+  assert.match(tagProblem({ seq: Number.MAX_SAFE_INTEGER, writer: '5f2c9a1e.1' }, max)!, /above the ceiling/);
+  assert.match(tagProblem({ seq: -1, writer: '5f2c9a1e.1' }, max)!, /not a non-negative integer/);
+  assert.match(tagProblem({ seq: 1.5, writer: '5f2c9a1e.1' }, max)!, /not a non-negative integer/);
+  assert.match(tagProblem({ seq: 0, writer: '5f2c9a1e.1' }, max)!, /seq 0/);
+  for (const writer of ['', 'z', '5f2c9a1e', '5f2c9a1e.0', '5F2C9A1E.1', '5f2c9a1e.1 ', 'x'.repeat(200)]) {
+    assert.match(tagProblem({ seq: 3, writer }, max)!, /writer id/, JSON.stringify(writer));
+  }
 });
 
 test.run();

@@ -68,13 +68,15 @@ test('a client without the CA refuses the node\'s certificate, and says how to f
   assert.not.match(r.stderr, /at .*\.js:\d+/);
 });
 
-test('plain http to a TLS node gets no answer from the API (CLI: a clear error, exit 1)', async () => {
+test('plain http to a TLS node: 400 "this port speaks TLS", nothing stored (CLI: exit 1 with that message)', async () => {
   const url = cluster.node(0).url.replace('https:', 'http:');
   const r = await runCli(['write', '3', 'plain', '--endpoints', url]);
   assert.is(r.code, 1);
-  assert.match(r.stderr, /TLS port|https/);
-  const raw = await fetch(`${url}/read/3`).then((x) => `answered ${x.status}`, (err: Error) => `failed: ${err.message}`);
-  assert.match(raw, /^failed/);
+  assert.match(r.stderr, /this port speaks TLS: use https:\/\//);
+  const raw = await http(`${url}/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"addr":3,"value":"plain"}' });
+  assert.is(raw.status, 400);
+  assert.is(raw.body.error.code, 'bad_request');
+  assert.is.not((await readVia(cluster.node(1), 3)).body.value, 'plain');
 });
 
 /** POST /peer/stream with a forged update of address 3, presenting `cert` (or none); the HTTP status. */
