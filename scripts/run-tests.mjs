@@ -4,7 +4,7 @@
 //      and runs the process-level suites again against that copy, with no Node on PATH.
 // Exits non-zero when anything failed. `node scripts/run-tests.mjs --quick` skips pass 2.
 import { spawn, execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,10 @@ if (!process.argv.includes('--quick')) {
     console.log(`packaging failed: ${err.message}`);
     results.push({ passed: 0, failed: 1, skipped: 0 });
   }
-  if (bin) results.push(await uvu('^(process|package)/.*\\.test\\.js$', { SHMEM_BIN: bin }, `process and package suites, against the single executable ${bin}`));
+  if (bin) {
+    results.push(await uvu('^(process|package)/.*\\.test\\.js$', { SHMEM_BIN: bin }, `process and package suites, against the single executable ${bin}`));
+    rmSync(dirname(bin), { recursive: true, force: true });
+  }
 }
 const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 const skipped = sum('skipped');

@@ -40,8 +40,17 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/** Every temporary folder any test made, removed on exit even when a test throws or forgets. */
+const temporary = new Set<string>();
+process.on('exit', () => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new temporary folder, removed when the test process exits (tests may remove it sooner). */
 export function tempDir(prefix = 'shmem-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.add(dir);
+  return dir;
 }
 
 /** Runs the CLI to completion. */

@@ -1,15 +1,14 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli, SHMEM_BIN } from '../helpers/cluster.js';
+import { runCli, SHMEM_BIN, tempDir } from '../helpers/cluster.js';
 
 // Runs in the second pass of scripts/run-tests.mjs, against the single executable.
 const test = suite(`single executable (${SHMEM_BIN})`);
 
 test('the executable unpacks its bundle and SQLite addon once, into a private cache directory', async () => {
-  const cache = mkdtempSync(join(tmpdir(), 'shmem-cache-'));
+  const cache = tempDir('shmem-cache-');
   const first = await runCli(['--version'], { SHMEM_CACHE_DIR: cache });
   assert.is(first.code, 0, first.stderr);
   const [folder] = readdirSync(cache);
