@@ -146,7 +146,9 @@ function describeNetworkError(err: unknown): string {
   if (err instanceof RequestError) {
     if (err.code === 'ECONNREFUSED') return 'connection refused';
     if (err.code === 'ETIMEDOUT') return 'timed out';
-    if (err.code === 'ECONNRESET' || err.code === 'EPROTO') return `${err.code}: ${err.message} (is it a TLS port? use https:// and --cacert)`;
+    if (err.code === 'EPROTO' && /wrong version number|packet length too long/i.test(err.message)) {
+      return 'the node does not speak TLS on this port (use http://, or start the node with --tls-cert)';
+    }
     if (/certificate|self.signed|UNABLE_TO_VERIFY|ERR_TLS/i.test(`${err.code} ${err.message}`)) {
       return `TLS: ${err.message} (give the cluster CA with --cacert, and --cert/--key if the node wants a client certificate)`;
     }
