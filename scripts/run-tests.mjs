@@ -1,7 +1,7 @@
 // Runs every test, then prints the one plain line CI reads: "N passed, N failed".
 //   1. every uvu suite under build/test against the checkout's launcher (bin/shmem);
 //   2. builds the single executable (npm run package), copies it alone into an empty folder
-//      and runs the process-level suites again against that copy, with no Node on PATH.
+//      and runs the process-level suites (process/, hostile/, package/) again against that copy, with no Node on PATH.
 // Exits non-zero when anything failed. `node scripts/run-tests.mjs --quick` skips pass 2.
 import { spawn, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -55,7 +55,7 @@ if (!process.argv.includes('--quick')) {
     results.push({ passed: 0, failed: 1, skipped: 0 });
   }
   if (bin) {
-    results.push(await uvu('^(process|package)/.*\\.test\\.js$', { SHMEM_BIN: bin }, `process and package suites, against the single executable ${bin}`));
+    results.push(await uvu('^(process|package|hostile)/.*\\.test\\.js$', { SHMEM_BIN: bin }, `process and package suites, against the single executable ${bin}`));
     rmSync(dirname(bin), { recursive: true, force: true });
   }
 }

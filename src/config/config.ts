@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { isIP, isIPv6 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { limits } from '../core/limits.js';
 import type { MemberId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import type { SecuritySettings } from '../security/credentials.js';
 import type { Durability } from '../storage/sqlite-store.js';
+import { readSettingsFile, SETTINGS_FILE_BYTES_MAX } from './files.js';
 import { canonicalMembers, parseMemberAddress } from './members.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -79,12 +81,7 @@ export interface FileSettings {
  * `dataDir`, ...; `peers` may be an array). Throws ConfigError naming the file and the key.
  */
 export function readConfigFile(path: string): FileSettings {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`config file ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const text = readSettingsFile(path, 'config file', SETTINGS_FILE_BYTES_MAX).toString('utf8');
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -95,8 +92,9 @@ export function readConfigFile(path: string): FileSettings {
   const settings: RawSettings = {};
   const problems: string[] = [];
   for (const [key, value] of Object.entries(doc)) {
-    if (!(key in SETTINGS)) {
-      problems.push(`"${key}" is not a setting (known: ${Object.keys(SETTINGS).join(', ')})`);
+    if (!Object.hasOwn(SETTINGS, key)) {
+      // Own keys only: "toString" or "constructor" are not settings.
+      problems.push(`"${key.length > 40 ? `${key.slice(0, 40)}…` : key}" is not a setting (known: ${Object.keys(SETTINGS).join(', ')})`);
     } else if (key === 'peers' && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
       settings.peers = value.join(',');
     } else if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
@@ -105,8 +103,30 @@ export function readConfigFile(path: string): FileSettings {
       problems.push(`"${key}" must be a string${key === 'peers' ? ' or an array of strings' : ' or a number'}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(`config file ${path}:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10);
+    if (problems.length > shown.length) shown.push(`and ${problems.length - shown.length} more`);
+    throw new ConfigError(`config file ${path}:\n  - ${shown.join('\n  - ')}`);
+  }
   return { path, settings };
+}
+
+/**
+ * True when `member` is this node under another spelling: our listening port at an address
+ * of this machine (loopback, localhost, an interface address, or the --host we listen on).
+ * DNS names other than localhost are not resolved here; the peer guard catches those at run
+ * time by node id.
+ */
+function isThisNode(member: MemberId, port: number, host: string): boolean {
+  const i = member.lastIndexOf(':');
+  if (Number(member.slice(i + 1)) !== port) return false;
+  const memberHost = member.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  if (memberHost === host) return true;
+  // Listening on 127.0.0.1: localhost reaches it. Listening everywhere: every local address does.
+  if (isLoopback(host)) return memberHost === 'localhost';
+  if (host !== '0.0.0.0' && host !== '::') return false;
+  if (isLoopback(memberHost)) return true;
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address.toLowerCase() === memberHost));
 }
 
 /** True for an address only this machine can reach. */
@@ -176,10 +196,15 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     return value as T;
   };
 
-  const host = pick('host').value ?? '127.0.0.1';
+  const hostSetting = pick('host');
+  // The address to listen on, without IPv6 brackets (--host [::1] and --host ::1 are the same).
+  const host = (hostSetting.value ?? '127.0.0.1').trim().replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(host)) {
+    problems.push(`${hostSetting.source}: "${host.slice(0, 60)}" is not an IP address or a host name`);
+  }
   const port = int('port', 1, 65535);
   const advertise = pick('advertise');
-  let self: MemberId = `${host}:${port}`;
+  let self: MemberId = `${isIPv6(host) ? `[${host}]` : host}:${port}`;
   if (advertise.value !== undefined) {
     const parsed = parseMemberAddress(advertise.value);
     if (parsed.ok) self = parsed.member;
@@ -198,6 +223,9 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     const parsed = parseMemberAddress(text);
     if (!parsed.ok) problems.push(`${peersRaw.source}: ${parsed.message}`);
     else if (parsed.member === self) problems.push(`${peersRaw.source}: lists this node itself (${self}); list only the other members`);
+    else if (isThisNode(parsed.member, port, host)) {
+      problems.push(`${peersRaw.source}: ${parsed.member} is this node itself (port ${port} on an address of this machine); list only the other members`);
+    }
     else if (peers.includes(parsed.member)) problems.push(`${peersRaw.source}: lists ${parsed.member} twice`);
     else peers.push(parsed.member);
   }

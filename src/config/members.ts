@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import type { MemberId } from '../core/types.js';
 
 const HOST_PORT = /^(?<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?<port>\d{1,5})$/;
 
 /** Parses `host:port`; returns an error message naming the problem, or the canonical form. */
 export function parseMemberAddress(text: string): { ok: true; member: MemberId } | { ok: false; message: string } {
+  const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
   const m = HOST_PORT.exec(text.trim());
-  if (!m?.groups) return { ok: false, message: `"${text}" is not host:port` };
+  if (!m?.groups) return { ok: false, message: `"${shown}" is not host:port${text.split(':').length > 2 ? ' (an IPv6 address goes in brackets: [::1]:3030)' : ''}` };
   const port = Number(m.groups['port']);
-  if (port < 1 || port > 65535) return { ok: false, message: `"${text}" has port ${port}, outside 1-65535` };
+  if (port < 1 || port > 65535) return { ok: false, message: `"${shown}" has port ${port}, outside 1-65535` };
+  const host = m.groups['host']!;
+  if (host.startsWith('[') && !isIPv6(host.slice(1, -1))) return { ok: false, message: `"${shown}": ${host} is not an IPv6 address` };
   return { ok: true, member: `${m.groups['host']!.toLowerCase()}:${port}` };
 }
 

@@ -53,7 +53,16 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   let credentials = loadCredentials(config.security);
 
   // Open the database (creates or migrates the schema) and load who we are.
-  const store = new SqliteStore(config.dataDir, config.durability);
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(config.dataDir, config.durability);
+  } catch (err) {
+    // A file where the directory should be, no permission, a full or read-only disk, a damaged file.
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(`data dir ${config.dataDir}: cannot open the database there (${e.message})`, {
+      hint: 'the data dir must be a directory this user can write, on a disk with free space',
+    });
+  }
   let identity: Identity;
   try {
     identity = loadIdentity(store, config.members, config.dataDir);
@@ -81,7 +90,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   // One channel per member: the local replica without a network hop, peers over HTTP.
   const peerCredentials = (c: Credentials): PeerCredentials => ({ tls: c.tls, proof: c.secret?.proof(clusterId) });
   const links = config.peers.map((m) => new HttpLink(m, {
-    self: config.self, members: config.members, clusterId, requestDeadlineMs: config.peerRequestDeadlineMs,
+    self: config.self, members: config.members, clusterId, nodeId: identity.nodeId, requestDeadlineMs: config.peerRequestDeadlineMs,
     streamLineCharsMax: peerBodyBytesMax, credentials: peerCredentials(credentials),
   }));
   runtime.addChannel(new PeerChannel(new LocalLink(config.self, replica), runtime));
@@ -116,7 +125,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     update: (items: readonly RegisterItem[]): Promise<void> => replica.update(items),
     registers: (after, limit) => replica.page(after, limit),
     tags: (after, limit) => store.list(after, limit).map(({ addr, tag }) => ({ addr, tag })),
-    checkPeer: createPeerGuard(config.self, config.members, clusterId, logger),
+    checkPeer: createPeerGuard(config.self, config.members, clusterId, identity.nodeId, logger),
     ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId, recovering: replica.recovering }),
     peerInputRefused: (reason, message, from) => {
       metrics?.observePeerInputRefused(reason);

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readSettingsFile } from '../config/files.js';
 import { ConfigError } from '../errors.js';
 
 /** Header carrying a peer's proof of the cluster secret. */
@@ -19,12 +19,7 @@ export class ClusterSecret {
   private constructor(private readonly secret: Buffer, readonly path: string) {}
 
   static read(path: string): ClusterSecret {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      throw new ConfigError(`cluster secret file ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
+    const bytes = readSettingsFile(path, 'cluster secret file', CLUSTER_SECRET_BYTES_MAX + 2);
     const secret = Buffer.from(bytes.toString('utf8').replace(/\r?\n$/, ''), 'utf8');
     if (secret.length < CLUSTER_SECRET_BYTES_MIN || secret.length > CLUSTER_SECRET_BYTES_MAX) {
       throw new ConfigError(`cluster secret file ${path}: the secret is ${secret.length} bytes, it must be ${CLUSTER_SECRET_BYTES_MIN} to ${CLUSTER_SECRET_BYTES_MAX}`, {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSettingsFile, SETTINGS_FILE_BYTES_MAX } from '../config/files.js';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../errors.js';
@@ -77,12 +77,7 @@ export function signedBy(cert: X509Certificate, ca: X509Certificate): boolean {
 }
 
 function readPem(path: string, what: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`TLS ${what} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const text = readSettingsFile(path, `TLS ${what}`, SETTINGS_FILE_BYTES_MAX).toString('utf8');
   if (!text.includes('-----BEGIN ')) throw new ConfigError(`TLS ${what} ${path}: not a PEM file`);
   return text;
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readSettingsFile, SETTINGS_FILE_BYTES_MAX } from '../config/files.js';
 import { ConfigError } from '../errors.js';
 import { ROLES, type Role } from './roles.js';
 
@@ -35,8 +35,6 @@ const NAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 const SCRYPT = { N: 16384, r: 8, p: 1, keyBytes: 32, saltBytes: 16 } as const;
 /** Most verified tokens kept in memory (their SHA-256, never the token). */
 const VERIFIED_CACHE_MAX = 10_000;
-/** Largest auth file accepted. */
-const AUTH_FILE_BYTES_MAX = 1024 * 1024;
 
 /** A new token with its auth-file line. */
 export async function createToken(role: Role, name: string): Promise<{ token: string; line: string; entry: TokenEntry }> {
@@ -56,15 +54,7 @@ export function formatEntry(e: TokenEntry): string {
 
 /** Reads an auth file; throws ConfigError naming the file and the line of the first problems. */
 export function readAuthFile(path: string): TokenEntry[] {
-  let text: string;
-  try {
-    const bytes = readFileSync(path);
-    if (bytes.length > AUTH_FILE_BYTES_MAX) throw new ConfigError(`auth file ${path}: ${bytes.length} bytes, the limit is ${AUTH_FILE_BYTES_MAX}`);
-    text = bytes.toString('utf8');
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`auth file ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const text = readSettingsFile(path, 'auth file', SETTINGS_FILE_BYTES_MAX).toString('utf8');
   const entries: TokenEntry[] = [];
   const problems: string[] = [];
   text.split('\n').forEach((raw, i) => {

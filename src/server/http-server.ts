@@ -40,7 +40,7 @@ export function createHttpServer(node: NodeApi, logger: Logger, options: HttpSer
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       try {
-        const path = new URL(req.url ?? '/', 'http://x').pathname;
+        const path = rawPath(req.url);
         const { route, params } = resolveRoute(routes, req.method ?? 'GET', path);
         const admitted = options.access.authorize(req, route.access);
         const caller = admitted instanceof Promise ? await admitted : admitted;
@@ -48,6 +48,10 @@ export function createHttpServer(node: NodeApi, logger: Logger, options: HttpSer
         await route.handler(req, res, params, caller);
       } catch (err) {
         if (!res.headersSent && !req.complete) req.resume();
+        if (clientWentAway(req, err)) {
+          logger.debug('client went away', { method: req.method, url: req.url, err: String(err) });
+          return;
+        }
         if (sendError(res, err)) logger.error('request failed', { method: req.method, url: req.url, err: String((err as Error)?.stack ?? err) });
       }
     })();
@@ -61,6 +65,22 @@ export function createHttpServer(node: NodeApi, logger: Logger, options: HttpSer
     answerPlainHttpOnTlsPort(server as HttpsServer);
   }
   return server;
+}
+
+/**
+ * The path of a request target as sent, without its query: routes match the raw path, so
+ * `//x/write` is not read as host `x` and path `/write` (as new URL() would).
+ */
+export function rawPath(url: string | undefined): string {
+  const target = url ?? '/';
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
+}
+
+/** The client closed the connection mid-request: nothing to answer, and not a server error. */
+function clientWentAway(req: IncomingMessage, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | undefined)?.message === 'aborted' || (req.destroyed && !req.complete);
 }
 
 /** TLS records start with this content type (handshake); an HTTP request starts with a letter. */

@@ -36,9 +36,11 @@ export function peerRoutes(node: NodeApi, logger: Logger): Route[] {
         const afterText = params.get('after');
         const after = afterText === null ? null : parseAddrText(afterText);
         if (after !== null && !after.ok) throw new BadInputError('invalid_addr', after.message);
-        const limit = Number(params.get('limit') ?? REGISTER_PAGE_ITEMS);
-        if (!Number.isInteger(limit) || limit < 1 || limit > REGISTER_PAGE_ITEMS) {
-          throw new BadInputError('bad_request', `limit must be an integer from 1 to ${REGISTER_PAGE_ITEMS}`);
+        const limitText = params.get('limit') ?? String(REGISTER_PAGE_ITEMS);
+        const limit = Number(limitText);
+        // Plain digits only: Number() would also take 1e3, 0x10, " 5" and 1.0.
+        if (!/^\d{1,7}$/.test(limitText) || limit < 1 || limit > REGISTER_PAGE_ITEMS) {
+          throw new BadInputError('bad_request', `limit must be an integer from 1 to ${REGISTER_PAGE_ITEMS}, got "${limitText.slice(0, 20)}"`);
         }
         sendJson(res, 200, node.registers(after === null ? null : after.addr, limit));
       },

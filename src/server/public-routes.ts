@@ -47,6 +47,11 @@ function parseWrite(body: unknown, valueBytesMax: number): { addr: Addr; value: 
   if (typeof value !== 'string') {
     throw new BadInputError('invalid_value', `"value" must be a string, got ${describe(value)}`);
   }
+  // A lone surrogate (\ud800) cannot be stored as UTF-8: SQLite would keep U+FFFD instead,
+  // and the value read back would differ from the one written.
+  if (!value.isWellFormed()) {
+    throw new BadInputError('invalid_value', '"value" is not well-formed Unicode: it holds a lone surrogate (\\ud800-\\udfff without its pair)');
+  }
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > valueBytesMax) {
     throw new BadInputError('value_too_large', `value is ${bytes} bytes, the limit is ${valueBytesMax}`, {

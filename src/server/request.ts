@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { BadInputError } from '../errors.js';
 
+/** Strict UTF-8: invalid bytes are an error, not U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Reads and parses a JSON body, enforcing the content type and a byte limit.
  * Rejects with BadInputError (bad_content_type, body_too_large, bad_json).
@@ -26,7 +29,13 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     }
     parts.push(chunk);
   }
-  const text = Buffer.concat(parts).toString('utf8');
+  let text: string;
+  try {
+    text = UTF8.decode(Buffer.concat(parts));
+  } catch {
+    // Decoding leniently would store U+FFFD in place of the bytes the client sent.
+    throw new BadInputError('invalid_value', 'the request body is not valid UTF-8: values must be UTF-8 text');
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {

@@ -9,12 +9,14 @@ import { isRefusal, PeerRefusedError, type PeerLink } from './peer-link.js';
 import type { RegisterPage } from '../core/recovery.js';
 import { limits } from '../core/limits.js';
 import { PeerStream } from './peer-stream.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, PEER_PATHS, REGISTER_PAGE_ITEMS, isPingReply, isQueryReply, isRegisterPage, type PingReply } from './wire.js';
+import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, isPingReply, isQueryReply, isRegisterPage, type PingReply } from './wire.js';
 
 export interface HttpLinkOptions {
   readonly self: MemberId;
   readonly members: readonly MemberId[];
   readonly clusterId: string;
+  /** This node's id, sent so that a member that is this node under another name refuses us. */
+  readonly nodeId?: string;
   readonly requestDeadlineMs: number;
   /** Longest line accepted from the member's stream (its largest answer). */
   readonly streamLineCharsMax: number;
@@ -79,6 +81,8 @@ export class HttpLink implements PeerLink {
         [HEADER_CLUSTER]: this.options.clusterId,
         [HEADER_MEMBERS]: this.options.members.join(','),
         [HEADER_FROM]: this.options.self,
+        [HEADER_TO]: this.member,
+        ...(this.options.nodeId === undefined ? {} : { [HEADER_NODE]: this.options.nodeId }),
         ...(c.proof === undefined ? {} : { [HEADER_PEER_PROOF]: c.proof }),
       },
     });

@@ -33,6 +33,10 @@ export const REGISTER_PAGE_ITEMS = 1000;
 export const HEADER_CLUSTER = 'x-shmem-cluster';
 export const HEADER_MEMBERS = 'x-shmem-members';
 export const HEADER_FROM = 'x-shmem-from';
+/** The sender's node id: a node refuses requests from itself (listed as its own peer under another name). */
+export const HEADER_NODE = 'x-shmem-node';
+/** The member the sender means to address: a node refuses requests addressed to another name of it. */
+export const HEADER_TO = 'x-shmem-to';
 
 export interface QueryRequest { readonly addrs: readonly Addr[] }
 export interface QueryReply { readonly items: readonly Versioned[] }
@@ -89,6 +93,7 @@ function versionedProblem(v: unknown, valueBytesMax: number): string | null {
   const value = v['value'];
   if (value === null) return tag['seq'] === 0 ? null : `value null with tag seq ${tag['seq']}: no write stores null`;
   if (typeof value !== 'string') return 'a value is not a string';
+  if (!value.isWellFormed()) return 'a value holds a lone surrogate (not storable as UTF-8)';
   // UTF-8 is at most 3 bytes per UTF-16 unit: count bytes only for values that could be over.
   if (value.length * 3 > valueBytesMax && Buffer.byteLength(value, 'utf8') > valueBytesMax) {
     return `a value of ${Buffer.byteLength(value, 'utf8')} bytes is over the limit of ${valueBytesMax}`;

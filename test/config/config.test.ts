@@ -60,7 +60,22 @@ test('listening beyond loopback needs TLS and client authentication, or --insecu
   assert.is(loadConfig({ ...exposed, ...tls, authFile: '/auth' }, {}).security.tls?.cert, '/c.pem');
   assert.is(loadConfig({ ...exposed, ...tls, clientCertAuth: 'true' }, {}).security.clientCertAuth, true);
   assert.is(loadConfig(exposed, { SHMEM_INSECURE: 'true' }).insecure, true);
-  for (const host of ['127.0.0.1', '127.0.0.2', 'localhost']) assert.is(loadConfig({ dataDir: '/d', host }, {}).insecure, false, host);
+  for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]']) assert.is(loadConfig({ dataDir: '/d', host }, {}).insecure, false, host);
+  // IPv6: the listen address without brackets, the member id with them.
+  const v6 = loadConfig({ dataDir: '/d', host: '[::1]', port: '3030' }, {});
+  assert.equal([v6.host, v6.self], ['::1', '[::1]:3030']);
+  assert.is(loadConfig({ dataDir: '/d', host: '::1', port: '3030' }, {}).self, '[::1]:3030');
+  assert.throws(() => loadConfig({ dataDir: '/d', host: 'no such host!' }, {}), configError(/is not an IP address or a host name/));
+});
+
+test('a peer that is this node under another spelling is refused at start', () => {
+  assert.throws(() => loadConfig({ dataDir: '/d', port: '3040', peers: 'localhost:3040,127.0.0.1:3041' }, {}),
+    configError(/localhost:3040 is this node itself \(port 3040 on an address of this machine\)/));
+  const everywhere = { dataDir: '/d', host: '0.0.0.0', advertise: '10.9.9.9:3040', port: '3040', insecure: 'true' };
+  assert.throws(() => loadConfig({ ...everywhere, peers: '127.0.0.2:3040,10.0.0.2:3040' }, {}), configError(/127\.0\.0\.2:3040 is this node itself/));
+  // Other nodes on this machine (other ports) and the same port elsewhere are fine.
+  assert.equal(loadConfig({ dataDir: '/d', port: '3040', peers: 'localhost:3041,127.0.0.1:3042' }, {}).peers, ['localhost:3041', '127.0.0.1:3042']);
+  assert.equal(loadConfig({ ...everywhere, peers: '10.0.0.2:3040,10.0.0.3:3040' }, {}).peers, ['10.0.0.2:3040', '10.0.0.3:3040']);
 });
 
 test('TLS settings go together and are checked across fields', () => {

@@ -93,7 +93,7 @@ export class NodeProcess {
 
   start(): void {
     const args = ['start', '--port', String(this.port), '--data-dir', this.dataDir,
-      '--peers', this.peers.map((p) => `127.0.0.1:${p}`).join(','), ...(this.extraArgs.includes('--heartbeat-ms') ? [] : ['--heartbeat-ms', '100']), ...this.extraArgs];
+      ...(this.peers.length > 0 ? ['--peers', this.peers.map((p) => `127.0.0.1:${p}`).join(',')] : []), ...(this.extraArgs.includes('--heartbeat-ms') ? [] : ['--heartbeat-ms', '100']), ...this.extraArgs];
     const child = spawn(SHMEM_BIN, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     started.add(child);
     this.log += `--- start ${args.join(' ')}\n`;
