@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import type { SecuritySettings } from '../security/credentials.js';
 import type { Durability } from '../storage/sqlite-store.js';
 import { readSettingsFile, SETTINGS_FILE_BYTES_MAX } from './files.js';
-import { canonicalMembers, parseMemberAddress } from './members.js';
+import { canonicalMembers, parseMemberAddress, splitMember } from './members.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -118,9 +118,8 @@ export function readConfigFile(path: string): FileSettings {
  * time by node id.
  */
 function isThisNode(member: MemberId, port: number, host: string): boolean {
-  const i = member.lastIndexOf(':');
-  if (Number(member.slice(i + 1)) !== port) return false;
-  const memberHost = member.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  const { host: memberHost, port: memberPort } = splitMember(member);
+  if (memberPort !== port) return false;
   if (memberHost === host) return true;
   // Listening on 127.0.0.1: localhost reaches it. Listening everywhere: every local address does.
   if (isLoopback(host)) return memberHost === 'localhost';

@@ -16,6 +16,12 @@ export function parseMemberAddress(text: string): { ok: true; member: MemberId }
   return { ok: true, member: `${m.groups['host']!.toLowerCase()}:${port}` };
 }
 
+/** The host (without IPv6 brackets) and port of a `host:port` member id. */
+export function splitMember(member: MemberId): { host: string; port: number } {
+  const i = member.lastIndexOf(':');
+  return { host: member.slice(0, Math.max(i, 0)).replace(/^\[(.*)\]$/, '$1'), port: Number(member.slice(i + 1)) };
+}
+
 /** The member set in canonical (sorted) order. */
 export function canonicalMembers(members: readonly MemberId[]): MemberId[] {
   return [...new Set(members)].sort();

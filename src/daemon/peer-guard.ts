@@ -3,6 +3,7 @@ import { describeMemberDifference } from '../config/members.js';
 import type { MemberId } from '../core/types.js';
 import { BadInputError, MembershipMismatchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { LogLimiter } from '../log/rate-limited.js';
 import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO } from '../transport/wire.js';
 
 /** How often one refused sender is logged (its heartbeats arrive many times a second). */
@@ -20,24 +21,20 @@ const REFUSAL_LOG_INTERVAL_MS = 30_000;
 export function createPeerGuard(
   self: MemberId, members: readonly MemberId[], clusterId: string, nodeId: string, logger: Logger,
 ): (headers: IncomingHttpHeaders) => void {
-  const loggedAt = new Map<string, number>();
+  const refusals = new LogLimiter(REFUSAL_LOG_INTERVAL_MS);
   return (headers) => {
     if (headers[HEADER_NODE] === nodeId) {
       const alias = String(headers[HEADER_FROM] ?? 'a peer');
       const message = `${self} is listed as its own peer: this request came from node ${nodeId} itself, so member ` +
         `${alias} names this node under another spelling; it is never counted twice in a quorum`;
-      if (Date.now() - (loggedAt.get(`self ${alias}`) ?? 0) > REFUSAL_LOG_INTERVAL_MS) {
-        loggedAt.set(`self ${alias}`, Date.now());
-        logger.error('this node is listed as its own peer', { peer: alias, nodeId });
-      }
+      if (refusals.shouldLog(`self ${alias}`)) logger.error('this node is listed as its own peer', { peer: alias, nodeId });
       throw new MembershipMismatchError(message, { hint: 'list each OTHER member once in --peers, by the address the others use' });
     }
     // The sender means another member than this one: two of its member names reach this one node.
     const to = headers[HEADER_TO];
     if (typeof to === 'string' && to !== self) {
       const from = String(headers[HEADER_FROM] ?? 'a peer');
-      if (Date.now() - (loggedAt.get(`to ${from} ${to}`) ?? 0) > REFUSAL_LOG_INTERVAL_MS) {
-        loggedAt.set(`to ${from} ${to}`, Date.now());
+      if (refusals.shouldLog(`to ${from} ${to}`)) {
         logger.error('a peer reaches this node under another member name', { peer: from, addressedAs: to, member: self });
       }
       throw new MembershipMismatchError(`${from} addressed this node as member ${to.slice(0, 80)}, but it is member ${self}: ` +
@@ -52,10 +49,7 @@ export function createPeerGuard(
     const theirs = String(headers[HEADER_MEMBERS] ?? '').split(',').filter((m) => m !== '');
     const message = `${self} refuses ${from}: this node's members are ${members.join(', ')}, ` +
       `${from} was started with ${theirs.join(', ')} (it ${describeMemberDifference(members, theirs)})`;
-    if (Date.now() - (loggedAt.get(from) ?? 0) > REFUSAL_LOG_INTERVAL_MS) {
-      loggedAt.set(from, Date.now());
-      logger.error('refused a peer with another member set', { peer: from, theirs, reason: message });
-    }
+    if (refusals.shouldLog(`members ${from}`)) logger.error('refused a peer with another member set', { peer: from, theirs, reason: message });
     throw new MembershipMismatchError(message, { hint: 'start every member with the same member set (--port/--peers)' });
   };
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { splitMember } from '../config/members.js';
 import type { MemberId } from '../core/types.js';
 import { PermissionDeniedError, UnauthenticatedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -88,8 +89,8 @@ export class AccessControl {
       if (!tls.memberCas.some((ca) => signedBy(cert, ca))) {
         throw new PermissionDeniedError('the peer certificate is not signed by the member CA (--tls-ca)');
       }
-      const host = hostOf(from);
-      if (!this.options.members.includes(from) || host === undefined) {
+      const { host } = splitMember(from);
+      if (!this.options.members.includes(from) || host === '') {
         throw new PermissionDeniedError(`peer "${from.slice(0, 80)}" is not a member of this cluster`);
       }
       if (cert.checkIP(host) === undefined && cert.checkHost(host) === undefined) {
@@ -134,11 +135,4 @@ function admit(entry: TokenEntry | string, needed: Role): Caller {
     });
   }
   return { kind: 'token', name: entry.name, role: entry.role };
-}
-
-/** The host of a `host:port` member id, without IPv6 brackets. */
-function hostOf(member: string): string | undefined {
-  const i = member.lastIndexOf(':');
-  if (i <= 0) return undefined;
-  return member.slice(0, i).replace(/^\[(.*)\]$/, '$1');
 }
