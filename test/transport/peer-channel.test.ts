@@ -45,7 +45,15 @@ class RecordingSink implements ChannelSink {
   refused(opId: OpId, phase: Phase): void { this.refusals.push([opId, phase]); }
 }
 
-const settle = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Lets the channel's flush (scheduled with setImmediate) and the link's answers run, then
+ * waits `ms` more. A bare setTimeout(0) may fire before an earlier setImmediate when the test
+ * resumes inside the timers phase, which made the batching test flaky under load.
+ */
+const settle = async (ms = 0): Promise<void> => {
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, ms));
+};
 const item = (addr: number): RegisterItem => ({ addr, tag: { seq: 1, writer: 'w' }, value: 'v' });
 const test = suite('peer channel');
 
