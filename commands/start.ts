@@ -1,9 +1,13 @@
 import { Command, Flags } from '@oclif/core';
 import { loadConfig, readConfigFile } from '../src/config/config.js';
+import { limits } from '../src/core/limits.js';
 import { runDaemon } from '../src/daemon/run-daemon.js';
 import { jsonLogger } from '../src/log/logger.js';
 import { ShmemCommand } from './base.js';
 import { rawSettings, settingFlags } from './setting-flags.js';
+
+/** Beyond the drain: closing connections, links and the database. */
+const STOP_SLACK_MS = 3_000;
 
 export default class Start extends ShmemCommand {
   static override summary = 'Run a shmem node (the daemon)';
@@ -30,19 +34,40 @@ export default class Start extends ShmemCommand {
       logger.error('fatal error, exiting', { err: String(err.stack ?? err) });
       process.exit(70);
     });
-    const daemon = await runDaemon(config, logger);
-    // SIGHUP re-reads certificates, keys, the auth file and the cluster secret (rotation).
-    const onHup = (): void => daemon.reload();
+    // SIGHUP must never stop the node (Node's default is to exit at once): until the daemon can
+    // reload, it is logged and ignored; from then on it re-reads certificates, keys, the auth
+    // file and the cluster secret (rotation).
+    let reload: (() => void) | undefined;
+    const onHup = (): void => {
+      if (reload) reload();
+      else logger.info('SIGHUP before the node is up: nothing to reload yet');
+    };
     process.on('SIGHUP', onHup);
+    let stopRequested: NodeJS.Signals | undefined;
+    const early = (signal: NodeJS.Signals): void => {
+      stopRequested = signal;
+    };
+    process.on('SIGTERM', early);
+    process.on('SIGINT', early);
+    const daemon = await runDaemon(config, logger);
+    process.off('SIGTERM', early);
+    process.off('SIGINT', early);
+    reload = () => daemon.reload();
     await new Promise<void>((resolve) => {
       const onSignal = (signal: NodeJS.Signals): void => {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        process.off('SIGHUP', onHup);
+        // Whatever state the node is in, it exits within the documented bound.
+        setTimeout(() => {
+          logger.error('shutdown took too long; exiting anyway', { boundMs: limits.drainMsMax + STOP_SLACK_MS });
+          process.exit(1);
+        }, limits.drainMsMax + STOP_SLACK_MS).unref();
         void daemon.stop(signal).then(resolve);
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      if (stopRequested !== undefined) onSignal(stopRequested);
     });
+    process.off('SIGHUP', onHup);
   }
 }

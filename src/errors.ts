@@ -88,6 +88,30 @@ export class RecoveringError extends ShmemError {
   readonly httpStatus = 503;
 }
 
+/**
+ * The store cannot commit (disk full, I/O error) or read (I/O error, a damaged database file);
+ * nothing half-written was acknowledged. Peers retry elsewhere; clients get 503.
+ */
+export class StorageUnavailableError extends ShmemError {
+  override readonly name = 'StorageUnavailableError';
+  readonly code = 'storage_unavailable';
+  readonly httpStatus = 503;
+}
+
+/** A stored register failed its checksum; this replica does not vouch for it until repaired. */
+export class RegisterDamagedError extends ShmemError {
+  override readonly name = 'RegisterDamagedError';
+  readonly code = 'register_damaged';
+  readonly httpStatus = 503;
+}
+
+/** The node is at a bound of its own (connections, bytes in flight) and refuses more for now. */
+export class OverloadedError extends ShmemError {
+  override readonly name = 'OverloadedError';
+  readonly code = 'overloaded';
+  readonly httpStatus = 503;
+}
+
 /** The CLI could not reach any of its endpoints. */
 export class NoEndpointError extends ShmemError {
   override readonly name = 'NoEndpointError';
@@ -114,5 +138,5 @@ export const ERROR_CODES: readonly string[] = [
   'invalid_addr', 'invalid_value', 'value_too_large', 'bad_json', 'bad_content_type', 'body_too_large',
   'bad_request', 'not_found', 'method_not_allowed', 'quorum_unavailable', 'membership_mismatch',
   'shutting_down', 'recovering', 'no_endpoint', 'bad_response', 'config_invalid', 'internal',
-  'unauthenticated', 'permission_denied',
+  'unauthenticated', 'permission_denied', 'storage_unavailable', 'register_damaged', 'overloaded',
 ];

@@ -26,6 +26,9 @@ export interface Config {
   readonly opDeadlineMs: number;
   readonly peerRequestDeadlineMs: number;
   readonly heartbeatIntervalMs: number;
+  /** Most open client and peer connections, and most from one source address (docs/flow-control.md). */
+  readonly connectionsMax: number;
+  readonly connectionsPerSourceMax: number;
   readonly logLevel: LogLevel;
   /** TLS, client certificates, cluster secret and tokens (file paths; contents are read by security/). */
   readonly security: SecuritySettings;
@@ -57,6 +60,8 @@ export const SETTINGS = {
   opDeadlineMs: { flag: '--op-deadline-ms', env: 'SHMEM_OP_DEADLINE_MS', fallback: String(limits.opDeadlineMsDefault), help: 'deadline of one read or write' },
   peerRequestDeadlineMs: { flag: '--peer-deadline-ms', env: 'SHMEM_PEER_DEADLINE_MS', fallback: String(limits.peerRequestDeadlineMsDefault), help: 'deadline of one request to a peer before it is retried' },
   heartbeatIntervalMs: { flag: '--heartbeat-ms', env: 'SHMEM_HEARTBEAT_MS', fallback: String(limits.heartbeatIntervalMsDefault), help: 'period of heartbeats to peers' },
+  connectionsMax: { flag: '--connections-max', env: 'SHMEM_CONNECTIONS_MAX', fallback: String(limits.connectionsMaxDefault), help: 'most open connections (also capped by the open-file limit); more are closed at once' },
+  connectionsPerSourceMax: { flag: '--connections-per-source-max', env: 'SHMEM_CONNECTIONS_PER_SOURCE_MAX', fallback: String(limits.connectionsPerSourceMaxDefault), help: 'most open connections from one address' },
   logLevel: { flag: '--log-level', env: 'SHMEM_LOG_LEVEL', fallback: 'info', help: 'debug, info, warn or error' },
   tlsCert: { flag: '--tls-cert', env: 'SHMEM_TLS_CERT', help: 'PEM certificate of this node (turns on HTTPS for clients and peers; needs --tls-key and --tls-ca)' },
   tlsKey: { flag: '--tls-key', env: 'SHMEM_TLS_KEY', help: 'PEM private key of --tls-cert' },
@@ -262,6 +267,8 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     opDeadlineMs: int('opDeadlineMs', 10, 600_000),
     peerRequestDeadlineMs: int('peerRequestDeadlineMs', 10, 600_000),
     heartbeatIntervalMs: int('heartbeatIntervalMs', 10, 60_000),
+    connectionsMax: int('connectionsMax', 8, 1_000_000),
+    connectionsPerSourceMax: int('connectionsPerSourceMax', 4, 1_000_000),
     logLevel: oneOf('logLevel', ['debug', 'info', 'warn', 'error'] as const),
     security,
     insecure,

@@ -15,7 +15,11 @@ export type Phase = 'query' | 'update';
  * `cancel` means "stop every outstanding request of this op for this phase".
  */
 export type Effect =
-  | { readonly type: 'send-query'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly addr: Addr }
+  /**
+   * `values`: the op needs the members' values (a read); false when tags suffice (a write's
+   * query phase), so a big value does not travel back from every member for nothing.
+   */
+  | { readonly type: 'send-query'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly addr: Addr; readonly values: boolean }
   | { readonly type: 'send-update'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly item: RegisterItem }
   | { readonly type: 'cancel'; readonly opId: OpId; readonly phase: Phase }
   | { readonly type: 'resolve'; readonly opId: OpId; readonly result: OpResult }
@@ -79,7 +83,7 @@ export class Coordinator {
     this.ops.set(opId, {
       kind: 'read', addr, phase: 'query', tracker: this.tracker(), replies: [], best: INITIAL, refusals: [],
     });
-    return [{ type: 'send-query', opId, to: this.config.members, addr }];
+    return [{ type: 'send-query', opId, to: this.config.members, addr, values: true }];
   }
 
   /** Starts a linearizable write of `value` to `addr` (queued behind earlier writes here). */
@@ -166,7 +170,7 @@ export class Coordinator {
     const op = this.ops.get(opId);
     assert(op?.kind === 'write' && op.phase === 'queued', 'startWrite on a queued write');
     op.phase = 'query';
-    return [{ type: 'send-query', opId, to: this.config.members, addr: op.addr }];
+    return [{ type: 'send-query', opId, to: this.config.members, addr: op.addr, values: false }];
   }
 
   private finishReadQuery(opId: OpId, op: Extract<OpState, { kind: 'read' }>): Effect[] {

@@ -41,6 +41,56 @@ export const limits = Object.freeze({
   downAfterMs: 5_000,
   /** Most members a cluster may have. */
   membersMax: 15,
+
+  // ---- flow control of the peer stream (docs/flow-control.md) ----
+  /** Longest JSON header line of a peer stream frame; refused before it is parsed. */
+  frameHeaderBytesMax: 1024 * 1024,
+  /** Values of at most this many UTF-16 units ride inline in a frame header; longer ones as raw bytes. */
+  inlineValueCharsMax: 256,
+  /** A value of at least this many bytes travels on the bulk lane (updates, deferred fetches). */
+  bulkValueBytesMin: 16 * 1024,
+  /** Most value bytes in one small-lane query answer; later values are deferred to the bulk lane. */
+  smallAnswerValueBytesMax: 256 * 1024,
+  /** Most value bytes in one bulk-lane query answer (at least one value, whatever its size). */
+  bulkAnswerValueBytesMax: 4 * 1024 * 1024,
+  /** Bulk bytes one link may have outstanding to its member (sent, not acknowledged or answered). */
+  bulkInFlightBytesMax: 16 * 1024 * 1024,
+  /** A peer stream serving requests stops reading while its unsent answers exceed this. */
+  servedAnswerBufferBytesMax: 4 * 1024 * 1024,
+  /** ... or while the values of its updates not yet committed exceed this. */
+  servedPendingUpdateBytesMax: 16 * 1024 * 1024,
+  /** A served peer stream whose partial frame makes no progress for this long is ended. */
+  servedFrameStallMs: 10_000,
+  /** Most peer streams one node serves at once (two lanes per member, renewals overlapping). */
+  peerStreamsServedMax: 64,
+  /** An ending peer stream still waiting for answers after this long is destroyed (its requests retried). */
+  peerStreamDrainMs: 10_000,
+  /** Most value bytes one SQLite transaction writes; the rest of the queue commits next. */
+  commitValueBytesMax: 8 * 1024 * 1024,
+  /** Most value bytes in one page of /peer/registers (at least one register). */
+  registerPageValueBytesMax: 4 * 1024 * 1024,
+
+  // ---- the HTTP edge ----
+  /** A request body at least this large reserves its size from the node-wide budget below. */
+  largeBodyBytesMin: 64 * 1024,
+  /** Bytes of large request bodies one node buffers at once; past it: 503 overloaded. */
+  largeBodyBytesInFlightMax: 64 * 1024 * 1024,
+  /** A request body that stops arriving for this long is cut off. */
+  bodyStallMs: 10_000,
+  /** Request headers must arrive within this (checked every connectionsCheckIntervalMs). */
+  headersTimeoutMs: 10_000,
+  connectionsCheckIntervalMs: 1_000,
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: 5_000,
+  /** A connection answered with 400 for a protocol error is destroyed after this. */
+  lingerAfterErrorMs: 1_000,
+  /** Defaults of the connection limits (--connections-max, --connections-per-source-max). */
+  connectionsMaxDefault: 1024,
+  connectionsPerSourceMaxDefault: 256,
+  /** File descriptors kept free of connections (SQLite, peers, logs) under the open-file limit. */
+  fileDescriptorsReserve: 64,
+  /** Longest a stopping node drains before it exits anyway. */
+  drainMsMax: 10_000,
 });
 
 assert(limits.valueBytesDefault <= limits.valueBytesMax, 'default value size within the ceiling');
@@ -50,3 +100,12 @@ assert(limits.peerStreamRenewMs * 2 <= limits.httpRequestMs, 'a peer stream ends
 assert(Number.isSafeInteger(limits.tagSeqMax + 1), 'the tag after the largest accepted one is still a safe integer');
 assert(limits.suspectAfterMs < limits.downAfterMs, 'suspect comes before down');
 assert(limits.heartbeatIntervalMsDefault < limits.suspectAfterMs, 'several heartbeats before suspicion');
+// A full batch of inline values, JSON-escaped (6 chars per UTF-16 unit at worst), fits a header.
+assert(limits.batchItemsMax * (limits.inlineValueCharsMax * 6 + 256) <= limits.frameHeaderBytesMax, 'inline values of a full batch fit one frame header');
+assert(limits.inlineValueCharsMax * 3 < limits.bulkValueBytesMin, 'inline values are small-lane values');
+assert(limits.bulkValueBytesMin <= limits.smallAnswerValueBytesMax, 'a small answer holds at least one small value');
+assert(limits.smallAnswerValueBytesMax < limits.bulkAnswerValueBytesMax, 'the bulk lane carries the big answers');
+assert(limits.bulkAnswerValueBytesMax <= limits.bulkInFlightBytesMax, 'one full bulk answer fits the in-flight budget');
+assert(limits.batchValueBytesMax <= limits.commitValueBytesMax, 'one full batch commits in one transaction');
+assert(limits.largeBodyBytesMin < limits.largeBodyBytesInFlightMax, 'several large bodies fit the budget');
+assert(limits.drainMsMax < 15_000, 'the drain ends before the service unit\'s TimeoutStopSec (15 s)');

@@ -33,6 +33,43 @@ export interface Versioned {
   readonly value: Value;
 }
 
+/**
+ * A replica's answer for one address of a query: its pair, or why it cannot vouch for that
+ * address (a damaged register, docs/storage-integrity.md). An unavailable answer is no
+ * answer: the coordinator never counts it.
+ */
+export type QueryAnswer = Versioned | Unavailable;
+
+export interface Unavailable {
+  readonly unavailable: string;
+}
+
+export function isUnavailable(a: QueryAnswer): a is Unavailable {
+  return (a as Partial<Unavailable>).unavailable !== undefined;
+}
+
+/** A value the replica withheld from an answer because of its byte budget; the asker fetches it again. */
+export interface DeferredValue {
+  readonly tag: Tag;
+  readonly deferredBytes: number;
+}
+
+/** What a replica answers for one address: its pair, a deferred value, or unavailable. */
+export type ReplicaAnswer = QueryAnswer | DeferredValue;
+
+export function isDeferred(a: ReplicaAnswer): a is DeferredValue {
+  return (a as Partial<DeferredValue>).deferredBytes !== undefined;
+}
+
+/**
+ * What a query asks of the values: none (`values: false`, tags suffice; the answers' values are
+ * then null and mean nothing), or values up to `budgetBytes` in all, later ones deferred;
+ * `oversize` includes the first value whatever its size (so a fetch always makes progress).
+ */
+export type ValueWant =
+  | { readonly values: false }
+  | { readonly values: true; readonly budgetBytes: number; readonly oversize: boolean };
+
 /** One register replica item, as sent in an update and returned by a query. */
 export interface RegisterItem extends Versioned {
   readonly addr: Addr;

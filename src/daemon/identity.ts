@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { canonicalMembers, describeMemberDifference } from '../config/members.js';
 import type { MemberId, WriterId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
+import { readIncarnation, writeIncarnation } from '../storage/data-dir.js';
 import type { RegisterStore } from '../storage/register-store.js';
 
 /** Who this node is, as persisted in its data dir. */
@@ -19,6 +20,12 @@ export interface Identity {
   readonly initialized: boolean;
 }
 
+/** What the start found about the data dir (storage/data-dir.ts previousRun). */
+export interface DataDirState {
+  /** The node was killed and the database's write-ahead log is gone: acknowledged commits may be lost. */
+  readonly walLost: boolean;
+}
+
 /** Marks the data dir initialised: from now on its replica answers count. */
 export function markInitialized(store: RegisterStore): void {
   store.setMeta('initialized', '1');
@@ -29,7 +36,7 @@ export function markInitialized(store: RegisterStore): void {
  * one persisted at first start. A changed member set is refused: counting a quorum over a
  * different set of members than the rest of the cluster would break the majority argument.
  */
-export function loadIdentity(store: RegisterStore, members: readonly MemberId[], dataDir: string): Identity {
+export function loadIdentity(store: RegisterStore, members: readonly MemberId[], dataDir: string, state: DataDirState = { walLost: false }): Identity {
   const stored = store.getMeta('members');
   const wanted = canonicalMembers(members);
   if (stored !== undefined) {
@@ -44,13 +51,20 @@ export function loadIdentity(store: RegisterStore, members: readonly MemberId[],
   } else {
     store.setMeta('members', JSON.stringify(wanted));
   }
+  // A lost write-ahead log may have taken acknowledged commits with it: recover like a wiped
+  // data dir (docs/storage-integrity.md), and say so durably in case this start is cut short.
+  if (state.walLost) store.setMeta('initialized', '0');
   const initialized = store.getMeta('initialized') === '1';
   let nodeId = store.getMeta('node_id');
   if (nodeId === undefined) {
     nodeId = randomBytes(4).toString('hex');
     store.setMeta('node_id', nodeId);
   }
-  const incarnation = Number(store.getMeta('incarnation') ?? '0') + 1;
+  // The incarnation is kept twice, in the database and in a file beside it, and a start takes
+  // the larger: losing either (a deleted -wal takes the database's last bump with it) can never
+  // make it repeat, which would issue one tag for two values. The file is written first.
+  const incarnation = Math.max(Number(store.getMeta('incarnation') ?? '0'), readIncarnation(dataDir, nodeId)) + 1;
+  writeIncarnation(dataDir, nodeId, incarnation);
   store.setMeta('incarnation', String(incarnation));
   return { nodeId, incarnation, writer: `${nodeId}.${incarnation}`, initialized };
 }

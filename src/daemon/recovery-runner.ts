@@ -39,10 +39,23 @@ export function runRecovery(
           if (signal.aborted) return;
           if (attempt === 0 || attempt % 20 === 0) logger.info('recovery source not answering yet', { peer: from, err: (err as Error).message });
           const delayMs = Math.min(limits.retryBackoffMsMax * 4, limits.retryBackoffMsMin * 2 ** Math.min(attempt, 10));
-          await new Promise((r) => setTimeout(r, delayMs));
+          await abortableSleep(delayMs, signal);
         }
       }
     };
     handle(recovery.start()).catch(reject);
+  });
+}
+
+/** Waits `ms`, or less if `signal` aborts first (a stopping node does not sit out a backoff). */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
   });
 }

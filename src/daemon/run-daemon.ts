@@ -4,9 +4,9 @@ import { clusterId as computeClusterId } from '../config/members.js';
 import type { Config } from '../config/config.js';
 import { Coordinator } from '../core/coordinator.js';
 import { majority } from '../core/quorum.js';
-import type { Addr, ReadResult, RegisterItem, Versioned, WriteResult } from '../core/types.js';
+import type { Addr, ReadResult, RegisterItem, WriteResult } from '../core/types.js';
 import { jsonLogger, type Logger } from '../log/logger.js';
-import { createHttpServer, secureOptions } from '../server/http-server.js';
+import { createHttpServer, secureOptions, type HttpStats } from '../server/http-server.js';
 import type { Server as HttpsServer } from 'node:https';
 import { isLoopback } from '../config/config.js';
 import { ConfigError } from '../errors.js';
@@ -16,6 +16,8 @@ import { loadCredentials, type Credentials } from '../security/credentials.js';
 import type { PeerCredentials } from '../transport/http-link.js';
 import type { NodeApi, Readiness } from '../server/node-api.js';
 import { SqliteStore } from '../storage/sqlite-store.js';
+import { clearRunning, dataDirError, lockDataDir, markRunning, previousRun } from '../storage/data-dir.js';
+import { RepairRunner } from './repair-runner.js';
 import { HttpLink } from '../transport/http-link.js';
 import { PeerChannel } from '../transport/peer-channel.js';
 import { LocalLink } from '../transport/peer-link.js';
@@ -52,23 +54,37 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   // Read and check the credentials first: a bad certificate or token file stops the start here.
   let credentials = loadCredentials(config.security);
 
-  // Open the database (creates or migrates the schema) and load who we are.
+  // Take the data dir for this process alone, then open the database (creates or migrates the
+  // schema), check it, and load who we are (docs/storage-integrity.md).
+  const lock = lockDataDir(config.dataDir);
+  const previous = previousRun(config.dataDir);
   let store: SqliteStore;
   try {
     store = new SqliteStore(config.dataDir, config.durability);
   } catch (err) {
+    lock.release();
     // A file where the directory should be, no permission, a full or read-only disk, a damaged file.
-    const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(`data dir ${config.dataDir}: cannot open the database there (${e.message})`, {
-      hint: 'the data dir must be a directory this user can write, on a disk with free space',
-    });
+    throw err instanceof ConfigError ? err : dataDirError(config.dataDir, err);
   }
   let identity: Identity;
   try {
-    identity = loadIdentity(store, config.members, config.dataDir);
+    const problem = previous.walLost ? null : store.quickCheck();
+    if (problem !== null) {
+      throw new ConfigError(`database ${store.path} failed SQLite's integrity check: ${problem.slice(0, 300)}`, {
+        hint: 'move the file away and start again (the node recovers from the other members), or restore a backup',
+      });
+    }
+    identity = loadIdentity(store, config.members, config.dataDir, previous);
+    markRunning(config.dataDir);
   } catch (err) {
     await store.close();
+    lock.release();
     throw err;
+  }
+  if (previous.walLost) {
+    logger.warn('the node was killed and its write-ahead log is gone: acknowledged writes may be lost here; recovering from the other members', {
+      file: `${store.path}-wal`,
+    });
   }
   // From here on every log line names the node id too, not only its address.
   logger = logger.child({ nodeId: identity.nodeId });
@@ -84,14 +100,11 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   let metrics: NodeMetrics | undefined;
   const runtime = new Runtime(coordinator, config.opDeadlineMs, logger, (op, outcome, seconds, fastPath) => metrics?.observeOp(op, outcome, seconds, fastPath));
 
-  // Largest peer request or answer: a full batch of the largest values, JSON-escaped.
-  const peerBodyBytesMax = 8 * Math.max(config.valueBytesMax, limits.batchValueBytesMax) + 1024 * 1024;
-
   // One channel per member: the local replica without a network hop, peers over HTTP.
   const peerCredentials = (c: Credentials): PeerCredentials => ({ tls: c.tls, proof: c.secret?.proof(clusterId) });
   const links = config.peers.map((m) => new HttpLink(m, {
     self: config.self, members: config.members, clusterId, nodeId: identity.nodeId, requestDeadlineMs: config.peerRequestDeadlineMs,
-    streamLineCharsMax: peerBodyBytesMax, credentials: peerCredentials(credentials),
+    valueBytesMax: config.valueBytesMax, credentials: peerCredentials(credentials),
   }));
   runtime.addChannel(new PeerChannel(new LocalLink(config.self, replica), runtime));
   const channels = links.map((l) => new PeerChannel(l, runtime));
@@ -100,13 +113,25 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   // Heartbeats for status and readiness (never for safety).
   const detector = new FailureDetector(links, config.heartbeatIntervalMs, logger);
 
+  // Registers that fail their checksum are repaired from the other members (docs/storage-integrity.md).
+  const repair = new RepairRunner(store, links, config.members.length, quorum, logger);
+
   // Prometheus metrics, read from the modules at scrape time.
   metrics = new NodeMetrics({
     peers: () => detector.health(),
     channels: () => channels.map((c) => ({ member: c.member, ...c.stats() })),
     recovering: () => replica.recovering,
+    damaged: () => store.stats().damaged,
   });
   store.onCommit = (seconds, items) => metrics?.observeCommit(seconds, items);
+  store.onDamage = (addr, what) => {
+    metrics?.observeDamage();
+    logger.error('a stored register failed its checksum: not answered until repaired from the other members', { addr, check: what, file: store.path });
+  };
+  store.onHealthChange = (health) => {
+    if (health.ok) logger.warn('storage commits succeed again', { file: store.path });
+    else logger.error('storage unavailable: updates are refused until a commit succeeds', { reason: health.reason });
+  };
 
   // Who may call what: checked once per request by the server (security/access-control.ts).
   const access = new AccessControl(credentials, {
@@ -116,15 +141,15 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   const peerInputLog = new LogLimiter(60_000);
 
   let accepting = true;
+  let httpStats: (() => HttpStats) | undefined;
   const node: NodeApi = {
     valueBytesMax: config.valueBytesMax,
-    peerBodyBytesMax,
     read: (addr: Addr): Promise<ReadResult> => runtime.read(addr),
     write: (addr: Addr, value: string): Promise<WriteResult> => runtime.write(addr, value),
-    query: (addrs: readonly Addr[]): Versioned[] => replica.query(addrs),
+    query: (addrs, want) => replica.query(addrs, want),
     update: (items: readonly RegisterItem[]): Promise<void> => replica.update(items),
     registers: (after, limit) => replica.page(after, limit),
-    tags: (after, limit) => store.list(after, limit).map(({ addr, tag }) => ({ addr, tag })),
+    tags: (after, limit) => store.tags(after, limit),
     checkPeer: createPeerGuard(config.self, config.members, clusterId, identity.nodeId, logger),
     ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId, recovering: replica.recovering }),
     peerInputRefused: (reason, message, from) => {
@@ -146,8 +171,9 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
           hasQuorum: up >= quorum, verdict: verdict(up, config.members.length, quorum),
         },
         peers,
-        store: store.stats(),
+        store: { ...store.stats(), health: store.health() },
         ops: runtime.stats(),
+        http: httpStats?.(),
       };
       if (!details) return doc;
       // Local facts of this machine, for admins: where the data lives, the process, the transport.
@@ -162,21 +188,36 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       const up = reachableMembers(config.self, detector.health()).length;
       const checks = [
         `${accepting ? '[+]' : '[-]'}node ${accepting ? 'ok' : 'shutting down'}`,
-        '[+]store ok',
+        storeCheck(store),
         replica.recovering
           ? `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`
           : '[+]replica ok',
         `${up >= quorum ? '[+]' : '[-]'}quorum ${up >= quorum ? 'ok' : 'unavailable'}: ${up}/${config.members.length} members reachable, ${quorum} needed`,
       ];
-      return { ready: accepting && !replica.recovering && up >= quorum, checks };
+      return { ready: accepting && !replica.recovering && up >= quorum && store.health().ok, checks };
     },
   };
 
-  // Serve clients and peers.
-  const server = createHttpServer(node, logger, { access, tls: credentials.tls, clientCertAuth: config.security.clientCertAuth });
-  await listen(server, config.port, config.host);
+  // Serve clients and peers, within the edge's bounds (docs/flow-control.md).
+  const edge = createHttpServer(node, logger, {
+    access, tls: credentials.tls, clientCertAuth: config.security.clientCertAuth,
+    connectionsMax: config.connectionsMax, connectionsPerSourceMax: config.connectionsPerSourceMax,
+    onConnectionRefused: (reason) => metrics?.observeConnectionRefused(reason),
+  });
+  httpStats = () => edge.stats();
+  const server = edge.server;
+  try {
+    await listen(server, config.port, config.host);
+  } catch (err) {
+    for (const l of links) l.close();
+    await store.close();
+    clearRunning(config.dataDir);
+    lock.release();
+    throw listenError(config, err);
+  }
   const port = (server.address() as AddressInfo).port;
   detector.start();
+  repair.start();
   const stopRecovery = new AbortController();
   if (recovery) {
     if (recovery.needed > 0) {
@@ -190,6 +231,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       replica.recovering = false;
       logger.info('recovery complete: answering as a replica', { sources });
     }, (err: unknown) => {
+      if (stopRecovery.signal.aborted) return; // stopping: the store closed under it
       logger.error('recovery failed', { err: String(err) });
       process.exitCode = 70;
       void stop('recovery failed');
@@ -211,14 +253,18 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       logger.info('shutting down', { reason, inFlight: runtime.stats().inFlight });
       notifySystemd('stopping', `draining (${reason})`, logger);
       accepting = false;
-      server.close();
-      server.closeIdleConnections();
+      edge.beginDrain();
       detector.stop();
+      repair.stop();
       stopRecovery.abort();
-      await runtime.shutdown(Math.min(config.opDeadlineMs, 10_000));
+      // Operations in flight finish (or fail with shutting_down); then their answers are written.
+      await runtime.shutdown(Math.min(config.opDeadlineMs, limits.drainMsMax));
+      await edge.idle(1_000);
       server.closeAllConnections();
       for (const l of links) l.close();
       await store.close();
+      clearRunning(config.dataDir);
+      lock.release();
       logger.info('stopped', { reason });
     })();
     return stopping;
@@ -240,6 +286,13 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   return { port, stop, reload };
 }
 
+/** The readiness line of the store: ok, or why commits fail and since when. */
+function storeCheck(store: SqliteStore): string {
+  const h = store.health();
+  if (h.ok) return store.stats().damaged > 0 ? `[+]store ok (${store.stats().damaged} damaged registers being repaired)` : '[+]store ok';
+  return `[-]store unavailable for ${Math.round((Date.now() - h.sinceMs) / 1000)} s: ${h.reason}`;
+}
+
 /** What protects this node, for the start-up log and admins' /status. */
 function securitySummary(config: Config, c: Credentials): Record<string, unknown> {
   return {
@@ -250,7 +303,18 @@ function securitySummary(config: Config, c: Credentials): Record<string, unknown
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+/** A port or address that cannot be listened on: config_invalid naming it. */
+function listenError(config: Config, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' ? 'another process is listening there'
+    : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+    : code === 'EADDRNOTAVAIL' ? 'that address is not one of this machine\'s' : (err as Error).message;
+  return new ConfigError(`cannot listen on ${config.host}:${config.port}: ${why}${code ? ` (${code})` : ''}`, {
+    hint: code === 'EADDRINUSE' ? 'choose another --port, or stop the process that holds it' : 'check --host and --port',
+  });
+}
+
+function listen(server: Server | HttpsServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

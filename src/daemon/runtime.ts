@@ -118,7 +118,7 @@ export class Runtime implements ChannelSink {
     for (const e of effects) {
       switch (e.type) {
         case 'send-query':
-          for (const m of e.to) this.channel(m).query(e.opId, e.addr);
+          for (const m of e.to) this.channel(m).query(e.opId, e.addr, e.values);
           break;
         case 'send-update':
           for (const m of e.to) this.channel(m).update(e.opId, e.item);

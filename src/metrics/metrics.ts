@@ -5,6 +5,8 @@ export interface MetricsSources {
   peers(): readonly { member: string; state: string; rttMs: number | null }[];
   channels(): readonly { member: string; retries: number; batchesSent: number; itemsSent: number }[];
   recovering(): boolean;
+  /** Stored registers that failed their checksum and are not repaired yet. */
+  damaged(): number;
 }
 
 export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down';
@@ -24,6 +26,8 @@ export class NodeMetrics {
   private readonly peerInputRefused: Counter<'reason'>;
   private readonly accessRefused: Counter<'scope' | 'code'>;
   private readonly reloads: Counter<'outcome'>;
+  private readonly damage: Counter;
+  private readonly connectionsRefused: Counter<'reason'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -51,6 +55,16 @@ export class NodeMetrics {
     this.accessRefused = new Counter({
       name: 'shmem_access_refused_total', help: 'Requests refused for missing or wrong credentials (401) or role (403)',
       labelNames: ['scope', 'code'], registers,
+    });
+    this.connectionsRefused = new Counter({
+      name: 'shmem_connections_refused_total', help: 'Connections closed at once at a bound (connections_max, per_source_max)', labelNames: ['reason'], registers,
+    });
+    this.damage = new Counter({ name: 'shmem_register_damage_total', help: 'Stored registers found failing their checksum (never returned; repaired from the other members)', registers });
+    new Gauge({
+      name: 'shmem_registers_damaged', help: 'Stored registers marked damaged and not yet repaired', registers,
+      collect() {
+        this.set(sources.damaged());
+      },
     });
     this.reloads = new Counter({ name: 'shmem_credential_reloads_total', help: 'SIGHUP reloads of certificates, tokens and secret', labelNames: ['outcome'], registers });
     new Counter({
@@ -100,6 +114,14 @@ export class NodeMetrics {
 
   observeAccessRefused(scope: string, code: string): void {
     this.accessRefused.inc({ scope, code });
+  }
+
+  observeConnectionRefused(reason: string): void {
+    this.connectionsRefused.inc({ reason });
+  }
+
+  observeDamage(): void {
+    this.damage.inc();
   }
 
   observeReload(outcome: 'ok' | 'failed'): void {

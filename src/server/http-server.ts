@@ -5,6 +5,9 @@ import type { Logger } from '../log/logger.js';
 import type { AccessControl } from '../security/access-control.js';
 import type { TlsMaterial } from '../security/tls.js';
 import type { Socket } from 'node:net';
+import { LogLimiter } from '../log/rate-limited.js';
+import { BodyBudget } from './body-budget.js';
+import { ConnectionGuard, type ConnectionRefusal, type ConnectionStats } from './connection-guard.js';
 import { errorBody, sendError } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { opsRoutes } from './ops-routes.js';
@@ -12,32 +15,69 @@ import { peerRoutes } from './peer-routes.js';
 import { publicRoutes } from './public-routes.js';
 import { resolveRoute, type Route } from './router.js';
 
-/** Timeouts of the HTTP edge: slow or stuck clients cannot hold a node's sockets forever. */
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = limits.httpRequestMs;
-const KEEP_ALIVE_TIMEOUT_MS = 30_000;
-
 export interface HttpServerOptions {
   readonly access: AccessControl;
   /** Serve HTTPS with this material; undefined = plain HTTP. */
   readonly tls: TlsMaterial | undefined;
   /** With TLS: refuse the handshake of clients without a certificate from the client CA. */
   readonly clientCertAuth: boolean;
+  /** Connection bounds (--connections-max, --connections-per-source-max); defaults from limits. */
+  readonly connectionsMax?: number;
+  readonly connectionsPerSourceMax?: number;
+  /** Told about every connection closed at a bound (metrics). */
+  readonly onConnectionRefused?: (reason: ConnectionRefusal) => void;
+}
+
+/** What the HTTP edge reports: connections, bodies, requests. */
+export interface HttpStats {
+  readonly connections: ConnectionStats;
+  readonly largeBodyBytes: number;
+  readonly largeBodyBytesMax: number;
+  readonly largeBodyRefusals: number;
+  readonly requestsInFlight: number;
+}
+
+/** The node's HTTP(S) server with its bounds, and the two steps of a clean stop. */
+export interface HttpEdge {
+  readonly server: Server | HttpsServer;
+  /**
+   * Stops taking connections and closes idle ones; requests still arriving on open ones are
+   * answered (the node says shutting_down) with `connection: close`, so keep-alive clients
+   * see an answer, not a reset.
+   */
+  beginDrain(): void;
+  /** Resolves once no request is being answered, or after `ms`. */
+  idle(ms: number): Promise<void>;
+  stats(): HttpStats;
 }
 
 /**
  * The node's HTTP(S) server (node:http or node:https): one route table, access checked in
- * one place before any handler, every error mapped in one place. Unexpected errors answer
- * 500 and are logged; they never take the node down.
+ * one place before any handler, every error mapped in one place, every bound of the edge
+ * applied here (docs/flow-control.md). Unexpected errors answer 500 and are logged; they
+ * never take the node down.
  */
-export function createHttpServer(node: NodeApi, logger: Logger, options: HttpServerOptions): Server | HttpsServer {
-  const routes: Route[] = [...publicRoutes(node), ...peerRoutes(node, logger), ...opsRoutes(node)];
-  const common = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAlive: true };
+export function createHttpServer(node: NodeApi, logger: Logger, options: HttpServerOptions): HttpEdge {
+  const bodies = new BodyBudget(limits.largeBodyBytesInFlightMax);
+  const routes: Route[] = [...publicRoutes(node, bodies), ...peerRoutes(node, logger), ...opsRoutes(node)];
+  const common = {
+    headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.httpRequestMs,
+    connectionsCheckingInterval: limits.connectionsCheckIntervalMs, keepAlive: true,
+  };
   const server = options.tls === undefined
     ? createHttp(common)
     : createHttps({ ...common, ...secureOptions(options.tls, options.clientCertAuth) });
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  let draining = false;
+  let active = 0;
+  let idleWaiters: (() => void)[] = [];
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    active += 1;
+    res.once('close', () => {
+      active -= 1;
+      if (active === 0) for (const w of idleWaiters.splice(0)) w();
+    });
+    if (draining) res.setHeader('connection', 'close');
     void (async () => {
       try {
         const path = rawPath(req.url);
@@ -49,22 +89,63 @@ export function createHttpServer(node: NodeApi, logger: Logger, options: HttpSer
       } catch (err) {
         if (!res.headersSent && !req.complete) req.resume();
         if (clientWentAway(req, err)) {
-          logger.debug('client went away', { method: req.method, url: req.url, err: String(err) });
+          logger.debug('client went away', { method: req.method, url: req.url?.slice(0, 200), err: String(err) });
           return;
         }
-        if (sendError(res, err)) logger.error('request failed', { method: req.method, url: req.url, err: String((err as Error)?.stack ?? err) });
+        if (sendError(res, err)) logger.error('request failed', { method: req.method, url: req.url?.slice(0, 200), err: String((err as Error)?.stack ?? err) });
       }
     })();
   });
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Answer once, then let go of the descriptor even if the client never closes its side.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
+      : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable && !socket.writableEnded) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    setTimeout(() => socket.destroy(), limits.lingerAfterErrorMs).unref();
     logger.debug('client error', { err: String(err) });
   });
   if (options.tls !== undefined) {
     server.on('tlsClientError', (err) => logger.debug('TLS handshake failed', { err: String(err) }));
     answerPlainHttpOnTlsPort(server as HttpsServer);
   }
-  return server;
+  const refusals = new LogLimiter(60_000);
+  const guard = new ConnectionGuard(options.connectionsMax ?? limits.connectionsMaxDefault, options.connectionsPerSourceMax ?? limits.connectionsPerSourceMaxDefault, (reason, source) => {
+    options.onConnectionRefused?.(reason);
+    if (refusals.shouldLog(`${reason} ${source}`)) {
+      const s = guard.stats();
+      logger.warn('closed a connection at a limit', { reason, source, open: s.open, max: s.max, perSourceMax: s.perSourceMax });
+    }
+  });
+  guardConnections(server, guard);
+  return {
+    server,
+    beginDrain: () => {
+      draining = true;
+      server.close();
+      server.closeIdleConnections();
+    },
+    idle: (ms) => (active === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    })),
+    stats: () => ({
+      connections: guard.stats(), largeBodyBytes: bodies.bytesReserved, largeBodyBytesMax: bodies.maxBytes,
+      largeBodyRefusals: bodies.refusals, requestsInFlight: active,
+    }),
+  };
+}
+
+/** Puts the guard in front of every connection listener the server has (HTTP parser, TLS). */
+function guardConnections(server: Server | HttpsServer, guard: ConnectionGuard): void {
+  const listeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    if (!guard.admit(socket)) return;
+    for (const listener of listeners) listener.call(server, socket);
+  });
 }
 
 /**
@@ -97,7 +178,7 @@ function answerPlainHttpOnTlsPort(server: HttpsServer): void {
   const tlsListeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
-    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
+    socket.setTimeout(limits.headersTimeoutMs, () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {
       socket.setTimeout(0);
       socket.pause();

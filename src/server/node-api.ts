@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RegisterPage } from '../core/recovery.js';
-import type { Addr, ReadResult, RegisterItem, Tag, Versioned, WriteResult } from '../core/types.js';
+import type { Addr, ReadResult, RegisterItem, ReplicaAnswer, ValueWant, WriteResult } from '../core/types.js';
+import type { TagEntry } from '../storage/register-store.js';
 import type { PingReply, RefusalReason } from '../transport/wire.js';
 
 /** Readiness checklist (rqlite style): `[+]store ok`, `[-]quorum 1/3 reachable`. */
@@ -15,16 +16,15 @@ export interface Readiness {
  */
 export interface NodeApi {
   readonly valueBytesMax: number;
-  readonly peerBodyBytesMax: number;
   /** Linearizable operations (coordinator role). */
   read(addr: Addr): Promise<ReadResult>;
   write(addr: Addr, value: string): Promise<WriteResult>;
   /** Replica role. */
-  query(addrs: readonly Addr[]): Versioned[];
+  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[];
   update(items: readonly RegisterItem[]): Promise<void>;
   registers(after: Addr | null, limit: number): RegisterPage;
   /** This replica's tags (no values), for operators and the dashboard; whatever its state. */
-  tags(after: Addr | null, limit: number): { addr: Addr; tag: Tag }[];
+  tags(after: Addr | null, limit: number): TagEntry[];
   /** Throws MembershipMismatchError unless the headers carry our member set. */
   checkPeer(headers: IncomingHttpHeaders): void;
   ping(): PingReply;

@@ -1,7 +1,8 @@
-import { BadInputError } from '../errors.js';
+import { BadInputError, OverloadedError } from '../errors.js';
 import { parseAddrText } from '../core/addr.js';
+import { limits } from '../core/limits.js';
 import type { Logger } from '../log/logger.js';
-import { NDJSON } from '../transport/ndjson.js';
+import { FRAMES } from '../transport/frames.js';
 import { HEADER_FROM, PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import { sendJson } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
@@ -11,6 +12,7 @@ import type { Route } from './router.js';
 /** The internal replica API: members only (the server checks credentials, then the member set). */
 export function peerRoutes(node: NodeApi, logger: Logger): Route[] {
   const exact = (path: string): RegExp => new RegExp(`^${path}$`);
+  let streamsServed = 0;
   return [
     {
       method: 'POST',
@@ -18,10 +20,17 @@ export function peerRoutes(node: NodeApi, logger: Logger): Route[] {
       access: { scope: 'peer' },
       handler: (req, res) => {
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        if (type !== NDJSON) {
+        if (type !== FRAMES) {
           req.resume();
-          throw new BadInputError('bad_content_type', `the peer stream's content type must be ${NDJSON}, got "${type || 'none'}"`);
+          throw new BadInputError('bad_content_type', `the peer stream's content type must be ${FRAMES}, got "${type.slice(0, 60) || 'none'}"`);
         }
+        // Two lanes per member, renewals overlapping: far fewer than this. More is a flood.
+        if (streamsServed >= limits.peerStreamsServedMax) {
+          req.resume();
+          throw new OverloadedError(`this node already serves ${streamsServed} peer streams, the limit is ${limits.peerStreamsServedMax}`);
+        }
+        streamsServed += 1;
+        res.once('close', () => (streamsServed -= 1));
         // Updates are acknowledged only once durable; stale items are acknowledged too (not stored).
         servePeerStream(req, res, node, (err) => logger.error('peer stream request failed', { err: String((err as Error)?.stack ?? err) }),
           (reason, message) => node.peerInputRefused(reason, message, String(req.headers[HEADER_FROM] ?? req.socket.remoteAddress ?? '?')));

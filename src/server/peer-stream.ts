@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ShmemError } from '../errors.js';
-import { LineSplitter, NDJSON } from '../transport/ndjson.js';
 import { limits } from '../core/limits.js';
-import { parseStreamRequest, type RefusalReason, type StreamAnswer, type StreamRequest } from '../transport/wire.js';
+import type { ValueWant } from '../core/types.js';
+import { ShmemError } from '../errors.js';
+import { FRAMES, FrameDecoder, FrameError, writeFrame, type EncodedFrame } from '../transport/frames.js';
+import { encodeAnswer, encodeQueryAnswer, parseStreamRequest, type RefusalReason, type StreamRequest } from '../transport/wire.js';
 import type { NodeApi } from './node-api.js';
 
 /** Told about an unexpected error while answering (logged by the server). */
@@ -11,29 +12,42 @@ export type OnUnexpected = (err: unknown) => void;
 export type OnRefused = (reason: RefusalReason, message: string) => void;
 
 /**
- * Answers one peer stream (wire.ts): reads request lines as they arrive and writes each
- * answer line as soon as it is ready, queries at once, updates once durable. Answers made
- * in the same turn of the event loop leave in one write (cork until the next tick).
+ * Answers one peer stream (wire.ts): reads request frames as they arrive and writes each
+ * answer as soon as it is ready, queries at once, updates once durable. Answers made in the
+ * same turn of the event loop leave in one write (cork until the next tick).
  *
- * A line that is not a valid request (wire.ts parseStreamRequest: shapes, batch sizes, tags,
+ * Bounded (docs/flow-control.md): a header over limits.frameHeaderBytesMax or raw bytes over
+ * the value bound are refused before they are read; the stream stops reading (TCP
+ * backpressure reaches the sender) while its unsent answers exceed
+ * limits.servedAnswerBufferBytesMax or its uncommitted update values exceed
+ * limits.servedPendingUpdateBytesMax; a partial frame that makes no progress for
+ * limits.servedFrameStallMs ends the stream; query answers carry at most the values budget
+ * the request names (the rest deferred).
+ *
+ * A frame that is not a valid request (wire.ts parseStreamRequest: shapes, batch sizes, tags,
  * null values, value sizes), or more than limits.peerPingsPerSecondMax heartbeats in a
- * second, ends the stream with an `id: null` error line naming the problem: the sender is
- * broken or hostile, and nothing of that line or after it is applied.
+ * second, ends the stream with an `id: null` error naming the problem: the sender is broken
+ * or hostile, and nothing of that frame or after it is applied.
  */
 export function servePeerStream(req: IncomingMessage, res: ServerResponse, node: NodeApi, onUnexpected: OnUnexpected, onRefused: OnRefused): void {
-  const lines = new LineSplitter(node.peerBodyBytesMax);
+  const frames = new FrameDecoder({
+    headerBytesMax: limits.frameHeaderBytesMax,
+    rawBytesMax: Math.max(node.valueBytesMax, limits.batchValueBytesMax),
+  });
   let updatesPending = 0;
+  let updateBytesPending = 0;
   let requestEnded = false;
   let finished = false;
   let corked = false;
+  let paused = false;
   let pingWindowStartMs = 0;
   let pingsInWindow = 0;
+  let stallTimer: NodeJS.Timeout | undefined;
 
-  res.writeHead(200, { 'content-type': NDJSON });
+  res.writeHead(200, { 'content-type': FRAMES });
   res.flushHeaders();
-  req.setEncoding('utf8');
 
-  const send = (answer: StreamAnswer): void => {
+  const send = (frame: EncodedFrame): void => {
     if (finished) return;
     if (!corked) {
       corked = true;
@@ -44,11 +58,12 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
         res.uncork();
       });
     }
-    res.write(JSON.stringify(answer) + '\n');
+    writeFrame(res, frame);
   };
   const finish = (): void => {
     if (finished) return;
     finished = true;
+    if (stallTimer) clearTimeout(stallTimer);
     if (corked) {
       corked = false;
       res.uncork(); // end() does not flush corked writes on its own
@@ -60,10 +75,23 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
   };
   const stop = (message: string, reason: RefusalReason = 'malformed'): void => {
     onRefused(reason, message);
-    send({ id: null, error: { code: 'bad_request', message } });
+    send(encodeAnswer({ id: null, error: { code: 'bad_request', message } }));
     finish();
     req.resume(); // discard the rest; the sender's request ends or times out
   };
+  /** Reads on only while answers and commits keep up (backpressure to the sender). */
+  const regulate = (): void => {
+    if (finished) return;
+    const behind = res.writableLength > limits.servedAnswerBufferBytesMax || updateBytesPending > limits.servedPendingUpdateBytesMax;
+    if (behind && !paused) {
+      paused = true;
+      req.pause();
+    } else if (!behind && paused) {
+      paused = false;
+      req.resume();
+    }
+  };
+  res.on('drain', regulate);
 
   const handle = (request: StreamRequest): void => {
     if (request.op === 'ping') {
@@ -76,45 +104,43 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
         stop(`more than ${limits.peerPingsPerSecondMax} pings in one second`, 'ping_flood');
         return;
       }
-      send({ id: request.id, ping: node.ping() });
+      send(encodeAnswer({ id: request.id, ping: node.ping() }));
       return;
     }
     if (request.op === 'query') {
+      const want: ValueWant = request.values ? { values: true, budgetBytes: request.budget, oversize: request.oversize } : { values: false };
       try {
-        send({ id: request.id, items: node.query(request.addrs) });
+        send(encodeQueryAnswer(request.id, node.query(request.addrs, want), request.values));
       } catch (err) {
-        send({ id: request.id, error: errorOf(err, onUnexpected) });
+        send(encodeAnswer({ id: request.id, error: errorOf(err, onUnexpected) }));
       }
       return;
     }
     updatesPending += 1;
+    updateBytesPending += request.valueBytes;
     node.update(request.items).then(
-      () => send({ id: request.id, acked: request.items.length }),
-      (err: unknown) => send({ id: request.id, error: errorOf(err, onUnexpected) }),
+      () => send(encodeAnswer({ id: request.id, acked: request.items.length })),
+      (err: unknown) => send(encodeAnswer({ id: request.id, error: errorOf(err, onUnexpected) })),
     ).finally(() => {
       updatesPending -= 1;
+      updateBytesPending -= request.valueBytes;
+      regulate();
       finishIfDone();
     });
   };
 
-  req.on('data', (chunk: string) => {
+  req.on('data', (chunk: Buffer) => {
     if (finished) return;
-    let batch: string[];
+    let batch;
     try {
-      batch = lines.push(chunk);
+      batch = frames.push(chunk);
     } catch (err) {
-      stop((err as Error).message);
+      const e = err as FrameError;
+      stop(e.message, e.reason);
       return;
     }
-    for (const line of batch) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch (err) {
-        stop(`a stream line is not valid JSON: ${(err as Error).message}`);
-        return;
-      }
-      const checked = parseStreamRequest(parsed, node.valueBytesMax);
+    for (const frame of batch) {
+      const checked = parseStreamRequest(frame, node.valueBytesMax);
       if (!checked.ok) {
         stop(`refused peer request: ${checked.message}`, checked.reason);
         return;
@@ -122,14 +148,21 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
       handle(checked.request);
       if (finished) return;
     }
+    // A sender that stops in the middle of a frame holds its bytes here: not for long.
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = frames.partial
+      ? setTimeout(() => stop(`a frame made no progress for ${limits.servedFrameStallMs} ms`), limits.servedFrameStallMs)
+      : undefined;
+    regulate();
   });
   req.on('end', () => {
     requestEnded = true;
-    if (lines.partial) stop('the stream ended in the middle of a line');
+    if (frames.partial) stop('the stream ended in the middle of a frame');
     else finishIfDone();
   });
   res.on('close', () => {
     finished = true; // the sender went away: answers have nowhere to go
+    if (stallTimer) clearTimeout(stallTimer);
   });
 }
 

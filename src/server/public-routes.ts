@@ -2,12 +2,13 @@ import { isAddr, parseAddrText } from '../core/addr.js';
 import type { Addr } from '../core/types.js';
 import { BadInputError } from '../errors.js';
 import { sendJson } from './http-errors.js';
+import type { BodyBudget } from './body-budget.js';
 import type { NodeApi } from './node-api.js';
 import { readJsonBody } from './request.js';
 import type { Route } from './router.js';
 
 /** The public client API (SPEC section 3): GET /read/{addr}, POST /write. */
-export function publicRoutes(node: NodeApi): Route[] {
+export function publicRoutes(node: NodeApi, bodies: BodyBudget): Route[] {
   // JSON escapes can make a value's body up to 6x its UTF-8 size.
   const writeBodyBytesMax = node.valueBytesMax * 6 + 1024;
   return [
@@ -27,7 +28,7 @@ export function publicRoutes(node: NodeApi): Route[] {
       pattern: /^\/write\/?$/,
       access: { scope: 'client', role: 'write' },
       handler: async (req, res) => {
-        const body = await readJsonBody(req, writeBodyBytesMax);
+        const body = await readJsonBody(req, res, writeBodyBytesMax, bodies);
         const { addr, value } = parseWrite(body, node.valueBytesMax);
         const r = await node.write(addr, value);
         sendJson(res, 200, { addr: r.addr, tag: r.tag });

@@ -1,4 +1,4 @@
-import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
+import type { Addr, RegisterItem, ReplicaAnswer, Tag, ValueWant } from '../core/types.js';
 
 /** Snapshot of the store for /status. */
 export interface StoreStats {
@@ -9,24 +9,53 @@ export interface StoreStats {
   readonly path: string;
   /** The greatest tag this replica stores (null when empty). */
   readonly highestTag: Tag | null;
+  /** Addresses whose stored register failed its checksum and is not yet repaired. */
+  readonly damaged: number;
+}
+
+/** Whether the store can commit: after a disk-full or I/O error, until a commit succeeds again. */
+export type StoreHealth =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: string; readonly sinceMs: number };
+
+/** One entry of a tags listing (operators and the dashboard): no values. */
+export interface TagEntry {
+  readonly addr: Addr;
+  readonly tag: Tag;
+  /** The stored register failed its checksum: its tag is unknown until repaired. */
+  readonly damaged?: true;
 }
 
 /**
  * A node's replica of every register, as the replica role needs it.
  * Contract: `putIfNewer` resolves only once every item is durable under the configured
- * durability mode; `read` returns only durable state (never an update still being committed).
+ * durability mode; reads return only durable state (never an update still being committed),
+ * and never a register that fails its checksum (docs/storage-integrity.md): such an address
+ * is marked damaged and answered as unavailable until repaired.
+ * I/O failures are StorageUnavailableError; a damaged register in a page is RegisterDamagedError.
  */
 export interface RegisterStore {
-  /** The stored pair of each address, in order; never-written addresses read as INITIAL. */
-  read(addrs: readonly Addr[]): Versioned[];
-  /** Up to `limit` stored registers with address > `after` (null: from the start), in address order. */
-  list(after: Addr | null, limit: number): RegisterItem[];
-  /** Stores each item whose tag is greater than the stored one (ABD replica rule). */
+  /** The stored answer of each address, in order; never-written addresses read as INITIAL. */
+  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[];
+  /**
+   * Up to `limit` stored registers with address > `after` (null: from the start), in address
+   * order, with at most `valueBytesMax` value bytes (always at least one register); `next` is
+   * the address to continue after, or null when there is nothing more.
+   */
+  page(after: Addr | null, limit: number, valueBytesMax: number): { items: RegisterItem[]; next: Addr | null };
+  /** Up to `limit` tags with address > `after`, in address order (no values). */
+  tags(after: Addr | null, limit: number): TagEntry[];
+  /** Stores each item whose tag is greater than the stored one (ABD replica rule); a damaged register is overwritten. */
   putIfNewer(items: readonly RegisterItem[]): Promise<void>;
+  /** Up to `limit` damaged addresses, in order. */
+  damagedAddrs(limit: number): Addr[];
+  /** Lifts the damage marks of `addrs` (after a repair stored what the other members hold). */
+  clearDamaged(addrs: readonly Addr[]): void;
   /** Small durable key/value facts about the node (id, incarnation, members). */
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   stats(): StoreStats;
+  health(): StoreHealth;
   /** Commits what is pending, then closes. Later calls fail. */
   close(): Promise<void>;
 }

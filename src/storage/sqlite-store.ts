@@ -2,10 +2,13 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../core/assert.js';
+import { limits } from '../core/limits.js';
 import { shouldStore } from '../core/replica.js';
 import { compareTags, INITIAL } from '../core/tag.js';
-import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
-import type { RegisterStore, StoreStats } from './register-store.js';
+import type { Addr, RegisterItem, ReplicaAnswer, Tag, ValueWant, Versioned } from '../core/types.js';
+import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
+import { rowChecksum, UNAVAILABLE_DAMAGED, valueChecksum, valueSize } from './checksums.js';
+import type { RegisterStore, StoreHealth, StoreStats, TagEntry } from './register-store.js';
 
 /**
  * Where the SQLite native addon comes from. From a checkout, better-sqlite3 finds its own
@@ -20,15 +23,29 @@ export function sqliteAddonOptions(): Database.Options {
 /** How hard a commit must hit the disk before updates are acknowledged. */
 export type Durability = 'full' | 'normal';
 
-/** Schema migrations; index i brings user_version from i to i+1. */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-   CREATE TABLE registers (
-     addr   INTEGER PRIMARY KEY,
-     seq    INTEGER NOT NULL,
-     writer TEXT    NOT NULL,
-     value  TEXT
-   ) STRICT;`,
+/** Schema migrations; index i brings user_version from i to i+1, in one transaction each. */
+const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
+  (db) => db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE registers (
+      addr   INTEGER PRIMARY KEY,
+      seq    INTEGER NOT NULL,
+      writer TEXT    NOT NULL,
+      value  TEXT
+    ) STRICT;`),
+  // Version 2: value sizes (known without reading values) and checksums (docs/storage-integrity.md).
+  (db) => {
+    db.exec(`ALTER TABLE registers ADD COLUMN value_bytes INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE registers ADD COLUMN value_crc INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE registers ADD COLUMN row_crc INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE damaged (addr INTEGER PRIMARY KEY) STRICT;`);
+    const rows = db.prepare('SELECT addr, seq, writer, value FROM registers').all() as { addr: number; seq: number; writer: string; value: string | null }[];
+    const set = db.prepare('UPDATE registers SET value_bytes = ?, value_crc = ?, row_crc = ? WHERE addr = ?');
+    for (const r of rows) {
+      const bytes = valueSize(r.value);
+      const vcrc = valueChecksum(r.value);
+      set.run(bytes, vcrc, rowChecksum(r.addr, r.seq, r.writer, bytes, vcrc), r.addr);
+    }
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -36,23 +53,39 @@ export const DB_FILE = 'shmem.db';
 
 interface Pending {
   readonly items: readonly RegisterItem[];
+  readonly valueBytes: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
+
+interface TagRow { seq: number; writer: string; value_bytes: number; value_crc: number; row_crc: number }
+interface ValueRow extends TagRow { value: string | null }
+
+/** A value size no budget reaches: "include this value whatever its size". */
+const ANY_SIZE = Number.MAX_SAFE_INTEGER;
+/** A budget below every size (null values are -1): "no values at all". */
+const NO_VALUES = -2;
 
 /**
  * The only module that talks to SQLite. WAL journal; with durability `full` (the default)
  * every commit is fsync'd (synchronous=FULL) before any update in it is acknowledged.
  *
  * Group commit: updates that arrive while the event loop is busy are queued and written by
- * one transaction (one fsync) on the next turn of the loop. better-sqlite3 is synchronous,
- * so while a commit waits on the disk, new requests pile up and form the next batch.
+ * one transaction (one fsync) on the next turn of the loop, at most limits.commitValueBytesMax
+ * of values per transaction (the rest commits on the turn after, so a burst of big values
+ * blocks the loop one bounded transaction at a time).
+ *
+ * Every row carries value_bytes, value_crc and row_crc; every read verifies them, and a row
+ * that fails is never returned: its address is marked damaged (durably) and answered as
+ * unavailable until a repair lifts the mark (docs/storage-integrity.md).
  */
 export class SqliteStore implements RegisterStore {
   private readonly db: Database.Database;
-  private readonly selectOne: Database.Statement<[number], { seq: number; writer: string; value: string | null }>;
-  private readonly selectPage: Database.Statement<[number, number], { addr: number; seq: number; writer: string; value: string | null }>;
-  private readonly upsert: Database.Statement<[number, number, string, string | null]>;
+  private readonly selectTag: Database.Statement<[number], TagRow>;
+  private readonly selectValue: Database.Statement<[number, number], ValueRow>;
+  private readonly selectPageSizes: Database.Statement<[number, number], { addr: number; value_bytes: number }>;
+  private readonly selectTags: Database.Statement<[number, number], TagRow & { addr: number }>;
+  private readonly upsert: Database.Statement<[number, number, string, string | null, number, number, number]>;
   /** Applies a group in one transaction; returns how many addresses it added. */
   private readonly commitBatch: (batch: readonly Pending[]) => number;
   private pending: Pending[] = [];
@@ -63,28 +96,41 @@ export class SqliteStore implements RegisterStore {
   private highestTag: Tag | null = null;
   /** Number of stored addresses: counted once at open, then kept by the commits. */
   private addresses = 0;
+  /** Addresses marked damaged (the `damaged` table, loaded at open). */
+  private readonly damaged = new Set<Addr>();
+  private healthState: StoreHealth = { ok: true };
   readonly path: string;
 
   /** Told about every group commit (metrics): its duration and number of items. */
   onCommit: (seconds: number, items: number) => void = () => {};
+  /** Told when a register fails its checksum (log and metrics); `what` says which check. */
+  onDamage: (addr: Addr, what: string) => void = () => {};
+  /** Told when commits start failing or succeed again (log once per change, readiness). */
+  onHealthChange: (health: StoreHealth) => void = () => {};
 
   constructor(dataDir: string, durability: Durability = 'full') {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.path = join(dataDir, DB_FILE);
     this.db = new Database(this.path, sqliteAddonOptions());
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.migrate();
-    this.selectOne = this.db.prepare('SELECT seq, writer, value FROM registers WHERE addr = ?');
-    this.selectPage = this.db.prepare('SELECT addr, seq, writer, value FROM registers WHERE addr > ? ORDER BY addr LIMIT ?');
+    const columns = 'seq, writer, value_bytes, value_crc, row_crc';
+    this.selectTag = this.db.prepare(`SELECT ${columns} FROM registers WHERE addr = ?`);
+    // CASE reads the value only when it fits the budget: a deferred value is never loaded.
+    this.selectValue = this.db.prepare(`SELECT ${columns}, CASE WHEN value_bytes <= ? THEN value END AS value FROM registers WHERE addr = ?`);
+    this.selectPageSizes = this.db.prepare('SELECT addr, value_bytes FROM registers WHERE addr > ? ORDER BY addr LIMIT ?');
+    this.selectTags = this.db.prepare(`SELECT addr, ${columns} FROM registers WHERE addr > ? ORDER BY addr LIMIT ?`);
     this.upsert = this.db.prepare(
-      'INSERT INTO registers (addr, seq, writer, value) VALUES (?, ?, ?, ?) ' +
-      'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value',
+      'INSERT INTO registers (addr, seq, writer, value, value_bytes, value_crc, row_crc) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+      'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value, ' +
+      'value_bytes = excluded.value_bytes, value_crc = excluded.value_crc, row_crc = excluded.row_crc',
     );
     // One scan at open; kept up to date by every commit after that (status is polled often).
     this.addresses = (this.db.prepare('SELECT count(*) AS n FROM registers').get() as { n: number }).n;
     const top = this.db.prepare('SELECT seq, writer FROM registers ORDER BY seq DESC, writer DESC LIMIT 1').get() as Tag | undefined;
     this.highestTag = top ? { seq: top.seq, writer: top.writer } : null;
+    for (const { addr } of this.db.prepare('SELECT addr FROM damaged').all() as { addr: number }[]) this.damaged.add(addr);
     this.commitBatch = this.db.transaction((batch: readonly Pending[]) => {
       let added = 0;
       for (const p of batch) for (const item of p.items) if (this.applyOne(item)) added += 1;
@@ -92,81 +138,215 @@ export class SqliteStore implements RegisterStore {
     });
   }
 
-  read(addrs: readonly Addr[]): Versioned[] {
-    assert(!this.closed, 'read after close');
-    return addrs.map((addr) => this.readOne(addr));
+  /** SQLite's structural check of the whole file; null when it passes, else what it found. */
+  quickCheck(): string | null {
+    const rows = this.db.pragma('quick_check(20)') as { quick_check: string }[];
+    const found = rows.map((r) => r.quick_check);
+    return found.length === 1 && found[0] === 'ok' ? null : found.join('; ');
   }
 
-  list(after: Addr | null, limit: number): RegisterItem[] {
-    assert(!this.closed, 'list after close');
-    return this.selectPage.all(after ?? -1, limit).map((r) => ({ addr: r.addr, tag: { seq: r.seq, writer: r.writer }, value: r.value }));
-  }
-
-  putIfNewer(items: readonly RegisterItem[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    return new Promise((resolve, reject) => {
-      this.pending.push({ items, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[] {
+    assert(!this.closed, 'query after close');
+    return this.guard(() => {
+      let used = 0;
+      return addrs.map((addr): ReplicaAnswer => {
+        if (this.damaged.has(addr)) return UNAVAILABLE_DAMAGED;
+        if (!want.values) {
+          const row = this.selectTag.get(addr);
+          if (!row) return INITIAL;
+          if (!this.rowIntact(addr, row)) return UNAVAILABLE_DAMAGED;
+          return { tag: { seq: row.seq, writer: row.writer }, value: null };
+        }
+        const allowed = want.oversize && used === 0 ? ANY_SIZE : want.budgetBytes - used;
+        const row = this.selectValue.get(allowed, addr);
+        if (!row) return INITIAL;
+        if (!this.rowIntact(addr, row)) return UNAVAILABLE_DAMAGED;
+        const tag = { seq: row.seq, writer: row.writer };
+        if (row.value_bytes > allowed) return { tag, deferredBytes: row.value_bytes };
+        if (!this.valueIntact(addr, row)) return UNAVAILABLE_DAMAGED;
+        used += Math.max(0, row.value_bytes);
+        return { tag, value: row.value };
+      });
     });
   }
 
+  page(after: Addr | null, limit: number, valueBytesMax: number): { items: RegisterItem[]; next: Addr | null } {
+    assert(!this.closed, 'page after close');
+    return this.guard(() => {
+      const items: RegisterItem[] = [];
+      let bytes = 0;
+      let cut = false;
+      // Sizes first (values are not read), so a page never loads the value that would not fit.
+      for (const row of this.selectPageSizes.iterate(after ?? -1, limit)) {
+        if (items.length > 0 && bytes + Math.max(0, row.value_bytes) > valueBytesMax) {
+          cut = true;
+          break;
+        }
+        items.push({ addr: row.addr, tag: INITIAL.tag, value: null });
+        bytes += Math.max(0, row.value_bytes);
+      }
+      const full: RegisterItem[] = [];
+      for (const { addr } of items) {
+        const row = this.selectValue.get(ANY_SIZE, addr);
+        if (!row) continue; // not possible inside one synchronous call; keep the page honest anyway
+        if (this.damaged.has(addr) || !this.rowIntact(addr, row) || !this.valueIntact(addr, row)) {
+          throw new RegisterDamagedError(`address ${addr} of ${this.path} failed its checksum; it is repaired from the other members before this replica gives it out`);
+        }
+        full.push({ addr, tag: { seq: row.seq, writer: row.writer }, value: row.value });
+      }
+      const next = (cut || items.length === limit) && full.length > 0 ? full.at(-1)!.addr : null;
+      return { items: full, next };
+    });
+  }
+
+  tags(after: Addr | null, limit: number): TagEntry[] {
+    assert(!this.closed, 'tags after close');
+    return this.guard(() => this.selectTags.all(after ?? -1, limit).map((row): TagEntry => (
+      this.damaged.has(row.addr) || !this.rowIntact(row.addr, row)
+        ? { addr: row.addr, tag: INITIAL.tag, damaged: true }
+        : { addr: row.addr, tag: { seq: row.seq, writer: row.writer } })));
+  }
+
+  putIfNewer(items: readonly RegisterItem[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageUnavailableError('the store is closed'));
+    return new Promise((resolve, reject) => {
+      let valueBytes = 0;
+      for (const item of items) valueBytes += Math.max(0, valueSize(item.value));
+      this.pending.push({ items, valueBytes, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  damagedAddrs(limit: number): Addr[] {
+    return [...this.damaged].sort((a, b) => a - b).slice(0, limit);
+  }
+
+  clearDamaged(addrs: readonly Addr[]): void {
+    this.guard(() => {
+      const remove = this.db.prepare('DELETE FROM damaged WHERE addr = ?');
+      this.db.transaction(() => {
+        for (const a of addrs) remove.run(a);
+      })();
+    });
+    for (const a of addrs) this.damaged.delete(a);
+  }
+
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.guard(() => this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined);
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-      .run(key, value);
+    this.guard(() => this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value));
   }
 
   stats(): StoreStats {
-    const addresses = this.addresses;
     const pageCount = this.db.pragma('page_count', { simple: true }) as number;
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    return { addresses, dbBytes: pageCount * pageSize, commits: this.commits, lastBatchItems: this.lastBatchItems, path: this.path, highestTag: this.highestTag };
+    return {
+      addresses: this.addresses, dbBytes: pageCount * pageSize, commits: this.commits, lastBatchItems: this.lastBatchItems,
+      path: this.path, highestTag: this.highestTag, damaged: this.damaged.size,
+    };
+  }
+
+  health(): StoreHealth {
+    return this.healthState;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    while (this.pending.length > 0) this.flush();
     this.closed = true;
     this.db.close();
   }
 
-  private readOne(addr: Addr): Versioned {
-    const row = this.selectOne.get(addr);
-    return row ? { tag: { seq: row.seq, writer: row.writer }, value: row.value } : INITIAL;
+  /** Verifies a row's tag fields; a mismatch marks the address damaged. */
+  private rowIntact(addr: Addr, row: TagRow): boolean {
+    if (rowChecksum(addr, row.seq, row.writer, row.value_bytes, row.value_crc) === row.row_crc) return true;
+    this.markDamaged(addr, 'row checksum (tag fields)');
+    return false;
+  }
+
+  /** Verifies a value read with a verified row; a mismatch marks the address damaged. */
+  private valueIntact(addr: Addr, row: ValueRow): boolean {
+    if (valueSize(row.value) === row.value_bytes && valueChecksum(row.value) === row.value_crc) return true;
+    this.markDamaged(addr, 'value checksum');
+    return false;
+  }
+
+  private markDamaged(addr: Addr, what: string): void {
+    if (this.damaged.has(addr)) return;
+    this.damaged.add(addr);
+    try {
+      this.db.prepare('INSERT INTO damaged (addr) VALUES (?) ON CONFLICT DO NOTHING').run(addr);
+    } catch {
+      // The mark stays in memory; the next read of the row finds the damage again.
+    }
+    this.onDamage(addr, what);
   }
 
   /** Stores `item` if newer (replica rule); true when its address was not stored before. */
   private applyOne(item: RegisterItem): boolean {
-    const stored = this.readOne(item.addr);
-    if (!shouldStore(stored, item)) return false;
-    this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value);
+    const row = this.selectTag.get(item.addr);
+    // A damaged row's tag is unknown: the incoming item replaces it (its mark stays until repaired).
+    const intact = row !== undefined && !this.damaged.has(item.addr) && this.rowIntact(item.addr, row);
+    const stored: Versioned = intact ? { tag: { seq: row.seq, writer: row.writer }, value: null } : INITIAL;
+    if (intact && !shouldStore(stored, item)) return false;
+    const bytes = valueSize(item.value);
+    const vcrc = valueChecksum(item.value);
+    this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value, bytes, vcrc, rowChecksum(item.addr, item.tag.seq, item.tag.writer, bytes, vcrc));
     if (this.highestTag === null || compareTags(item.tag, this.highestTag) > 0) this.highestTag = item.tag;
-    return stored === INITIAL;
+    return row === undefined;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    const batch = this.pending;
-    if (batch.length === 0) return;
-    this.pending = [];
+    if (this.pending.length === 0) return;
+    // At most commitValueBytesMax of values per transaction (always at least one request).
+    let n = 0;
+    let bytes = 0;
+    while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.valueBytes <= limits.commitValueBytesMax)) {
+      bytes += this.pending[n]!.valueBytes;
+      n += 1;
+    }
+    const batch = this.pending.splice(0, n);
+    if (this.pending.length > 0) this.scheduleFlush();
     const started = performance.now();
     try {
       this.addresses += this.commitBatch(batch);
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      const failure = storageFailure(err, this.path);
+      if (failure) this.setHealth({ ok: false, reason: failure.message, sinceMs: Date.now() });
+      for (const p of batch) p.reject(failure ?? err);
       return;
     }
+    if (!this.healthState.ok) this.setHealth({ ok: true });
     this.commits += 1;
-    this.lastBatchItems = batch.reduce((n, p) => n + p.items.length, 0);
+    this.lastBatchItems = batch.reduce((k, p) => k + p.items.length, 0);
     this.onCommit((performance.now() - started) / 1000, this.lastBatchItems);
     for (const p of batch) p.resolve();
+  }
+
+  private setHealth(health: StoreHealth): void {
+    const changed = health.ok !== this.healthState.ok;
+    this.healthState = health;
+    if (changed) this.onHealthChange(health);
+  }
+
+  /** Runs a read or a small write; SQLite's I/O and corruption errors become StorageUnavailableError. */
+  private guard<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (err) {
+      throw storageFailure(err, this.path) ?? err;
+    }
   }
 
   private migrate(): void {
@@ -176,9 +356,22 @@ export class SqliteStore implements RegisterStore {
     }
     for (let v = version; v < SCHEMA_VERSION; v++) {
       this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
+        MIGRATIONS[v]!(this.db);
         this.db.pragma(`user_version = ${v + 1}`);
       })();
     }
   }
+}
+
+/** SQLite result codes that mean "the disk or the file failed", not "a bug". */
+const STORAGE_FAILURE = /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB|PROTOCOL)/;
+
+/** A StorageUnavailableError naming the file and the cause, or undefined for other errors. */
+export function storageFailure(err: unknown, path: string): StorageUnavailableError | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !STORAGE_FAILURE.test(code)) return undefined;
+  const what = code.startsWith('SQLITE_FULL') ? 'the disk is full' : code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' ? 'the database file is damaged' : 'an I/O error';
+  return new StorageUnavailableError(`${path}: ${what} (${code}: ${(err as Error).message})`, {
+    hint: code.startsWith('SQLITE_FULL') ? 'free space on the data dir\'s disk; the node resumes by itself' : 'check the disk and the file; the node keeps serving what it can',
+  });
 }

@@ -2,14 +2,16 @@ import got, { type Got } from 'got';
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { memberUrl } from '../config/members.js';
+import { limits } from '../core/limits.js';
+import type { RegisterPage } from '../core/recovery.js';
+import { isDeferred, type Addr, type MemberId, type QueryAnswer, type RegisterItem, type ReplicaAnswer } from '../core/types.js';
 import { HEADER_PEER_PROOF } from '../security/cluster-secret.js';
 import type { TlsMaterial } from '../security/tls.js';
-import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
+import { valueSize } from '../core/value.js';
+import { ByteGate } from './byte-gate.js';
 import { isRefusal, PeerRefusedError, type PeerLink } from './peer-link.js';
-import type { RegisterPage } from '../core/recovery.js';
-import { limits } from '../core/limits.js';
 import { PeerStream } from './peer-stream.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, isPingReply, isQueryReply, isRegisterPage, type PingReply } from './wire.js';
+import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
 
 export interface HttpLinkOptions {
   readonly self: MemberId;
@@ -17,10 +19,11 @@ export interface HttpLinkOptions {
   readonly clusterId: string;
   /** This node's id, sent so that a member that is this node under another name refuses us. */
   readonly nodeId?: string;
+  /** A stream with requests outstanding fails when nothing arrives for this long (--peer-deadline-ms). */
   readonly requestDeadlineMs: number;
-  /** Longest line accepted from the member's stream (its largest answer). */
-  readonly streamLineCharsMax: number;
-  /** Age at which the peer stream is renewed; limits.peerStreamRenewMs unless a test says. */
+  /** Largest value this cluster stores (bounds the raw bytes of an answer). */
+  readonly valueBytesMax: number;
+  /** Age at which the peer streams are renewed; limits.peerStreamRenewMs unless a test says. */
   readonly streamRenewMs?: number;
   /** How this node proves itself to members: its TLS certificate and/or the cluster secret's proof. */
   readonly credentials?: PeerCredentials;
@@ -34,36 +37,187 @@ export interface PeerCredentials {
   readonly proof: string | undefined;
 }
 
+/** Counters of one link's bulk lane, for /status. */
+export interface LinkStats {
+  readonly bulkBytesInFlight: number;
+  readonly bulkWaiting: number;
+}
+
+/** One lane: the stream its requests go on, replaced when it fails or is due for renewal. */
+class Lane {
+  private stream: PeerStream | undefined;
+
+  constructor(private readonly open: () => PeerStream, private readonly renewMs: () => number) {}
+
+  current(): PeerStream {
+    const s = this.stream;
+    if (s?.usable && Date.now() - s.openedMs < this.renewMs()) return s;
+    s?.end();
+    this.stream = this.open();
+    return this.stream;
+  }
+
+  /** Ends the current stream after its answers (credentials changed). */
+  retire(): void {
+    this.stream?.end();
+    this.stream = undefined;
+  }
+}
+
 /**
- * A remote member's replica API over HTTP (got, keep-alive). Queries, updates and heartbeats
- * travel on a long-lived peer stream (peer-stream.ts), renewed every limits.peerStreamRenewMs
- * so no request outlives the member's HTTP request timeout; recovery pages are plain
- * requests. Each request has its own deadline; got's retries are off because retries belong
- * to the PeerChannel, which knows when the quorum no longer needs an answer.
+ * A remote member's replica API over HTTP (got, keep-alive), on two long-lived peer streams
+ * (docs/flow-control.md): the small lane (heartbeats, queries, small updates) and the bulk
+ * lane (updates of big values, fetches of values deferred by a small answer), so heartbeats
+ * and small operations never wait behind a big value's bytes. The bulk lane admits requests
+ * through a ByteGate of limits.bulkInFlightBytesMax. Streams are renewed every
+ * limits.peerStreamRenewMs so none outlives the member's HTTP request timeout; recovery
+ * pages are plain requests. got's retries are off: retries belong to the PeerChannel, which
+ * knows when the quorum no longer needs an answer.
  */
 export class HttpLink implements PeerLink {
   private client!: Got;
   private agent!: Agent | HttpsAgent;
-  private stream: PeerStream | undefined;
-  /** Every stream not yet closed, the current one and those still finishing answers. */
+  /** Every stream not yet closed: the lanes' current ones and those still finishing answers. */
   private readonly open = new Set<PeerStream>();
+  private readonly small: Lane;
+  private readonly bulk: Lane;
+  private readonly gate = new ByteGate(limits.bulkInFlightBytesMax);
   private closed = false;
 
   constructor(readonly member: MemberId, private readonly options: HttpLinkOptions) {
     this.useCredentials(options.credentials ?? { tls: undefined, proof: undefined });
+    const renewMs = (): number => options.streamRenewMs ?? limits.peerStreamRenewMs;
+    this.small = new Lane(() => this.openStream(), renewMs);
+    this.bulk = new Lane(() => this.openStream(), renewMs);
   }
 
   /**
-   * Presents `credentials` from now on (certificate rotation): the current stream ends
-   * after its answers and new requests go on a stream made with the new credentials.
+   * Presents `credentials` from now on (certificate rotation): the current streams end
+   * after their answers and new requests go on streams made with the new credentials.
    */
   setCredentials(credentials: PeerCredentials): void {
     const old = this.agent;
     this.useCredentials(credentials);
-    this.stream?.end();
-    this.stream = undefined;
+    this.small.retire();
+    this.bulk.retire();
     // Streams of the old agent finish their answers; its idle sockets go once they are due to renew.
     setTimeout(() => old.destroy(), limits.peerStreamRenewMs * 2).unref();
+  }
+
+  stats(): LinkStats {
+    return { bulkBytesInFlight: this.gate.bytesInFlight, bulkWaiting: this.gate.waiting };
+  }
+
+  async query(addrs: readonly Addr[], withValues: boolean, signal: AbortSignal): Promise<QueryAnswer[]> {
+    const answer = await this.call(this.small, { op: 'query', addrs, values: withValues, budget: limits.smallAnswerValueBytesMax }, signal);
+    const items = [...answer.items!];
+    if (withValues) await this.fetchDeferred(addrs, items, signal);
+    return items as QueryAnswer[];
+  }
+
+  /**
+   * Replaces every deferred answer with the value, fetched on the bulk lane. A fetched pair may
+   * be newer than the tag first answered (the member moved on): it is still the member's state
+   * at a moment during this query, which is all a query answer must be.
+   */
+  private async fetchDeferred(addrs: readonly Addr[], items: ReplicaAnswer[], signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const waiting = items.flatMap((a, i) => (isDeferred(a) ? [i] : []));
+      if (waiting.length === 0) return;
+      // One bulk request at a time per query, as large as its budget: each makes progress (oversize).
+      let bytes = 0;
+      const batch: number[] = [];
+      for (const i of waiting) {
+        const size = (items[i] as { deferredBytes: number }).deferredBytes;
+        if (batch.length > 0 && bytes + size > limits.bulkAnswerValueBytesMax) break;
+        batch.push(i);
+        bytes += size;
+      }
+      const release = await this.gate.acquire(bytes);
+      try {
+        const answer = await this.call(this.bulk, {
+          op: 'query', addrs: batch.map((i) => addrs[i]!), values: true, budget: limits.bulkAnswerValueBytesMax, oversize: true,
+        }, signal);
+        answer.items!.forEach((a, k) => (items[batch[k]!] = a));
+      } finally {
+        release();
+      }
+    }
+  }
+
+  async update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void> {
+    const small: RegisterItem[] = [];
+    const big: RegisterItem[] = [];
+    for (const item of items) (valueSize(item.value) >= limits.bulkValueBytesMin ? big : small).push(item);
+    const sends: Promise<unknown>[] = [];
+    if (small.length > 0) sends.push(this.call(this.small, { op: 'update', items: small }, signal));
+    // Big values in bulk requests of at most one batch's bytes each, admitted by the gate.
+    let batch: RegisterItem[] = [];
+    let bytes = 0;
+    const sendBatch = (b: RegisterItem[], n: number): void => {
+      sends.push(this.gate.acquire(n).then(async (release) => {
+        try {
+          await this.call(this.bulk, { op: 'update', items: b }, signal);
+        } finally {
+          release();
+        }
+      }));
+    };
+    for (const item of big) {
+      const size = valueSize(item.value);
+      if (batch.length > 0 && bytes + size > limits.batchValueBytesMax) {
+        sendBatch(batch, bytes);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(item);
+      bytes += size;
+    }
+    if (batch.length > 0) sendBatch(batch, bytes);
+    await Promise.all(sends);
+  }
+
+  /**
+   * Heartbeat on the small lane: resolves with the peer's identity, rejects when it does not
+   * answer within `deadlineMs` (which also drops the stream, so data requests move to a
+   * fresh one). Measured on the path the small requests take.
+   */
+  async ping(deadlineMs: number): Promise<PingReply> {
+    const answer = await this.small.current().call({ op: 'ping' }, deadlineMs);
+    if (!isPingReply(answer.ping)) throw new Error(`malformed ping answer from ${this.member}`);
+    return answer.ping;
+  }
+
+  /** One page of the peer's registers after `after` (wiped-node recovery). */
+  async registers(after: Addr | null, signal: AbortSignal): Promise<RegisterPage> {
+    const searchParams = { limit: REGISTER_PAGE_ITEMS, ...(after === null ? {} : { after }) };
+    const res = await this.client.get(PEER_PATHS.registers.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: 30_000 } });
+    const body = this.check(res.statusCode, res.body);
+    if (!isRegisterPage(body)) throw new Error(`malformed register page from ${this.member}`);
+    return body;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.gate.close(new Error(`link to ${this.member} is closed`));
+    for (const s of [...this.open]) s.destroy();
+    this.agent.destroy();
+  }
+
+  private call(lane: Lane, body: StreamRequestBody, signal: AbortSignal): ReturnType<PeerStream['call']> {
+    if (this.closed || signal.aborted) return Promise.reject(new Error(`link to ${this.member} is closed`));
+    return lane.current().call(body);
+  }
+
+  private openStream(): PeerStream {
+    const stream = new PeerStream(this.client, {
+      member: this.member,
+      progressDeadlineMs: this.options.requestDeadlineMs,
+      headerBytesMax: limits.frameHeaderBytesMax,
+      rawBytesMax: Math.max(this.options.valueBytesMax, limits.bulkAnswerValueBytesMax),
+    }, (done) => this.open.delete(done));
+    this.open.add(stream);
+    return stream;
   }
 
   private useCredentials(c: PeerCredentials): void {
@@ -86,55 +240,6 @@ export class HttpLink implements PeerLink {
         ...(c.proof === undefined ? {} : { [HEADER_PEER_PROOF]: c.proof }),
       },
     });
-  }
-
-  async query(addrs: readonly Addr[], signal: AbortSignal): Promise<Versioned[]> {
-    const answer = await this.currentStream(signal).call({ op: 'query', addrs }, this.options.requestDeadlineMs);
-    if (!isQueryReply(answer, addrs.length)) throw new Error(`malformed query answer from ${this.member}`);
-    return answer.items as Versioned[];
-  }
-
-  async update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void> {
-    await this.currentStream(signal).call({ op: 'update', items }, this.options.requestDeadlineMs);
-  }
-
-  /**
-   * Heartbeat over the peer stream: resolves with the peer's identity, rejects when it does
-   * not answer within `deadlineMs` (which also drops the stream, so data requests move to a
-   * fresh one). Measured on the path the data takes; as a got GET it cost 3-4 ms on an idle
-   * node here, which status and top showed as the peer's round-trip time.
-   */
-  async ping(deadlineMs: number): Promise<PingReply> {
-    const answer = await this.currentStream().call({ op: 'ping' }, deadlineMs);
-    if (!isPingReply(answer.ping)) throw new Error(`malformed ping answer from ${this.member}`);
-    return answer.ping;
-  }
-
-  /** One page of the peer's registers after `after` (wiped-node recovery). */
-  async registers(after: Addr | null, signal: AbortSignal): Promise<RegisterPage> {
-    const searchParams = { limit: REGISTER_PAGE_ITEMS, ...(after === null ? {} : { after }) };
-    const res = await this.client.get(PEER_PATHS.registers.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: 30_000 } });
-    const body = this.check(res.statusCode, res.body);
-    if (!isRegisterPage(body)) throw new Error(`malformed register page from ${this.member}`);
-    return body;
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const s of [...this.open]) s.destroy();
-    this.agent.destroy();
-  }
-
-  /** The stream new requests go on: a fresh one when the last failed or is due for renewal. */
-  private currentStream(signal?: AbortSignal): PeerStream {
-    if (this.closed || signal?.aborted) throw new Error(`link to ${this.member} is closed`);
-    const s = this.stream;
-    if (s?.usable && Date.now() - s.openedMs < (this.options.streamRenewMs ?? limits.peerStreamRenewMs)) return s;
-    s?.end();
-    const fresh = new PeerStream(this.client, this.member, this.options.streamLineCharsMax, (done) => this.open.delete(done));
-    this.open.add(fresh);
-    this.stream = fresh;
-    return fresh;
   }
 
   private check(status: number, body: unknown): unknown {

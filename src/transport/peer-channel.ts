@@ -1,6 +1,6 @@
 import type { OpId, Phase } from '../core/coordinator.js';
 import { limits } from '../core/limits.js';
-import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
+import { isUnavailable, type Addr, type MemberId, type RegisterItem, type Versioned } from '../core/types.js';
 import { PeerRefusedError, type PeerLink } from './peer-link.js';
 
 /** Where a channel delivers what its member answered. */
@@ -10,10 +10,14 @@ export interface ChannelSink {
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
 }
 
+/** Requests batch by lane of the link: updates, queries that need values, queries that need tags only. */
+type Queue = 'update' | 'query' | 'query-tags';
+
 interface Request {
   readonly key: string;
   readonly opId: OpId;
   readonly phase: Phase;
+  readonly queue: Queue;
   readonly addr: Addr;
   readonly item: RegisterItem | undefined;
   attempt: number;
@@ -42,7 +46,7 @@ export interface ChannelStats {
  */
 export class PeerChannel {
   private readonly live = new Map<string, Request>();
-  private readonly queued: Record<Phase, Request[]> = { query: [], update: [] };
+  private readonly queued: Record<Queue, Request[]> = { query: [], 'query-tags': [], update: [] };
   private flushScheduled = false;
   private closed = false;
   /** Aborts requests on the wire only when the channel closes (node shutdown). */
@@ -59,14 +63,14 @@ export class PeerChannel {
     return { ...this.counters };
   }
 
-  /** Asks the member for its pair at `addr` on behalf of `opId`. */
-  query(opId: OpId, addr: Addr): void {
-    this.add(opId, 'query', addr, undefined);
+  /** Asks the member for its pair at `addr` on behalf of `opId` (its tag only, unless `withValues`). */
+  query(opId: OpId, addr: Addr, withValues = true): void {
+    this.add(opId, 'query', withValues ? 'query' : 'query-tags', addr, undefined);
   }
 
   /** Sends `item` to the member on behalf of `opId` (an op's update phase). */
   update(opId: OpId, item: RegisterItem): void {
-    this.add(opId, 'update', item.addr, item);
+    this.add(opId, 'update', 'update', item.addr, item);
   }
 
   /** Drops the outstanding request of `opId` in `phase`, if any. */
@@ -84,9 +88,9 @@ export class PeerChannel {
     this.shutdown.abort();
   }
 
-  private add(opId: OpId, phase: Phase, addr: Addr, item: RegisterItem | undefined): void {
+  private add(opId: OpId, phase: Phase, queue: Queue, addr: Addr, item: RegisterItem | undefined): void {
     if (this.closed) return;
-    const req: Request = { key: keyOf(opId, phase), opId, phase, addr, item, attempt: 0, timer: undefined };
+    const req: Request = { key: keyOf(opId, phase), opId, phase, queue, addr, item, attempt: 0, timer: undefined };
     this.live.set(req.key, req);
     this.enqueue(req);
   }
@@ -96,7 +100,7 @@ export class PeerChannel {
   }
 
   private enqueue(req: Request): void {
-    this.queued[req.phase].push(req);
+    this.queued[req.queue].push(req);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
@@ -104,21 +108,29 @@ export class PeerChannel {
 
   private flush(): void {
     this.flushScheduled = false;
-    for (const phase of ['query', 'update'] as const) {
-      const ready = this.queued[phase].filter((r) => this.isLive(r));
-      this.queued[phase] = [];
-      for (const chunk of chunks(ready)) void this.send(phase, chunk);
+    for (const queue of ['query', 'query-tags', 'update'] as const) {
+      const ready = this.queued[queue].filter((r) => this.isLive(r));
+      this.queued[queue] = [];
+      for (const chunk of chunks(ready)) void this.send(queue, chunk);
     }
   }
 
-  private async send(phase: Phase, reqs: Request[]): Promise<void> {
+  private async send(queue: Queue, reqs: Request[]): Promise<void> {
     const signal = this.shutdown.signal;
     this.counters.batchesSent += 1;
     this.counters.itemsSent += reqs.length;
     try {
-      if (phase === 'query') {
-        const stored = await this.link.query(reqs.map((r) => r.addr), signal);
-        reqs.forEach((r, i) => this.settle(r) && this.sink.queryReply(r.opId, this.member, stored[i]!));
+      if (queue !== 'update') {
+        const answers = await this.link.query(reqs.map((r) => r.addr), queue === 'query', signal);
+        reqs.forEach((r, i) => {
+          const a = answers[i]!;
+          // The member cannot vouch for this address (a damaged register): no answer yet, ask again later.
+          if (isUnavailable(a)) {
+            if (this.isLive(r)) this.retryLater(r);
+            return;
+          }
+          if (this.settle(r)) this.sink.queryReply(r.opId, this.member, a as Versioned);
+        });
       } else {
         await this.link.update(reqs.map((r) => r.item!), signal);
         for (const r of reqs) if (this.settle(r)) this.sink.updateAck(r.opId, this.member);

@@ -1,14 +1,16 @@
-import type { Addr, MemberId, RegisterItem, Versioned } from '../core/types.js';
+import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types.js';
 
 /**
  * One member's replica API as the coordinator's runtime sees it: a batch of addresses in,
- * their stored pairs out; a batch of items in, resolved once they are durable there.
+ * their stored pairs out (or `unavailable` for an address the member cannot vouch for); a
+ * batch of items in, resolved once they are durable there. `withValues` false: the caller
+ * needs tags only (a write's query phase), and the answers' values are null.
  * Failures: PeerRefusedError when the member will not serve us (another member set, credentials refused);
  * any other rejection is transient and the caller retries.
  */
 export interface PeerLink {
   readonly member: MemberId;
-  query(addrs: readonly Addr[], signal: AbortSignal): Promise<Versioned[]>;
+  query(addrs: readonly Addr[], withValues: boolean, signal: AbortSignal): Promise<QueryAnswer[]>;
   update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void>;
 }
 
@@ -28,16 +30,21 @@ export function isRefusal(status: number, code: string | undefined): boolean {
 
 /** The replica role of this node, as the local link needs it. */
 export interface LocalReplica {
-  query(addrs: readonly Addr[]): Versioned[];
+  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[];
   update(items: readonly RegisterItem[]): Promise<void>;
 }
+
+/** Every value, whatever its size: the local replica is not behind a wire. */
+const ALL_VALUES: ValueWant = Object.freeze({ values: true, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true });
+const TAGS_ONLY: ValueWant = Object.freeze({ values: false });
 
 /** The coordinator's own replica, reached without a network hop (same rules as remote). */
 export class LocalLink implements PeerLink {
   constructor(readonly member: MemberId, private readonly replica: LocalReplica) {}
 
-  async query(addrs: readonly Addr[]): Promise<Versioned[]> {
-    return this.replica.query(addrs);
+  async query(addrs: readonly Addr[], withValues: boolean): Promise<QueryAnswer[]> {
+    // With no budget to exceed, the replica defers nothing.
+    return this.replica.query(addrs, withValues ? ALL_VALUES : TAGS_ONLY) as QueryAnswer[];
   }
 
   update(items: readonly RegisterItem[]): Promise<void> {

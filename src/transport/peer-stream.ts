@@ -1,47 +1,61 @@
 import type { Got } from 'got';
-import { LineSplitter, LineTooLongError, NDJSON } from './ndjson.js';
+import { limits } from '../core/limits.js';
+import { FRAMES, FrameDecoder, FrameError, writeFrame, type EncodedFrame } from './frames.js';
 import { isRefusal, PeerRefusedError } from './peer-link.js';
-import { PEER_PATHS, isStreamAnswer, type StreamAnswer, type StreamRequest } from './wire.js';
-
-/** A request line before the stream gives it an id (the wire's StreamRequest, one per op). */
-type StreamRequestBody = StreamRequest extends infer R ? (R extends StreamRequest ? Omit<R, 'id'> : never) : never;
+import { encodeRequest, parseStreamAnswer, PEER_PATHS, type AnswerExpectation, type StreamAnswer, type StreamRequestBody } from './wire.js';
 
 interface Pending {
   readonly resolve: (answer: StreamAnswer) => void;
   readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly expect: AnswerExpectation | undefined;
+  readonly timer: NodeJS.Timeout | undefined;
+}
+
+/** What one stream needs to know: its member, its bounds and deadlines. */
+export interface PeerStreamOptions {
+  readonly member: string;
+  /** The stream fails when requests are outstanding and nothing arrived for this long. */
+  readonly progressDeadlineMs: number;
+  /** Bounds on the answers' frames (their largest values). */
+  readonly headerBytesMax: number;
+  readonly rawBytesMax: number;
 }
 
 /**
- * One long-lived POST /peer/stream to one member (see wire.ts): requests are written as
- * lines of the request body, answers arrive as lines of the response body, matched by id.
+ * One long-lived POST /peer/stream to one member (wire.ts): requests are written as frames
+ * of the request body, answers arrive as frames of the response body, matched by id.
  *
- * Failure is all or nothing: a connection error, an unexpected end, a malformed answer or
- * one request left unanswered past its deadline kills the stream and rejects everything
- * pending on it (the PeerChannel retries, on a new stream). A stuck member therefore costs
- * one deadline per stream, not one per request.
+ * Deadlines measure progress, not age (docs/flow-control.md): the stream fails when it has
+ * requests outstanding and nothing has arrived for `progressDeadlineMs`; a stream delivering a
+ * big answer is making progress. A request may carry a deadline of its own (heartbeats).
+ *
+ * Failure is all or nothing: a connection error, an unexpected end, a malformed answer or a
+ * deadline kills the stream and rejects everything pending on it (the PeerChannel retries, on
+ * a new stream). A stuck member therefore costs one deadline per stream, not one per request.
  */
 export class PeerStream {
   readonly openedMs = Date.now();
   private readonly pending = new Map<number, Pending>();
-  private readonly lines: LineSplitter;
+  private readonly frames: FrameDecoder;
   private readonly request: ReturnType<Got['stream']>;
   private nextId = 1;
-  private outgoing = '';
+  private outgoing: EncodedFrame[] = [];
   private flushScheduled = false;
   private failure: Error | undefined;
   private ending = false;
   private status: number | undefined;
   private errorBody = '';
+  private lastProgressMs = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
 
-  constructor(client: Got, private readonly member: string, maxLineChars: number, private readonly onClosed: (s: PeerStream) => void) {
-    this.lines = new LineSplitter(maxLineChars);
-    this.request = client.stream.post(PEER_PATHS.stream.slice(1), { headers: { 'content-type': NDJSON } });
-    this.request.setEncoding('utf8');
+  constructor(client: Got, private readonly options: PeerStreamOptions, private readonly onClosed: (s: PeerStream) => void) {
+    this.frames = new FrameDecoder({ headerBytesMax: options.headerBytesMax, rawBytesMax: options.rawBytesMax });
+    this.request = client.stream.post(PEER_PATHS.stream.slice(1), { headers: { 'content-type': FRAMES } });
     this.request.on('response', (res: { statusCode: number }) => (this.status = res.statusCode));
-    this.request.on('data', (chunk: string) => this.onData(chunk));
+    this.request.on('data', (chunk: Buffer) => this.onData(chunk));
     this.request.on('end', () => this.onEnd());
-    this.request.on('error', (err: Error) => this.fail(new Error(`stream to ${member} failed: ${err.message}`)));
+    this.request.on('error', (err: Error) => this.fail(new Error(`stream to ${options.member} failed: ${err.message}`)));
   }
 
   /** False once the stream failed or was asked to end; new requests need a new stream. */
@@ -49,34 +63,52 @@ export class PeerStream {
     return this.failure === undefined && !this.ending;
   }
 
-  /** Sends one request; resolves with its answer line, rejects when the stream fails. */
-  call(body: StreamRequestBody, deadlineMs: number): Promise<StreamAnswer> {
-    if (!this.usable) return Promise.reject(this.failure ?? new Error(`stream to ${this.member} is ending`));
+  /** Requests sent on this stream and not answered yet. */
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends one request; resolves with its answer, rejects when the stream fails. With
+   * `deadlineMs`, the stream also fails if this request is not answered within it.
+   */
+  call(body: StreamRequestBody, deadlineMs?: number): Promise<StreamAnswer> {
+    if (!this.usable) return Promise.reject(this.failure ?? new Error(`stream to ${this.options.member} is ending`));
     const id = this.nextId++;
+    if (this.pending.size === 0) this.lastProgressMs = Date.now();
+    const expect = body.op === 'query' ? { items: body.addrs.length, values: body.values } : undefined;
     return new Promise<StreamAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error(`${this.member} did not answer within ${deadlineMs} ms`)), deadlineMs);
-      this.pending.set(id, { resolve, reject, timer });
-      this.write(JSON.stringify({ id, ...body }));
+      const timer = deadlineMs === undefined ? undefined
+        : setTimeout(() => this.fail(new Error(`${this.options.member} did not answer within ${deadlineMs} ms`)), deadlineMs);
+      this.pending.set(id, { resolve, reject, expect, timer });
+      this.armWatchdog();
+      this.write(encodeRequest(id, body));
     });
   }
 
-  /** Ends the request body; answers still due keep arriving, then the member ends too. */
+  /** Ends the request body; answers still due keep arriving (for a bounded time), then the member ends too. */
   end(): void {
     if (this.ending || this.failure) return;
     this.ending = true;
     this.flush();
     this.request.end();
-    if (this.pending.size === 0) this.onClosed(this);
+    if (this.pending.size === 0) {
+      this.onClosed(this);
+      return;
+    }
+    // A member that never answers must not keep old streams (and their requests) forever.
+    this.drainTimer = setTimeout(() => this.fail(new Error(`${this.options.member} did not finish an ending stream within ${limits.peerStreamDrainMs} ms`)), limits.peerStreamDrainMs);
+    this.drainTimer.unref();
   }
 
   /** Kills the stream now (shutdown); pending requests are rejected. */
   destroy(): void {
-    this.fail(new Error(`stream to ${this.member} closed`));
+    this.fail(new Error(`stream to ${this.options.member} closed`));
   }
 
-  /** Lines written in one turn of the event loop go out in one write. */
-  private write(line: string): void {
-    this.outgoing += line + '\n';
+  /** Frames written in one turn of the event loop go out in one write. */
+  private write(frame: EncodedFrame): void {
+    this.outgoing.push(frame);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     process.nextTick(() => this.flush());
@@ -84,55 +116,76 @@ export class PeerStream {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.outgoing === '' || this.failure) return;
-    this.request.write(this.outgoing);
-    this.outgoing = '';
+    if (this.outgoing.length === 0 || this.failure) return;
+    const frames = this.outgoing;
+    this.outgoing = [];
+    this.request.cork();
+    for (const f of frames) writeFrame(this.request, f);
+    this.request.uncork();
   }
 
-  private onData(chunk: string): void {
-    if (this.status !== 200) {
-      this.errorBody += chunk.slice(0, 4096);
-      return;
-    }
-    let lines: string[];
-    try {
-      lines = this.lines.push(chunk);
-    } catch (err) {
-      this.fail(new Error(`${this.member} sent a bad stream: ${(err as LineTooLongError).message}`));
-      return;
-    }
-    for (const line of lines) {
-      let answer: unknown;
-      try {
-        answer = JSON.parse(line);
-      } catch {
-        this.fail(new Error(`${this.member} sent a line that is not JSON`));
+  private armWatchdog(): void {
+    if (this.watchdog !== undefined) return;
+    const check = (): void => {
+      this.watchdog = undefined;
+      if (this.failure || this.pending.size === 0) return;
+      const silentMs = Date.now() - this.lastProgressMs;
+      if (silentMs >= this.options.progressDeadlineMs) {
+        this.fail(new Error(`${this.options.member} sent nothing for ${this.options.progressDeadlineMs} ms with ${this.pending.size} requests outstanding`));
         return;
       }
-      if (!isStreamAnswer(answer)) {
-        this.fail(new Error(`${this.member} sent a malformed answer`));
+      this.watchdog = setTimeout(check, this.options.progressDeadlineMs - silentMs);
+    };
+    this.watchdog = setTimeout(check, this.options.progressDeadlineMs);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastProgressMs = Date.now();
+    if (this.status !== 200) {
+      if (this.errorBody.length < 4096) this.errorBody += chunk.toString('utf8', 0, Math.min(chunk.length, 4096));
+      return;
+    }
+    let frames;
+    try {
+      frames = this.frames.push(chunk);
+    } catch (err) {
+      this.fail(new Error(`${this.options.member} sent a bad stream: ${(err as FrameError).message}`));
+      return;
+    }
+    for (const frame of frames) {
+      const id = (frame.header as { id?: unknown } | null)?.id;
+      const p = typeof id === 'number' ? this.pending.get(id) : undefined;
+      const answer = parseStreamAnswer(frame, p?.expect);
+      if (typeof answer === 'string') {
+        if (p === undefined && typeof id === 'number') continue; // a late answer to a request that is gone
+        this.fail(new Error(`${this.options.member} sent a malformed answer: ${answer}`));
         return;
       }
       if (answer.id === null) {
-        this.fail(new Error(`${this.member} ended the stream: ${answer.error?.message ?? 'no reason given'}`));
+        this.fail(new Error(`${this.options.member} ended the stream: ${answer.error?.message ?? 'no reason given'}`));
         return;
       }
-      const p = this.pending.get(answer.id);
       if (!p) continue; // answered after its deadline killed nothing: a stale duplicate
       this.pending.delete(answer.id);
-      clearTimeout(p.timer);
-      if (answer.error) p.reject(new Error(`${this.member}: ${answer.error.message}`));
+      if (p.timer) clearTimeout(p.timer);
+      if (answer.error) p.reject(new Error(`${this.options.member}: ${answer.error.message}`));
       else p.resolve(answer);
     }
-    if (this.ending && this.pending.size === 0) this.onClosed(this);
+    if (this.ending && this.pending.size === 0) this.closeEnded();
   }
 
   private onEnd(): void {
     if (this.status !== undefined && this.status !== 200) {
-      this.fail(refusal(this.member, this.status, this.errorBody));
+      this.fail(refusal(this.options.member, this.status, this.errorBody));
     } else if (this.pending.size > 0 || !this.ending) {
-      this.fail(new Error(`${this.member} ended the stream`));
+      this.fail(new Error(`${this.options.member} ended the stream`));
     }
+    this.closeEnded();
+  }
+
+  private closeEnded(): void {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    if (this.watchdog) clearTimeout(this.watchdog);
     this.onClosed(this);
   }
 
@@ -140,12 +193,12 @@ export class PeerStream {
     if (this.failure) return;
     this.failure = err;
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      if (p.timer) clearTimeout(p.timer);
       p.reject(err);
     }
     this.pending.clear();
     this.request.destroy();
-    this.onClosed(this);
+    this.closeEnded();
   }
 }
 

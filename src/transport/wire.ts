@@ -2,31 +2,37 @@ import { isAddr } from '../core/addr.js';
 import { limits } from '../core/limits.js';
 import type { RegisterPage } from '../core/recovery.js';
 import { tagProblem } from '../core/tag.js';
-import type { Addr, RegisterItem, Tag, Versioned } from '../core/types.js';
+import type { Addr, RegisterItem, ReplicaAnswer, Tag, Versioned } from '../core/types.js';
+import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } from './frames.js';
 
 /**
  * The internal peer (replica) API. It may change between versions; every request carries
  * the sender's cluster identity so a node configured with another member set is refused.
  *
- *   POST /peer/stream  (application/x-ndjson, both ways, open for many requests)
- *        request lines  {"id":1,"op":"query","addrs":[3,4]}
- *                       {"id":2,"op":"update","items":[{"addr":3,"tag":..,"value":..}]}
- *                       {"id":3,"op":"ping"}                          (heartbeat)
- *        answer lines   {"id":1,"items":[{"tag":..,"value":..},..]}   (in the order of addrs)
- *                       {"id":2,"acked":1}                            (once durable)
- *                       {"id":3,"ping":PingReply}
- *                       {"id":2,"error":{"code":"recovering","message":".."}}
+ *   POST /peer/stream  (application/x-shmem-frames, both ways, open for many requests)
+ *     A frame is a JSON header line, then `raw` bytes if the header says "raw": N (frames.ts).
+ *     Values up to limits.inlineValueCharsMax characters ride inline ("value": "..."); longer
+ *     ones as raw UTF-8 after the header ("bytes": n, in item order).
+ *        request   {"id":1,"op":"query","addrs":[3,4],"values":false}                (tags only: a write)
+ *                  {"id":2,"op":"query","addrs":[3],"values":true,"budget":262144}   (values up to a budget)
+ *                  {"id":3,"op":"update","items":[{"addr":3,"tag":..,"value":".."}]}
+ *                  {"id":4,"op":"ping"}                                             (heartbeat)
+ *        answer    {"id":1,"items":[{"tag":..},..]}                                 (in the order of addrs)
+ *                  {"id":2,"items":[{"tag":..,"value":".."},{"tag":..,"deferred":1048576},{"unavailable":"damaged"}]}
+ *                  {"id":3,"acked":1}                                               (once durable)
+ *                  {"id":4,"ping":PingReply}
+ *                  {"id":3,"error":{"code":"recovering","message":".."}}
+ *                  {"id":null,"error":{..}}                                          (ends the stream: bad input)
  *   GET  /peer/registers?after=A&limit=L           -> RegisterPage (wiped-node recovery)
  *
  * The stream is one long HTTP/1.1 POST whose request body carries requests and whose
  * response body carries the answers, matched by id and sent as soon as each is ready (an
- * update's after its commit), like etcd's long-lived peer streams. Measured per request on
- * the 2-core machine: ~55 us of CPU on both ends together, against ~550-850 us of client
- * CPU for one got request per batch; see the README's performance section.
+ * update's after its commit), like etcd's long-lived peer streams. Each link keeps two,
+ * a small lane and a bulk lane (docs/flow-control.md).
  */
 export const PEER_PATHS = { stream: '/peer/stream', registers: '/peer/registers' } as const;
 
-/** Registers per page of /peer/registers. */
+/** Registers per page of /peer/registers (and at most limits.registerPageValueBytesMax of values). */
 export const REGISTER_PAGE_ITEMS = 1000;
 
 /** Headers identifying the sender and its member set. */
@@ -38,24 +44,27 @@ export const HEADER_NODE = 'x-shmem-node';
 /** The member the sender means to address: a node refuses requests addressed to another name of it. */
 export const HEADER_TO = 'x-shmem-to';
 
-export interface QueryRequest { readonly addrs: readonly Addr[] }
-export interface QueryReply { readonly items: readonly Versioned[] }
-export interface UpdateRequest { readonly items: readonly RegisterItem[] }
-
-/** One request line of the peer stream. */
+/** One request of the peer stream, decoded and checked. */
 export type StreamRequest =
-  | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[] }
-  | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[] }
+  | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean; readonly budget: number; readonly oversize: boolean }
+  | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[]; readonly valueBytes: number }
   | { readonly id: number; readonly op: 'ping' };
 
-/** One answer line of the peer stream; `id` is null only for an error that ends the stream. */
+/** A request before the stream gives it an id. */
+export type StreamRequestBody =
+  | { readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean; readonly budget?: number; readonly oversize?: boolean }
+  | { readonly op: 'update'; readonly items: readonly RegisterItem[] }
+  | { readonly op: 'ping' };
+
+/** One answer of the peer stream, decoded; `id` is null only for an error that ends the stream. */
 export interface StreamAnswer {
   readonly id: number | null;
-  readonly items?: readonly Versioned[];
+  readonly items?: readonly ReplicaAnswer[];
   readonly acked?: number;
   readonly ping?: PingReply;
   readonly error?: { readonly code: string; readonly message: string };
 }
+
 export interface PingReply {
   readonly member: string;
   readonly nodeId: string;
@@ -75,22 +84,19 @@ export function isTag(v: unknown): v is Tag {
 
 /** A tag with its value; `null` only with the initial tag (no write ever sends one). */
 export function isVersioned(v: unknown): v is Versioned {
-  return versionedProblem(v, Number.POSITIVE_INFINITY) === null;
+  return isObject(v) && versionedProblem(v['tag'], v['value'], Number.POSITIVE_INFINITY) === null;
 }
 
 export function isRegisterItem(v: unknown): v is RegisterItem {
   return isVersioned(v) && isAddr((v as unknown as Record<string, unknown>)['addr']);
 }
 
-/** Why `v` is not a register a replica may store, or null. */
-function versionedProblem(v: unknown, valueBytesMax: number): string | null {
-  if (!isObject(v)) return 'an item is not an object';
-  const tag = v['tag'];
+/** Why (tag, value) is not a register a replica may store, or null. */
+function versionedProblem(tag: unknown, value: unknown, valueBytesMax: number): string | null {
   if (!isObject(tag) || typeof tag['seq'] !== 'number' || typeof tag['writer'] !== 'string') return 'an item has no tag {seq, writer}';
   if (tag['writer'].length > limits.writerIdCharsMax) return `a writer id is longer than ${limits.writerIdCharsMax} characters`;
   const problem = tagProblem(tag as unknown as Tag, limits.tagSeqMax);
   if (problem !== null) return problem;
-  const value = v['value'];
   if (value === null) return tag['seq'] === 0 ? null : `value null with tag seq ${tag['seq']}: no write stores null`;
   if (typeof value !== 'string') return 'a value is not a string';
   if (!value.isWellFormed()) return 'a value holds a lone surrogate (not storable as UTF-8)';
@@ -101,55 +107,177 @@ function versionedProblem(v: unknown, valueBytesMax: number): string | null {
   return null;
 }
 
-export function isQueryRequest(v: unknown): v is QueryRequest {
-  return isObject(v) && Array.isArray(v['addrs']) && v['addrs'].length <= limits.batchItemsMax && v['addrs'].every(isAddr);
-}
-
-/** A stream request line after validation, or why it was refused (the refusal's metric label and message). */
+/** A stream request after validation, or why it was refused (the refusal's metric label and message). */
 export type ParsedStreamRequest =
   | { readonly ok: true; readonly request: StreamRequest }
   | { readonly ok: false; readonly reason: RefusalReason; readonly message: string };
 
-/** Kinds of refused peer input, the label of shmem_peer_refusals_total. */
-export type RefusalReason = 'malformed' | 'batch_too_large' | 'bad_tag' | 'null_value' | 'value_too_large' | 'ping_flood';
+/** Kinds of refused peer input, the label of shmem_peer_input_refused_total. */
+export type RefusalReason = 'malformed' | 'frame_too_large' | 'batch_too_large' | 'bad_tag' | 'null_value' | 'value_too_large' | 'ping_flood';
 
 /**
- * Checks one decoded request line of the peer stream, whoever sent it: shapes, batch sizes,
- * tags (tagProblem), null values and value sizes. Nothing of a refused line is applied.
+ * Checks one decoded request frame of the peer stream, whoever sent it: shapes, batch sizes,
+ * tags (tagProblem), null values, value sizes and encodings, raw byte counts. Nothing of a
+ * refused frame is applied.
  */
-export function parseStreamRequest(v: unknown, valueBytesMax: number): ParsedStreamRequest {
+export function parseStreamRequest(frame: Frame, valueBytesMax: number): ParsedStreamRequest {
   const refuse = (reason: RefusalReason, message: string): ParsedStreamRequest => ({ ok: false, reason, message });
-  if (!isObject(v) || typeof v['id'] !== 'number' || !Number.isSafeInteger(v['id'])) return refuse('malformed', 'a request line has no integer id');
-  if (v['op'] === 'ping') return { ok: true, request: v as unknown as StreamRequest };
+  const v = frame.header;
+  if (!isObject(v) || typeof v['id'] !== 'number' || !Number.isSafeInteger(v['id'])) return refuse('malformed', 'a request has no integer id');
+  const id = v['id'];
+  if (v['op'] === 'ping') {
+    if (frame.raw.length > 0) return refuse('malformed', 'a ping carries no raw bytes');
+    return { ok: true, request: { id, op: 'ping' } };
+  }
   if (v['op'] === 'query') {
     const addrs = v['addrs'];
     if (!Array.isArray(addrs) || !addrs.every(isAddr)) return refuse('malformed', 'a query\'s addrs must be an array of addresses');
     if (addrs.length > limits.batchItemsMax) return refuse('batch_too_large', `a query of ${addrs.length} addresses is over the limit of ${limits.batchItemsMax}`);
-    return { ok: true, request: v as unknown as StreamRequest };
+    if (frame.raw.length > 0) return refuse('malformed', 'a query carries no raw bytes');
+    const values = v['values'];
+    if (typeof values !== 'boolean') return refuse('malformed', 'a query says "values": true or false');
+    const budget = v['budget'] ?? 0;
+    if (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget < 0) return refuse('malformed', 'a query\'s budget must be a non-negative integer');
+    return {
+      ok: true,
+      request: { id, op: 'query', addrs, values, budget: Math.min(budget, limits.bulkAnswerValueBytesMax), oversize: v['oversize'] === true },
+    };
   }
   if (v['op'] === 'update') {
     const items = v['items'];
     if (!Array.isArray(items)) return refuse('malformed', 'an update\'s items must be an array');
     if (items.length > limits.batchItemsMax) return refuse('batch_too_large', `an update of ${items.length} items is over the limit of ${limits.batchItemsMax}`);
-    for (const item of items) {
+    const out: RegisterItem[] = [];
+    let offset = 0;
+    for (const item of items as unknown[]) {
       if (!isObject(item) || !isAddr(item['addr'])) return refuse('malformed', 'an update item has no valid addr');
-      const problem = versionedProblem(item, valueBytesMax);
-      if (problem === null) continue;
-      const reason: RefusalReason = problem.startsWith('value null') ? 'null_value' : problem.includes('over the limit') ? 'value_too_large'
-        : problem.startsWith('tag') || problem.startsWith('writer') || problem.includes('writer id') ? 'bad_tag' : 'malformed';
-      return refuse(reason, `address ${item['addr']}: ${problem}`);
+      let value: unknown = item['value'];
+      const bytes = item['bytes'];
+      if (bytes !== undefined) {
+        if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0 || offset + bytes > frame.raw.length) {
+          return refuse('malformed', `address ${item['addr']}: "bytes" does not match the frame's raw bytes`);
+        }
+        if (bytes > valueBytesMax) return refuse('value_too_large', `address ${item['addr']}: a value of ${bytes} bytes is over the limit of ${valueBytesMax}`);
+        value = decodeRawValue(frame.raw, offset, bytes);
+        offset += bytes;
+        if (value === undefined) return refuse('malformed', `address ${item['addr']}: a value is not valid UTF-8`);
+      }
+      const problem = versionedProblem(item['tag'], value, valueBytesMax);
+      if (problem !== null) {
+        const reason: RefusalReason = problem.startsWith('value null') ? 'null_value' : problem.includes('over the limit') ? 'value_too_large'
+          : problem.startsWith('tag') || problem.startsWith('writer') || problem.includes('writer id') ? 'bad_tag' : 'malformed';
+        return refuse(reason, `address ${item['addr']}: ${problem}`);
+      }
+      out.push({ addr: item['addr'], tag: item['tag'] as unknown as Tag, value: value as string | null });
     }
-    return { ok: true, request: v as unknown as StreamRequest };
+    if (offset !== frame.raw.length) return refuse('malformed', 'an update\'s raw bytes do not match its items');
+    return { ok: true, request: { id, op: 'update', items: out, valueBytes: frame.raw.length } };
   }
   return refuse('malformed', `unknown op ${JSON.stringify(v['op'])?.slice(0, 20)}`);
 }
 
-export function isStreamAnswer(v: unknown): v is StreamAnswer {
-  return isObject(v) && (v['id'] === null || (typeof v['id'] === 'number' && Number.isSafeInteger(v['id'])));
+/**
+ * Splits the entries' values into inline ones and raw parts; a long value's UTF-8 is cached
+ * on its entry (the same item goes to every member, so it is encoded once).
+ */
+function valuesOf<T extends { readonly value: string | null }>(entries: readonly T[], shape: (e: T) => Record<string, unknown>): { items: Record<string, unknown>[]; raw: Buffer[] } {
+  const raw: Buffer[] = [];
+  const items = entries.map((e) => {
+    const head = shape(e);
+    if (e.value !== null && e.value.length > limits.inlineValueCharsMax) {
+      const bytes = utf8Of(e, e.value);
+      raw.push(bytes);
+      head['bytes'] = bytes.length;
+    } else {
+      head['value'] = e.value;
+    }
+    return head;
+  });
+  return { items, raw };
 }
 
-export function isQueryReply(v: unknown, expected: number): v is QueryReply {
-  return isObject(v) && Array.isArray(v['items']) && v['items'].length === expected && v['items'].every(isVersioned);
+/** Encodes a request frame (the client side of the stream). */
+export function encodeRequest(id: number, body: StreamRequestBody): EncodedFrame {
+  if (body.op === 'update') {
+    const { items, raw } = valuesOf(body.items, (i) => ({ addr: i.addr, tag: i.tag }));
+    return encodeFrame({ id, op: 'update', items }, raw);
+  }
+  return encodeFrame({ id, ...body });
+}
+
+/** Encodes a query answer (the serving side): values inline or raw, deferred and unavailable as they are. */
+export function encodeQueryAnswer(id: number, answers: readonly ReplicaAnswer[], values: boolean): EncodedFrame {
+  const raw: Buffer[] = [];
+  const items = answers.map((a): Record<string, unknown> => {
+    if ('unavailable' in a) return { unavailable: a.unavailable };
+    if ('deferredBytes' in a) return { tag: a.tag, deferred: a.deferredBytes };
+    if (!values) return { tag: a.tag };
+    if (a.value !== null && a.value.length > limits.inlineValueCharsMax) {
+      const bytes = Buffer.from(a.value, 'utf8');
+      raw.push(bytes);
+      return { tag: a.tag, bytes: bytes.length };
+    }
+    return { tag: a.tag, value: a.value };
+  });
+  return encodeFrame({ id, items }, raw);
+}
+
+/** Encodes any other answer (acks, pings, errors): no raw part. */
+export function encodeAnswer(answer: StreamAnswer): EncodedFrame {
+  return encodeFrame(answer as unknown as Record<string, unknown>);
+}
+
+/** What the client asked, so the answer can be checked against it: a query's size and whether it wanted values. */
+export interface AnswerExpectation {
+  readonly items: number;
+  readonly values: boolean;
+}
+
+/** Decodes an answer frame (the client side), or says why it is malformed. */
+export function parseStreamAnswer(frame: Frame, expected: AnswerExpectation | undefined): StreamAnswer | string {
+  const v = frame.header;
+  if (!isObject(v) || !(v['id'] === null || (typeof v['id'] === 'number' && Number.isSafeInteger(v['id'])))) return 'an answer has no id';
+  const { raw: _raw, ...answer } = v;
+  if (v['items'] === undefined) {
+    if (frame.raw.length > 0) return 'an answer without items carries raw bytes';
+    return answer as unknown as StreamAnswer;
+  }
+  const items = v['items'];
+  if (!Array.isArray(items) || expected === undefined || items.length !== expected.items) return 'a query answer has the wrong number of items';
+  const out: ReplicaAnswer[] = [];
+  let offset = 0;
+  for (const item of items as unknown[]) {
+    if (!isObject(item)) return 'a query answer item is not an object';
+    if (typeof item['unavailable'] === 'string') {
+      out.push({ unavailable: item['unavailable'].slice(0, 40) });
+      continue;
+    }
+    if (!isTag(item['tag'])) return 'a query answer item has no valid tag';
+    const tag = item['tag'];
+    if (item['deferred'] !== undefined) {
+      const n = item['deferred'];
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return 'a deferred size is not a non-negative integer';
+      out.push({ tag, deferredBytes: n });
+      continue;
+    }
+    let value: unknown = item['value'];
+    if (item['bytes'] !== undefined) {
+      const n = item['bytes'];
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || offset + n > frame.raw.length) return 'a value\'s "bytes" does not match the raw bytes';
+      value = decodeRawValue(frame.raw, offset, n);
+      offset += n;
+      if (value === undefined) return 'a value is not valid UTF-8';
+    }
+    if (item['value'] === undefined && item['bytes'] === undefined) {
+      if (expected.values) return 'a query answer item lacks the value it was asked for';
+      out.push({ tag, value: null }); // tags only: the value means nothing
+      continue;
+    }
+    if (versionedProblem(tag, value, Number.POSITIVE_INFINITY) !== null) return 'a query answer item is not a valid register';
+    out.push({ tag, value: value as string | null });
+  }
+  if (offset !== frame.raw.length) return 'an answer\'s raw bytes do not match its items';
+  return { ...(answer as unknown as StreamAnswer), items: out };
 }
 
 export function isPingReply(v: unknown): v is PingReply {

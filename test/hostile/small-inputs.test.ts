@@ -107,7 +107,7 @@ const startRefusals: [string, () => Promise<string[]>, RegExp][] = [
   }, /"toString" is not a setting[\s\S]*"constructor" is not a setting/],
   ['a bracketed peer that is no IPv6 address', async () => ['--peers', '[:::::]:1'], /\[:::::\] is not an IPv6 address/],
   ['an IPv6 peer without brackets', async () => ['--peers', '::1:3030'], /an IPv6 address goes in brackets/],
-  ['a data dir that is a device (/dev/null)', async () => ['--data-dir', '/dev/null'], /data dir \/dev\/null: cannot open the database there/],
+  ['a data dir that is a device (/dev/null)', async () => ['--data-dir', '/dev/null'], /--data-dir \/dev\/null: cannot use it \(it is not a directory/],
 ];
 for (const [name, args, message] of startRefusals) {
   test(`start refuses ${name}: exit 2, config_invalid naming it, a short message`, async () => {

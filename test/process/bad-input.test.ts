@@ -27,7 +27,7 @@ const evilUpdate = '{"id":7,"op":"update","items":[{"addr":3,"tag":{"seq":99,"wr
 const forged = (tag: unknown, value: unknown): string => JSON.stringify({ id: 1, op: 'update', items: [{ addr: 3, tag, value }] });
 
 /** Sends `body` on /peer/stream with this cluster's identity, as a member would. */
-async function peerStream(body: string, contentType = 'application/x-ndjson'): ReturnType<typeof http> {
+async function peerStream(body: string, contentType = 'application/x-shmem-frames'): ReturnType<typeof http> {
   const status = (await http(`${base}/status`)).body;
   return http(`${base}/peer/stream`, {
     method: 'POST',
@@ -62,10 +62,10 @@ const cases: [string, () => ReturnType<typeof http>, number, string][] = [
   ['read without an address', () => http(`${base}/read/`), 400, 'invalid_addr'],
   ['wrong method on /write', () => http(`${base}/write`), 405, 'method_not_allowed'],
   ['wrong method on /read', () => http(`${base}/read/3`, { method: 'DELETE' }), 405, 'method_not_allowed'],
-  ['peer stream without cluster identity', () => post('/peer/stream', `${evilUpdate}\n`, 'application/x-ndjson'), 400, 'bad_request'],
+  ['peer stream without cluster identity', () => post('/peer/stream', `${evilUpdate}\n`, 'application/x-shmem-frames'), 400, 'bad_request'],
   ['peer stream with another cluster identity', () => http(`${base}/peer/stream`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson', 'x-shmem-cluster': 'deadbeef', 'x-shmem-members': '127.0.0.1:1,127.0.0.1:2', 'x-shmem-from': '127.0.0.1:1' },
+    headers: { 'content-type': 'application/x-shmem-frames', 'x-shmem-cluster': 'deadbeef', 'x-shmem-members': '127.0.0.1:1,127.0.0.1:2', 'x-shmem-from': '127.0.0.1:1' },
     body: `${evilUpdate}\n`,
   }), 409, 'membership_mismatch'],
   ['peer stream of the right cluster with the wrong content type', async () => peerStream(`${evilUpdate}\n`, 'application/json'), 415, 'bad_content_type'],
@@ -81,12 +81,12 @@ for (const [name, send, status, code] of cases) {
   });
 }
 
-test('a member\'s stream answers queries line by line, in the order of its addresses', async () => {
-  const r = await peerStream('{"id":1,"op":"query","addrs":[3,4]}\n{"id":2,"op":"query","addrs":[3]}\n');
+test('a member\'s stream answers queries frame by frame, in the order of its addresses', async () => {
+  const r = await peerStream('{"id":1,"op":"query","addrs":[3,4],"values":true,"budget":1000}\n{"id":2,"op":"query","addrs":[3],"values":false}\n');
   assert.is(r.status, 200, r.text);
   const [a, b] = answerLines(r.text);
   assert.equal(a, { id: 1, items: [{ tag: original.tag, value: 'keep' }, { tag: { seq: 0, writer: '' }, value: null }] });
-  assert.equal(b, { id: 2, items: [{ tag: original.tag, value: 'keep' }] });
+  assert.equal(b, { id: 2, items: [{ tag: original.tag }] }, 'tags only: no value');
   const ping = answerLines((await peerStream('{"id":3,"op":"ping"}\n')).text)[0];
   assert.is(ping.id, 3);
   assert.is(ping.ping.member, cluster.node(0).url.replace('http://', ''));
@@ -106,7 +106,10 @@ const badStreams: [string, string][] = [
   ['a writer id of the wrong shape', `${forged({ seq: 1000, writer: 'z' }, 'x')}\n`],
   ['seq 0 with a writer', `${forged({ seq: 0, writer: 'eeeeeeee.1' }, 'x')}\n`],
   ['a value over --value-bytes-max (1000 bytes here)', `${forged({ seq: 1000, writer: 'eeeeeeee.1' }, 'x'.repeat(1001))}\n`],
-  ['an 8 MiB value', `${forged({ seq: 1000, writer: 'eeeeeeee.1' }, 'x'.repeat(8 * 1024 * 1024))}\n`],
+  ['an 8 MiB value inline (a header over 1 MiB, refused before it is parsed)', `${forged({ seq: 1000, writer: 'eeeeeeee.1' }, 'x'.repeat(8 * 1024 * 1024))}\n`],
+  ['an 8 MiB value as raw bytes (announced over the frame bound, refused before it is read)',
+    `${JSON.stringify({ id: 1, op: 'update', items: [{ addr: 3, tag: { seq: 1000, writer: 'eeeeeeee.1' }, bytes: 8 * 1024 * 1024 }], raw: 8 * 1024 * 1024 })}\n${'x'.repeat(64 * 1024)}`],
+  ['a raw value over --value-bytes-max', `${JSON.stringify({ id: 1, op: 'update', items: [{ addr: 3, tag: { seq: 1000, writer: 'eeeeeeee.1' }, bytes: 2000 }], raw: 2000 })}\n${'x'.repeat(2000)}${evilUpdate}\n`],
   ['a query of 513 addresses (over the batch limit)', `${JSON.stringify({ id: 1, op: 'query', addrs: Array.from({ length: 513 }, (_, i) => i) })}\n${evilUpdate}\n`],
   ['a flood of 150 pings in one second', `${Array.from({ length: 150 }, (_, i) => JSON.stringify({ id: i + 1, op: 'ping' })).join('\n')}\n${evilUpdate}\n`],
 ];
@@ -117,7 +120,9 @@ const refusalMessages: Record<string, RegExp> = {
   'a writer id of the wrong shape': /writer id "z"/,
   'seq 0 with a writer': /seq 0/,
   'a value over --value-bytes-max (1000 bytes here)': /1001 bytes is over the limit of 1000/,
-  'an 8 MiB value': /8388608 bytes is over the limit of 1000/,
+  'an 8 MiB value inline (a header over 1 MiB, refused before it is parsed)': /frame header exceeds the limit of 1048576 bytes/,
+  'an 8 MiB value as raw bytes (announced over the frame bound, refused before it is read)': /announces 8388608 raw bytes, over the limit/,
+  'a raw value over --value-bytes-max': /a value of 2000 bytes is over the limit of 1000/,
   'a query of 513 addresses (over the batch limit)': /513 addresses/,
   'a flood of 150 pings in one second': /pings in one second/,
 };
@@ -136,7 +141,7 @@ for (const [name, body] of badStreams) {
 
 test('refused peer input is counted by reason in /metrics', async () => {
   const metrics = (await http(`${base}/metrics`)).text;
-  for (const reason of ['bad_tag', 'null_value', 'value_too_large', 'batch_too_large', 'ping_flood', 'malformed']) {
+  for (const reason of ['bad_tag', 'null_value', 'value_too_large', 'batch_too_large', 'ping_flood', 'malformed', 'frame_too_large']) {
     assert.match(metrics, new RegExp(`shmem_peer_input_refused_total\\{reason="${reason}"\\} [1-9]`), reason);
   }
 });

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { ValueWant } from '../../src/core/types.js';
 import { DB_FILE, SCHEMA_VERSION, SqliteStore } from '../../src/storage/sqlite-store.js';
 import { tempDir } from '../helpers/cluster.js';
 
@@ -16,10 +17,13 @@ test.after.each(() => {
 });
 
 const item = (addr: number, seq: number, writer: string, value: string) => ({ addr, tag: { seq, writer }, value });
+const ALL: ValueWant = { values: true, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true };
+/** The stored pairs of `addrs` with every value (what a read's local query sees). */
+const read = (s: SqliteStore, addrs: number[]) => s.query(addrs, ALL);
 
 test('never-written addresses read as tag (0, "") and null', async () => {
   const s = new SqliteStore(dir);
-  assert.equal(s.read([0, 5]), [{ tag: { seq: 0, writer: '' }, value: null }, { tag: { seq: 0, writer: '' }, value: null }]);
+  assert.equal(read(s, [0, 5]), [{ tag: { seq: 0, writer: '' }, value: null }, { tag: { seq: 0, writer: '' }, value: null }]);
   await s.close();
 });
 
@@ -27,9 +31,9 @@ test('putIfNewer keeps the greater tag and ignores stale or duplicate items', as
   const s = new SqliteStore(dir);
   await s.putIfNewer([item(1, 2, 'b', 'two-b')]);
   await s.putIfNewer([item(1, 2, 'a', 'two-a'), item(1, 1, 'z', 'one')]);
-  assert.equal(s.read([1]), [{ tag: { seq: 2, writer: 'b' }, value: 'two-b' }]);
+  assert.equal(read(s, [1]), [{ tag: { seq: 2, writer: 'b' }, value: 'two-b' }]);
   await s.putIfNewer([item(1, 3, 'a', 'three')]);
-  assert.equal(s.read([1])[0]!.value, 'three');
+  assert.equal((read(s, [1])[0] as { value: string }).value, 'three');
   await s.close();
 });
 
@@ -39,7 +43,7 @@ test('acknowledged items survive close and reopen, with values intact', async ()
   await s.putIfNewer([item(0, 1, 'a', unicode), item(Number.MAX_SAFE_INTEGER, 1, 'a', '')]);
   await s.close();
   const again = new SqliteStore(dir);
-  assert.equal(again.read([0, Number.MAX_SAFE_INTEGER]).map((v) => v.value), [unicode, '']);
+  assert.equal(read(again, [0, Number.MAX_SAFE_INTEGER]).map((v) => (v as { value: string | null }).value), [unicode, '']);
   await again.close();
 });
 
@@ -57,9 +61,9 @@ test('concurrent updates are grouped into one commit, and every caller is resolv
 test('updates are not visible to reads until committed', async () => {
   const s = new SqliteStore(dir);
   const pending = s.putIfNewer([item(9, 1, 'a', 'x')]);
-  assert.is(s.read([9])[0]!.value, null, 'not yet durable, not yet visible');
+  assert.is((read(s, [9])[0] as { value: string | null }).value, null, 'not yet durable, not yet visible');
   await pending;
-  assert.is(s.read([9])[0]!.value, 'x');
+  assert.is((read(s, [9])[0] as { value: string | null }).value, 'x');
   await s.close();
 });
 
@@ -90,6 +94,124 @@ test('meta values persist', async () => {
   assert.is(again.getMeta('node_id'), 'def');
   assert.is(again.getMeta('missing'), undefined);
   await again.close();
+});
+
+/** Overwrites the first occurrence of `from` in the closed database file with `to` (same length). */
+function damageFile(file: string, from: string, to: string): void {
+  const bytes = readFileSync(file);
+  const at = bytes.indexOf(Buffer.from(from));
+  assert.ok(at >= 0, `${from} is in ${file}`);
+  Buffer.from(to).copy(bytes, at);
+  writeFileSync(file, bytes);
+}
+
+test('a value damaged on disk is never returned: the address is unavailable, marked durably, and pages refuse it', async () => {
+  const s = new SqliteStore(dir);
+  await s.putIfNewer([item(1, 1, 'a', 'precious-value-0001'), item(2, 1, 'a', 'neighbour')]);
+  await s.close();
+  damageFile(join(dir, DB_FILE), 'precious-value-0001', 'precious-value-9999');
+  const again = new SqliteStore(dir);
+  const damage: number[] = [];
+  again.onDamage = (addr) => damage.push(addr);
+  assert.equal(read(again, [1, 2]), [{ unavailable: 'damaged' }, { tag: { seq: 1, writer: 'a' }, value: 'neighbour' }]);
+  assert.equal(damage, [1]);
+  assert.is(again.stats().damaged, 1);
+  assert.equal(again.tags(null, 10), [{ addr: 1, tag: { seq: 0, writer: '' }, damaged: true }, { addr: 2, tag: { seq: 1, writer: 'a' } }]);
+  assert.throws(() => again.page(null, 10, 1 << 20), (e: Error) => e.name === 'RegisterDamagedError' && /address 1 .*checksum/.test(e.message));
+  await again.close();
+  const third = new SqliteStore(dir);
+  assert.equal(third.damagedAddrs(10), [1], 'the mark survives a restart');
+  assert.equal(read(third, [1]), [{ unavailable: 'damaged' }]);
+  await third.close();
+});
+
+test('a damaged tag is caught too, and an update replaces a damaged register but the mark stays until repaired', async () => {
+  const s = new SqliteStore(dir);
+  await s.putIfNewer([item(1, 7, 'writer-to-damage', 'v')]);
+  await s.close();
+  damageFile(join(dir, DB_FILE), 'writer-to-damage', 'writer-to-dXmage');
+  const again = new SqliteStore(dir);
+  assert.equal(again.query([1], { values: false }), [{ unavailable: 'damaged' }], 'a tags-only query verifies the tag fields');
+  await again.putIfNewer([item(1, 2, 'b', 'after')]); // lower than the lost tag 7: stored, the old row's tag is unknown
+  assert.equal(read(again, [1]), [{ unavailable: 'damaged' }], 'still not answered: a repair must merge the other members first');
+  again.clearDamaged([1]);
+  assert.equal(read(again, [1]), [{ tag: { seq: 2, writer: 'b' }, value: 'after' }]);
+  await again.close();
+});
+
+test('tags-only queries carry no values; a budget defers what does not fit, and oversize lets the first through', async () => {
+  const s = new SqliteStore(dir);
+  const big = 'x'.repeat(3000);
+  await s.putIfNewer([item(1, 1, 'a', 'small'), item(2, 1, 'a', big), item(3, 1, 'a', big)]);
+  assert.equal(s.query([1, 2], { values: false }), [{ tag: { seq: 1, writer: 'a' }, value: null }, { tag: { seq: 1, writer: 'a' }, value: null }]);
+  assert.equal(s.query([1, 2, 3], { values: true, budgetBytes: 4000, oversize: false }), [
+    { tag: { seq: 1, writer: 'a' }, value: 'small' }, { tag: { seq: 1, writer: 'a' }, value: big }, { tag: { seq: 1, writer: 'a' }, deferredBytes: 3000 },
+  ]);
+  assert.equal(s.query([3, 2], { values: true, budgetBytes: 10, oversize: true }), [
+    { tag: { seq: 1, writer: 'a' }, value: big }, { tag: { seq: 1, writer: 'a' }, deferredBytes: 3000 },
+  ]);
+  await s.close();
+});
+
+test('pages hold at most their value bytes (at least one register) and say where to continue', async () => {
+  const s = new SqliteStore(dir);
+  const v = 'y'.repeat(1000);
+  await s.putIfNewer(Array.from({ length: 10 }, (_, i) => item(i, 1, 'a', v)));
+  const first = s.page(null, 100, 3500);
+  assert.equal(first.items.map((i) => i.addr), [0, 1, 2]);
+  assert.is(first.next, 2);
+  const tiny = s.page(2, 100, 10);
+  assert.equal(tiny.items.map((i) => i.addr), [3], 'one register even when it alone is over the bound');
+  const last = s.page(6, 100, 1 << 20);
+  assert.equal(last.items.map((i) => i.addr), [7, 8, 9]);
+  assert.is(last.next, null);
+  await s.close();
+});
+
+test('one transaction writes at most the commit bound of values; the rest commits next, every caller resolved', async () => {
+  const s = new SqliteStore(dir);
+  const five = 'z'.repeat(5 * 1024 * 1024);
+  const before = s.stats().commits;
+  await Promise.all([s.putIfNewer([item(1, 1, 'a', five)]), s.putIfNewer([item(2, 1, 'a', five)]), s.putIfNewer([item(3, 1, 'a', 'small')])]);
+  assert.is(s.stats().commits - before, 2, '5 MiB, then 5 MiB + a small one');
+  assert.is(s.stats().addresses, 3);
+  await s.close();
+});
+
+test('a full database refuses updates with storage_unavailable, reports it once, and resumes when there is room', async () => {
+  const s = new SqliteStore(dir);
+  const changes: boolean[] = [];
+  s.onHealthChange = (h) => changes.push(h.ok);
+  await s.putIfNewer([item(1, 1, 'a', 'fits')]);
+  // SQLite answers SQLITE_FULL at max_page_count exactly as on a full disk.
+  const db = (s as unknown as { db: Database.Database }).db;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  db.pragma(`max_page_count = ${pages}`);
+  const err = await s.putIfNewer([item(2, 1, 'a', 'w'.repeat(200_000))]).then(() => undefined, (e: Error & { code?: string }) => e);
+  assert.is(err?.name, 'StorageUnavailableError');
+  assert.match(err!.message, /disk is full .*SQLITE_FULL/);
+  await s.putIfNewer([item(3, 1, 'a', 'w'.repeat(200_000))]).catch(() => undefined);
+  assert.equal(changes, [false], 'reported once, not per failed commit');
+  assert.is(s.health().ok, false);
+  db.pragma('max_page_count = 1073741823');
+  await s.putIfNewer([item(2, 1, 'a', 'w'.repeat(200_000))]);
+  assert.equal(changes, [false, true]);
+  assert.equal(read(s, [1]), [{ tag: { seq: 1, writer: 'a' }, value: 'fits' }], 'nothing acknowledged was lost');
+  await s.close();
+});
+
+test('a version-1 database is migrated: checksums computed, values intact', async () => {
+  const db = new Database(join(dir, DB_FILE));
+  db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE registers (addr INTEGER PRIMARY KEY, seq INTEGER NOT NULL, writer TEXT NOT NULL, value TEXT) STRICT;
+    INSERT INTO registers VALUES (4, 3, 'w', 'héllo'), (5, 1, 'w', '');`);
+  db.pragma('user_version = 1');
+  db.close();
+  const s = new SqliteStore(dir);
+  assert.equal(read(s, [4, 5]), [{ tag: { seq: 3, writer: 'w' }, value: 'héllo' }, { tag: { seq: 1, writer: 'w' }, value: '' }]);
+  assert.is(s.stats().damaged, 0);
+  assert.is(s.quickCheck(), null);
+  await s.close();
 });
 
 test.run();

@@ -2,22 +2,29 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { OpId, Phase } from '../../src/core/coordinator.js';
 import { INITIAL } from '../../src/core/tag.js';
-import type { Addr, RegisterItem, Versioned } from '../../src/core/types.js';
+import type { Addr, QueryAnswer, RegisterItem } from '../../src/core/types.js';
 import { PeerChannel, type ChannelSink } from '../../src/transport/peer-channel.js';
 import { PeerRefusedError, type PeerLink } from '../../src/transport/peer-link.js';
 
 /** A scripted in-process link: records every call and answers as told. */
 class ScriptedLink implements PeerLink {
   readonly member = 'peer:1';
-  calls: { kind: 'query' | 'update'; size: number; signal: AbortSignal }[] = [];
+  calls: { kind: 'query' | 'query-tags' | 'update'; size: number; signal: AbortSignal }[] = [];
   failuresLeft = 0;
   refuse = false;
   hold: Promise<void> | undefined;
+  /** Addresses answered `unavailable` (a damaged register) this many more times. */
+  unavailable = new Map<Addr, number>();
 
-  async query(addrs: readonly Addr[], signal: AbortSignal): Promise<Versioned[]> {
-    this.calls.push({ kind: 'query', size: addrs.length, signal });
+  async query(addrs: readonly Addr[], withValues: boolean, signal: AbortSignal): Promise<QueryAnswer[]> {
+    this.calls.push({ kind: withValues ? 'query' : 'query-tags', size: addrs.length, signal });
     await this.answer(signal);
-    return addrs.map(() => INITIAL);
+    return addrs.map((a) => {
+      const left = this.unavailable.get(a) ?? 0;
+      if (left === 0) return INITIAL;
+      this.unavailable.set(a, left - 1);
+      return { unavailable: 'damaged' };
+    });
   }
 
   async update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void> {
@@ -68,6 +75,32 @@ test('requests made in one event-loop turn travel as one batch per phase', async
   assert.equal(link.calls.map((c) => [c.kind, c.size]), [['query', 100], ['update', 2]]);
   assert.is(sink.replies.length, 100);
   assert.equal(sink.acks, [101, 102]);
+});
+
+test('queries that need tags only (a write) travel apart from those that need values (a read)', async () => {
+  const link = new ScriptedLink();
+  const sink = new RecordingSink();
+  const ch = new PeerChannel(link, sink);
+  ch.query(1, 1, false);
+  ch.query(2, 2, true);
+  ch.query(3, 3, false);
+  await settle();
+  assert.equal(link.calls.map((c) => [c.kind, c.size]).sort(), [['query', 1], ['query-tags', 2]]);
+  assert.equal(sink.replies.sort(), [1, 2, 3]);
+});
+
+test('an address the member cannot vouch for (damaged) is asked again, not counted as answered', async () => {
+  const link = new ScriptedLink();
+  link.unavailable.set(5, 2);
+  const sink = new RecordingSink();
+  const ch = new PeerChannel(link, sink);
+  ch.query(1, 5);
+  ch.query(2, 6);
+  await settle(20);
+  assert.equal(sink.replies, [2], 'the healthy address is answered at once');
+  await settle(500);
+  assert.equal(sink.replies, [2, 1], 'the damaged one once the member answers it');
+  assert.is(link.calls.length, 3);
 });
 
 test('batches are split at the item bound', async () => {

@@ -4,6 +4,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { INITIAL } from '../../src/core/tag.js';
 import type { Addr, RegisterItem, Versioned } from '../../src/core/types.js';
+import { valueSize } from '../../src/core/value.js';
+import { FRAMES } from '../../src/transport/frames.js';
 import { MembershipMismatchError, RecoveringError } from '../../src/errors.js';
 import { jsonLogger } from '../../src/log/logger.js';
 import { createHttpServer } from '../../src/server/http-server.js';
@@ -27,17 +29,34 @@ class TestReplica {
   recovering = false;
   refuse = false;
   streams = 0;
+  /** Every query served: its addresses and whether it asked for values. */
+  readonly queries: { addrs: Addr[]; values: boolean }[] = [];
+  /** Called when a value is deferred (a test may change the register meanwhile). */
+  afterDefer: (() => void) | undefined;
 
   api(): NodeApi {
     const fail = (): never => { throw new Error('not used by this test'); };
     return {
-      valueBytesMax: 1000,
-      peerBodyBytesMax: 64 * 1024,
+      valueBytesMax: 2 * 1024 * 1024,
       read: fail, write: fail, registers: fail, tags: fail, status: fail, metrics: fail, readiness: fail, peerInputRefused: () => {},
       ping: () => ({ member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: this.recovering }),
-      query: (addrs) => {
+      // The store's budget rule (sqlite-store.ts): values past the budget are deferred.
+      query: (addrs, want) => {
         if (this.recovering) throw new RecoveringError('recovering');
-        return addrs.map((a) => this.stored.get(a) ?? INITIAL);
+        this.queries.push({ addrs: [...addrs], values: want.values });
+        let used = 0;
+        return addrs.map((a) => {
+          const v = this.stored.get(a) ?? INITIAL;
+          if (!want.values) return { tag: v.tag, value: null };
+          const size = valueSize(v.value);
+          const allowed = want.oversize && used === 0 ? Number.MAX_SAFE_INTEGER : want.budgetBytes - used;
+          if (size > allowed) {
+            this.afterDefer?.();
+            return { tag: v.tag, deferredBytes: size };
+          }
+          used += Math.max(0, size);
+          return v;
+        });
       },
       update: (items) => new Promise<void>((resolve) => {
         const commit = (): void => {
@@ -49,7 +68,7 @@ class TestReplica {
       }),
       checkPeer: (headers) => {
         if (this.refuse) throw new MembershipMismatchError('other member set');
-        if (headers['content-type'] === 'application/x-ndjson') this.streams += 1;
+        if (headers['content-type'] === FRAMES) this.streams += 1;
       },
     };
   }
@@ -70,12 +89,12 @@ async function start(linkOptions: { requestDeadlineMs?: number; streamRenewMs?: 
   const access = new AccessControl({ tls: undefined, secret: undefined, tokens: undefined }, {
     clusterId: 'c', members: [], clientCertAuth: false, logger: silent, onRefused: () => {},
   });
-  server = createHttpServer(replica.api(), silent, { access, tls: undefined, clientCertAuth: false }) as Server;
+  server = createHttpServer(replica.api(), silent, { access, tls: undefined, clientCertAuth: false }).server as Server;
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const member = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   link = new HttpLink(member, {
     self: '127.0.0.1:1', members: ['127.0.0.1:1', member], clusterId: 'c', requestDeadlineMs: 1_000,
-    streamLineCharsMax: 64 * 1024, ...linkOptions,
+    valueBytesMax: 2 * 1024 * 1024, ...linkOptions,
   });
 }
 
@@ -93,30 +112,59 @@ test('queries and updates share one stream; an update is answered only once dura
   replica.holdUpdates = true;
   let acked = false;
   const update = link.update([item(3, 1, 'a')], signal).then(() => (acked = true));
-  const [before] = await link.query([3], signal); // answered while the update waits for its commit
+  const [before] = await link.query([3], true, signal); // answered while the update waits for its commit
   assert.equal(before, INITIAL);
   await settle(20);
   assert.not.ok(acked, 'not acknowledged before the commit');
   replica.uncommitted.shift()!();
   await update;
-  assert.equal(await link.query([3, 4], signal), [{ tag: { seq: 1, writer: WRITER }, value: 'a' }, INITIAL]);
-  const many = await Promise.all(Array.from({ length: 100 }, (_, i) => link.query([i], signal)));
+  assert.equal(await link.query([3, 4], true, signal), [{ tag: { seq: 1, writer: WRITER }, value: 'a' }, INITIAL]);
+  const many = await Promise.all(Array.from({ length: 100 }, (_, i) => link.query([i], true, signal)));
   assert.is(many.length, 100);
   assert.is(replica.streams, 1, 'every request went over one stream');
 });
 
-test('an unanswered request fails at its deadline, and the next one goes on a new stream', async () => {
+test('a stream with requests outstanding that receives nothing for the deadline fails; the next request goes on a new stream', async () => {
   await start({ requestDeadlineMs: 100 });
   replica.holdUpdates = true;
   const started = Date.now();
   const err = await link.update([item(1, 1, 'x')], signal).then(() => undefined, (e: Error) => e);
-  assert.match(String(err?.message), /did not answer within 100 ms/);
+  assert.match(String(err?.message), /sent nothing for 100 ms with 1 requests outstanding/);
   assert.ok(Date.now() - started >= 90);
-  assert.equal(await link.query([1], signal), [INITIAL]);
+  assert.equal(await link.query([1], true, signal), [INITIAL]);
   assert.is(replica.streams, 2);
 });
 
-test('heartbeats travel on the data stream and answer while a commit is pending, recovering or not', async () => {
+test('a write\'s query asks for tags only: no value travels back', async () => {
+  await start();
+  await link.update([item(5, 1, 'v'.repeat(100_000))], signal);
+  const [answer] = await link.query([5], false, signal);
+  assert.equal(answer, { tag: { seq: 1, writer: WRITER }, value: null });
+  assert.equal(replica.queries.at(-1), { addrs: [5], values: false });
+});
+
+test('big values travel on the bulk lane: updates, and values a small answer deferred, fetched whole', async () => {
+  await start();
+  const big = 'é'.repeat(600_000); // 1.2 MB of UTF-8
+  await link.update([item(1, 1, 'small'), item(2, 1, big)], signal);
+  assert.is(replica.streams, 2, 'the small lane and the bulk lane');
+  assert.equal(await link.query([1, 2], true, signal), [{ tag: { seq: 1, writer: WRITER }, value: 'small' }, { tag: { seq: 1, writer: WRITER }, value: big }]);
+  assert.equal(replica.queries.map((q) => q.addrs), [[1, 2], [2]], 'the small answer deferred the big value; the bulk lane fetched it');
+  assert.equal(link.stats(), { bulkBytesInFlight: 0, bulkWaiting: 0 }, 'the bulk budget is released');
+});
+
+test('a deferred value that changed before it was fetched comes back newer (the member\'s state during the query)', async () => {
+  await start();
+  await link.update([item(2, 1, 'a'.repeat(300_000))], signal);
+  replica.afterDefer = () => {
+    replica.afterDefer = undefined;
+    replica.stored.set(2, { tag: { seq: 2, writer: WRITER }, value: 'b'.repeat(300_000) });
+  };
+  const [answer] = await link.query([2], true, signal);
+  assert.equal(answer, { tag: { seq: 2, writer: WRITER }, value: 'b'.repeat(300_000) });
+});
+
+test('heartbeats travel on the small lane and answer while a commit is pending, recovering or not', async () => {
   await start();
   replica.holdUpdates = true;
   const update = link.update([item(1, 1, 'x')], signal);
@@ -131,18 +179,18 @@ test('heartbeats travel on the data stream and answer while a commit is pending,
 test('an error answer fails only its own request', async () => {
   await start();
   replica.recovering = true;
-  const err = await link.query([1], signal).then(() => undefined, (e: Error) => e);
+  const err = await link.query([1], true, signal).then(() => undefined, (e: Error) => e);
   assert.match(String(err?.message), /recovering/);
   assert.not.instance(err, PeerRefusedError);
   replica.recovering = false;
-  assert.equal(await link.query([1], signal), [INITIAL]);
+  assert.equal(await link.query([1], true, signal), [INITIAL]);
   assert.is(replica.streams, 1);
 });
 
 test('a member with another member set refuses the stream: PeerRefusedError', async () => {
   await start();
   replica.refuse = true;
-  const err = await link.query([1], signal).then(() => undefined, (e: Error) => e);
+  const err = await link.query([1], true, signal).then(() => undefined, (e: Error) => e);
   assert.instance(err, PeerRefusedError);
   assert.match(String(err?.message), /other member set/);
 });
@@ -165,7 +213,7 @@ test('streams are renewed by age; requests keep flowing and old streams finish',
     await settle(10);
   }
   assert.ok(replica.streams >= 4, `renewed (${replica.streams} streams)`);
-  assert.equal(await link.query([19], signal), [{ tag: { seq: 1, writer: WRITER }, value: 'v19' }]);
+  assert.equal(await link.query([19], true, signal), [{ tag: { seq: 1, writer: WRITER }, value: 'v19' }]);
   await settle(50);
   const open = (link as unknown as { open: Set<unknown> }).open.size;
   assert.is(open, 1, 'only the current stream is still open');

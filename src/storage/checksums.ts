@@ -1,0 +1,21 @@
+import { crc32 } from 'node:zlib';
+import type { Addr, Unavailable, Value } from '../core/types.js';
+export { valueSize } from '../core/value.js';
+
+/**
+ * The checksums every stored register carries (docs/storage-integrity.md): CRC-32 of the
+ * value's UTF-8 bytes, and CRC-32 of the fields that make its tag and name its value. CRC-32
+ * catches the damage that matters here (bytes overwritten or flipped on disk); it is not a
+ * defence against someone who rewrites the file on purpose.
+ */
+
+export function valueChecksum(value: Value): number {
+  return value === null ? 0 : crc32(value);
+}
+
+export function rowChecksum(addr: Addr, seq: number, writer: string, valueBytes: number, valueCrc: number): number {
+  return crc32(`${addr}:${seq}:${writer}:${valueBytes}:${valueCrc}`);
+}
+
+/** The answer for an address whose stored register failed its checksum. */
+export const UNAVAILABLE_DAMAGED: Unavailable = Object.freeze({ unavailable: 'damaged' });
