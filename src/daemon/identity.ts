@@ -55,15 +55,17 @@ export function loadIdentity(store: RegisterStore, members: readonly MemberId[],
   // data dir (docs/storage-integrity.md), and say so durably in case this start is cut short.
   if (state.walLost) store.setMeta('initialized', '0');
   const initialized = store.getMeta('initialized') === '1';
+  // The node id and incarnation are kept twice, in the database and in a file beside it, and a
+  // start takes the larger incarnation: losing either (a deleted -wal takes the database's last
+  // bump, or even the id, with it) can never make a writer id repeat, which would issue one tag
+  // for two values. The file is written first.
+  const outside = readIncarnation(dataDir);
   let nodeId = store.getMeta('node_id');
   if (nodeId === undefined) {
-    nodeId = randomBytes(4).toString('hex');
+    nodeId = outside?.nodeId ?? randomBytes(4).toString('hex');
     store.setMeta('node_id', nodeId);
   }
-  // The incarnation is kept twice, in the database and in a file beside it, and a start takes
-  // the larger: losing either (a deleted -wal takes the database's last bump with it) can never
-  // make it repeat, which would issue one tag for two values. The file is written first.
-  const incarnation = Math.max(Number(store.getMeta('incarnation') ?? '0'), readIncarnation(dataDir, nodeId)) + 1;
+  const incarnation = Math.max(Number(store.getMeta('incarnation') ?? '0'), outside?.nodeId === nodeId ? outside.incarnation : 0) + 1;
   writeIncarnation(dataDir, nodeId, incarnation);
   store.setMeta('incarnation', String(incarnation));
   return { nodeId, incarnation, writer: `${nodeId}.${incarnation}`, initialized };

@@ -15,7 +15,8 @@ import { AccessControl } from '../security/access-control.js';
 import { loadCredentials, type Credentials } from '../security/credentials.js';
 import type { PeerCredentials } from '../transport/http-link.js';
 import type { NodeApi, Readiness } from '../server/node-api.js';
-import { SqliteStore } from '../storage/sqlite-store.js';
+import { DB_FILE, SqliteStore } from '../storage/sqlite-store.js';
+import { join } from 'node:path';
 import { clearRunning, dataDirError, lockDataDir, markRunning, previousRun } from '../storage/data-dir.js';
 import { RepairRunner } from './repair-runner.js';
 import { HttpLink } from '../transport/http-link.js';
@@ -34,6 +35,9 @@ import { notifySystemd } from './systemd.js';
 import { runRecovery } from './recovery-runner.js';
 import { Runtime } from './runtime.js';
 import { reachableMembers, verdict } from './status.js';
+
+/** After the operations drained: time for requests already sent on open connections to be read and answered. */
+const DRAIN_GRACE_MS = 250;
 
 /** A running node: what `stop()` needs and what tests may inspect. */
 export interface RunningDaemon {
@@ -63,17 +67,14 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     store = new SqliteStore(config.dataDir, config.durability);
   } catch (err) {
     lock.release();
-    // A file where the directory should be, no permission, a full or read-only disk, a damaged file.
+    // A damaged file; a file where the directory should be, no permission, a full or read-only disk.
+    if (/^SQLITE_(CORRUPT|NOTADB)/.test(String((err as { code?: string }).code))) throw damagedDatabase(join(config.dataDir, DB_FILE), (err as Error).message);
     throw err instanceof ConfigError ? err : dataDirError(config.dataDir, err);
   }
   let identity: Identity;
   try {
     const problem = previous.walLost ? null : store.quickCheck();
-    if (problem !== null) {
-      throw new ConfigError(`database ${store.path} failed SQLite's integrity check: ${problem.slice(0, 300)}`, {
-        hint: 'move the file away and start again (the node recovers from the other members), or restore a backup',
-      });
-    }
+    if (problem !== null) throw damagedDatabase(store.path, `SQLite's integrity check found: ${problem.slice(0, 300)}`);
     identity = loadIdentity(store, config.members, config.dataDir, previous);
     markRunning(config.dataDir);
   } catch (err) {
@@ -257,10 +258,13 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       detector.stop();
       repair.stop();
       stopRecovery.abort();
-      // Operations in flight finish (or fail with shutting_down); then their answers are written.
+      // Operations in flight finish (or fail with shutting_down); requests already on their way
+      // are answered (with connection: close); then their answers are written.
       await runtime.shutdown(Math.min(config.opDeadlineMs, limits.drainMsMax));
+      await new Promise((r) => setTimeout(r, DRAIN_GRACE_MS));
       await edge.idle(1_000);
       server.closeAllConnections();
+      server.close(); // its connection checks stop too
       for (const l of links) l.close();
       await store.close();
       clearRunning(config.dataDir);
@@ -301,6 +305,13 @@ function securitySummary(config: Config, c: Credentials): Record<string, unknown
     peerAuth: [...(c.tls ? ['certificate'] : []), ...(c.secret ? ['cluster secret'] : [])].join(' + ') || 'none',
     clientAuth: [...(config.security.clientCertAuth ? ['certificate'] : []), ...(c.tokens ? [`tokens (${c.tokens.size})`] : [])].join(' + ') || 'none',
   };
+}
+
+/** A database file SQLite finds damaged: config_invalid naming it, and what to do. */
+function damagedDatabase(path: string, found: string): ConfigError {
+  return new ConfigError(`database ${path} is damaged: ${found}`, {
+    hint: 'move the file away and start again (the node then recovers from the other members), or restore a backup with `shmem restore`',
+  });
 }
 
 /** A port or address that cannot be listened on: config_invalid naming it. */

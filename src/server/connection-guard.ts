@@ -24,11 +24,14 @@ export class ConnectionGuard {
   private readonly bySource = new Map<string, number>();
   private readonly refused: Record<ConnectionRefusal, number> = { connections_max: 0, per_source_max: 0 };
   readonly max: number;
+  readonly perSourceMax: number;
 
-  constructor(max: number, readonly perSourceMax: number, private readonly onRefused: (reason: ConnectionRefusal, source: string) => void) {
-    // Never more than the process can open, with a reserve for SQLite, peers and logs.
+  constructor(max: number, perSourceMax: number, private readonly onRefused: (reason: ConnectionRefusal, source: string) => void) {
+    // Never more than the process can open, with a reserve for SQLite, peers and logs; and one
+    // source never more than a quarter of that, so it cannot starve the others (peers included).
     const files = openFileLimit();
     this.max = files === undefined ? max : Math.max(1, Math.min(max, files - limits.fileDescriptorsReserve));
+    this.perSourceMax = Math.max(1, Math.min(perSourceMax, Math.floor(this.max / 4)));
   }
 
   /** Admits `socket` (counting it until it closes) or destroys it; true when admitted. */

@@ -4,7 +4,7 @@ import { limits } from '../core/limits.js';
 import type { Logger } from '../log/logger.js';
 import type { AccessControl } from '../security/access-control.js';
 import type { TlsMaterial } from '../security/tls.js';
-import type { Socket } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import { LogLimiter } from '../log/rate-limited.js';
 import { BodyBudget } from './body-budget.js';
 import { ConnectionGuard, type ConnectionRefusal, type ConnectionStats } from './connection-guard.js';
@@ -41,9 +41,10 @@ export interface HttpStats {
 export interface HttpEdge {
   readonly server: Server | HttpsServer;
   /**
-   * Stops taking connections and closes idle ones; requests still arriving on open ones are
-   * answered (the node says shutting_down) with `connection: close`, so keep-alive clients
-   * see an answer, not a reset.
+   * Stops taking connections; requests still arriving on open ones are answered (the node
+   * says shutting_down) with `connection: close`, so a keep-alive client sees an answer and
+   * then a closed connection, not a reset. Idle connections are not cut here: a request may
+   * be on its way on one (closing it would reset that request); they close at the end.
    */
   beginDrain(): void;
   /** Resolves once no request is being answered, or after `ms`. */
@@ -121,8 +122,9 @@ export function createHttpServer(node: NodeApi, logger: Logger, options: HttpSer
     server,
     beginDrain: () => {
       draining = true;
-      server.close();
-      server.closeIdleConnections();
+      // net.Server's close only stops listening; http.Server's would also cut idle keep-alive
+      // connections, resetting a request that is on its way on one.
+      NetServer.prototype.close.call(server);
     },
     idle: (ms) => (active === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);

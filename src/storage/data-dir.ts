@@ -35,6 +35,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   try {
     db = new Database(path, { timeout: 0, ...sqliteAddonOptions() });
     db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = OFF'); // nothing to protect in it but the lock itself
     db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL) STRICT; BEGIN EXCLUSIVE; DELETE FROM holder; COMMIT;');
   } catch (err) {
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
@@ -64,22 +65,25 @@ function readPid(dataDir: string): number | undefined {
 }
 
 /** The incarnation file's record: which node it counts for, and its last incarnation. */
-interface IncarnationRecord {
+export interface IncarnationRecord {
   readonly nodeId: string;
   readonly incarnation: number;
 }
 
-/** The last incarnation recorded outside the database for `nodeId`, or 0. */
-export function readIncarnation(dataDir: string, nodeId: string): number {
+/**
+ * The node id and last incarnation recorded outside the database, or undefined when there is
+ * no such file or it is garbled (then it vouches for nothing; the database's count stands).
+ */
+export function readIncarnation(dataDir: string): IncarnationRecord | undefined {
   let record: Partial<IncarnationRecord>;
   try {
     record = JSON.parse(readFileSync(join(dataDir, INCARNATION_FILE), 'utf8')) as Partial<IncarnationRecord>;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    // Unreadable or garbled: it cannot vouch for anything; the database's count still stands.
-    return 0;
+  } catch {
+    return undefined;
   }
-  return record.nodeId === nodeId && Number.isSafeInteger(record.incarnation) && record.incarnation! > 0 ? record.incarnation! : 0;
+  const { nodeId, incarnation } = record;
+  if (typeof nodeId !== 'string' || !/^[0-9a-f]{8}$/.test(nodeId) || !Number.isSafeInteger(incarnation) || incarnation! < 1) return undefined;
+  return { nodeId, incarnation: incarnation! };
 }
 
 /** Records `incarnation` durably (temporary file, fsync, rename, directory fsync) before it is used. */

@@ -140,9 +140,13 @@ export class SqliteStore implements RegisterStore {
 
   /** SQLite's structural check of the whole file; null when it passes, else what it found. */
   quickCheck(): string | null {
-    const rows = this.db.pragma('quick_check(20)') as { quick_check: string }[];
-    const found = rows.map((r) => r.quick_check);
-    return found.length === 1 && found[0] === 'ok' ? null : found.join('; ');
+    try {
+      const rows = this.db.pragma('quick_check(20)') as { quick_check: string }[];
+      const found = rows.map((r) => r.quick_check);
+      return found.length === 1 && found[0] === 'ok' ? null : found.join('; ');
+    } catch (err) {
+      return `${(err as Error).message} (${(err as { code?: string }).code ?? 'error'})`;
+    }
   }
 
   query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[] {

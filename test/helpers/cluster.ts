@@ -14,11 +14,12 @@ export const SHMEM_BIN = resolve(ROOT, process.env['SHMEM_BIN'] ?? 'bin/shmem');
 
 /**
  * Environment for the processes under test. A packaged executable runs with a PATH that has
- * no Node.js on it, as on a server that only has the one file.
+ * no Node.js on it, as on a server that only has the one file (SHMEM_KEEP_PATH=1 keeps the
+ * PATH, to run the suites against another checkout's launcher, e.g. an older build).
  */
 function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
-  if (process.env['SHMEM_BIN'] !== undefined) env['PATH'] = '/nonexistent-no-node-here';
+  if (process.env['SHMEM_BIN'] !== undefined && process.env['SHMEM_KEEP_PATH'] !== '1') env['PATH'] = '/nonexistent-no-node-here';
   return env;
 }
 
