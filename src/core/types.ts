@@ -62,13 +62,21 @@ export function isDeferred(a: ReplicaAnswer): a is DeferredValue {
 }
 
 /**
- * What a query asks of the values: none (`values: false`, tags suffice; the answers' values are
- * then null and mean nothing), or values up to `budgetBytes` in all, later ones deferred;
- * `oversize` includes the first value whatever its size (so a fetch always makes progress).
+ * What a query asks of the values, for every address or per address: `values` false means the
+ * tag suffices (a write's query; the answer's value is then null and means nothing). Wanted
+ * values come up to `budgetBytes` in all, later ones deferred; `oversize` includes the first
+ * wanted value whatever its size (so a fetch always makes progress).
  */
-export type ValueWant =
-  | { readonly values: false }
-  | { readonly values: true; readonly budgetBytes: number; readonly oversize: boolean };
+export interface ValueWant {
+  readonly values: boolean | readonly boolean[];
+  readonly budgetBytes: number;
+  readonly oversize: boolean;
+}
+
+/** Whether the query wants the value of its `i`-th address. */
+export function wantsValue(values: boolean | readonly boolean[], i: number): boolean {
+  return typeof values === 'boolean' ? values : values[i] === true;
+}
 
 /** One register replica item, as sent in an update and returned by a query. */
 export interface RegisterItem extends Versioned {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { limits } from '../core/limits.js';
 import type { ValueWant } from '../core/types.js';
 import { ShmemError } from '../errors.js';
-import { FRAMES, FrameDecoder, FrameError, writeFrame, type EncodedFrame } from '../transport/frames.js';
+import { FRAMES, FrameDecoder, FrameError, writeFrames, type EncodedFrame } from '../transport/frames.js';
 import { encodeAnswer, encodeQueryAnswer, parseStreamRequest, type RefusalReason, type StreamRequest } from '../transport/wire.js';
 import type { NodeApi } from './node-api.js';
 
@@ -14,7 +14,7 @@ export type OnRefused = (reason: RefusalReason, message: string) => void;
 /**
  * Answers one peer stream (wire.ts): reads request frames as they arrive and writes each
  * answer as soon as it is ready, queries at once, updates once durable. Answers made in the
- * same turn of the event loop leave in one write (cork until the next tick).
+ * same turn of the event loop leave in one write.
  *
  * Bounded (docs/flow-control.md): a header over limits.frameHeaderBytesMax or raw bytes over
  * the value bound are refused before they are read; the stream stops reading (TCP
@@ -38,7 +38,7 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
   let updateBytesPending = 0;
   let requestEnded = false;
   let finished = false;
-  let corked = false;
+  let flushScheduled = false;
   let paused = false;
   let pingWindowStartMs = 0;
   let pingsInWindow = 0;
@@ -47,27 +47,27 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
   res.writeHead(200, { 'content-type': FRAMES });
   res.flushHeaders();
 
+  // Answers made in one turn of the event loop leave in one write (one HTTP chunk).
+  let outgoing: EncodedFrame[] = [];
+  const flush = (): void => {
+    flushScheduled = false;
+    if (outgoing.length === 0 || finished) return;
+    const frames = outgoing;
+    outgoing = [];
+    writeFrames(res, frames);
+  };
   const send = (frame: EncodedFrame): void => {
     if (finished) return;
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(() => {
-        if (!corked) return;
-        corked = false;
-        res.uncork();
-      });
-    }
-    writeFrame(res, frame);
+    outgoing.push(frame);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    process.nextTick(flush);
   };
   const finish = (): void => {
     if (finished) return;
+    flush();
     finished = true;
     if (stallTimer) clearTimeout(stallTimer);
-    if (corked) {
-      corked = false;
-      res.uncork(); // end() does not flush corked writes on its own
-    }
     res.end();
   };
   const finishIfDone = (): void => {
@@ -108,7 +108,7 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
       return;
     }
     if (request.op === 'query') {
-      const want: ValueWant = request.values ? { values: true, budgetBytes: request.budget, oversize: request.oversize } : { values: false };
+      const want: ValueWant = { values: request.values, budgetBytes: request.budget, oversize: request.oversize };
       try {
         send(encodeQueryAnswer(request.id, node.query(request.addrs, want), request.values));
       } catch (err) {

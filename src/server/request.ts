@@ -40,15 +40,10 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse, ma
 
   const parts: Buffer[] = [];
   let size = 0;
-  let stall: NodeJS.Timeout | undefined;
-  const watch = (): void => {
-    if (stall) clearTimeout(stall);
-    stall = setTimeout(() => req.destroy(new Error('aborted: the request body stalled')), limits.bodyStallMs);
-  };
-  watch();
+  const stall = setTimeout(() => req.destroy(new Error('aborted: the request body stalled')), limits.bodyStallMs);
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
-      watch();
+      stall.refresh();
       size += chunk.length;
       if (size > maxBytes) {
         req.resume();
@@ -59,7 +54,7 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse, ma
       parts.push(chunk);
     }
   } finally {
-    if (stall) clearTimeout(stall);
+    clearTimeout(stall);
   }
   let text: string;
   try {

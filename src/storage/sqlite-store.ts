@@ -5,7 +5,7 @@ import { assert } from '../core/assert.js';
 import { limits } from '../core/limits.js';
 import { shouldStore } from '../core/replica.js';
 import { compareTags, INITIAL } from '../core/tag.js';
-import type { Addr, RegisterItem, ReplicaAnswer, Tag, ValueWant, Versioned } from '../core/types.js';
+import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
 import { rowChecksum, UNAVAILABLE_DAMAGED, valueChecksum, valueSize } from './checksums.js';
 import type { RegisterStore, StoreHealth, StoreStats, TagEntry } from './register-store.js';
@@ -153,9 +153,9 @@ export class SqliteStore implements RegisterStore {
     assert(!this.closed, 'query after close');
     return this.guard(() => {
       let used = 0;
-      return addrs.map((addr): ReplicaAnswer => {
+      return addrs.map((addr, i): ReplicaAnswer => {
         if (this.damaged.has(addr)) return UNAVAILABLE_DAMAGED;
-        if (!want.values) {
+        if (!wantsValue(want.values, i)) {
           const row = this.selectTag.get(addr);
           if (!row) return INITIAL;
           if (!this.rowIntact(addr, row)) return UNAVAILABLE_DAMAGED;

@@ -108,11 +108,11 @@ export class HttpLink implements PeerLink {
     return { bulkBytesInFlight: this.gate.bytesInFlight, bulkWaiting: this.gate.waiting };
   }
 
-  async query(addrs: readonly Addr[], withValues: boolean, signal: AbortSignal): Promise<QueryAnswer[]> {
+  async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal): Promise<QueryAnswer[]> {
     const answer = await this.call(this.small, { op: 'query', addrs, values: withValues, budget: limits.smallAnswerValueBytesMax }, signal);
-    const items = [...answer.items!];
-    if (withValues) await this.fetchDeferred(addrs, items, signal);
-    return items as QueryAnswer[];
+    const items = answer.items!;
+    // Only wanted values are ever deferred.
+    return (items.some(isDeferred) ? await this.fetchDeferred(addrs, [...items], signal) : items) as QueryAnswer[];
   }
 
   /**
@@ -120,10 +120,10 @@ export class HttpLink implements PeerLink {
    * be newer than the tag first answered (the member moved on): it is still the member's state
    * at a moment during this query, which is all a query answer must be.
    */
-  private async fetchDeferred(addrs: readonly Addr[], items: ReplicaAnswer[], signal: AbortSignal): Promise<void> {
+  private async fetchDeferred(addrs: readonly Addr[], items: ReplicaAnswer[], signal: AbortSignal): Promise<ReplicaAnswer[]> {
     for (;;) {
       const waiting = items.flatMap((a, i) => (isDeferred(a) ? [i] : []));
-      if (waiting.length === 0) return;
+      if (waiting.length === 0) return items;
       // One bulk request at a time per query, as large as its budget: each makes progress (oversize).
       let bytes = 0;
       const batch: number[] = [];

@@ -10,14 +10,13 @@ export interface ChannelSink {
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
 }
 
-/** Requests batch by lane of the link: updates, queries that need values, queries that need tags only. */
-type Queue = 'update' | 'query' | 'query-tags';
 
 interface Request {
   readonly key: string;
   readonly opId: OpId;
   readonly phase: Phase;
-  readonly queue: Queue;
+  /** For a query: whether the op needs the value (a read) or only the tag (a write). */
+  readonly withValues: boolean;
   readonly addr: Addr;
   readonly item: RegisterItem | undefined;
   attempt: number;
@@ -46,7 +45,7 @@ export interface ChannelStats {
  */
 export class PeerChannel {
   private readonly live = new Map<string, Request>();
-  private readonly queued: Record<Queue, Request[]> = { query: [], 'query-tags': [], update: [] };
+  private readonly queued: Record<Phase, Request[]> = { query: [], update: [] };
   private flushScheduled = false;
   private closed = false;
   /** Aborts requests on the wire only when the channel closes (node shutdown). */
@@ -65,12 +64,12 @@ export class PeerChannel {
 
   /** Asks the member for its pair at `addr` on behalf of `opId` (its tag only, unless `withValues`). */
   query(opId: OpId, addr: Addr, withValues = true): void {
-    this.add(opId, 'query', withValues ? 'query' : 'query-tags', addr, undefined);
+    this.add(opId, 'query', withValues, addr, undefined);
   }
 
   /** Sends `item` to the member on behalf of `opId` (an op's update phase). */
   update(opId: OpId, item: RegisterItem): void {
-    this.add(opId, 'update', 'update', item.addr, item);
+    this.add(opId, 'update', false, item.addr, item);
   }
 
   /** Drops the outstanding request of `opId` in `phase`, if any. */
@@ -88,9 +87,9 @@ export class PeerChannel {
     this.shutdown.abort();
   }
 
-  private add(opId: OpId, phase: Phase, queue: Queue, addr: Addr, item: RegisterItem | undefined): void {
+  private add(opId: OpId, phase: Phase, withValues: boolean, addr: Addr, item: RegisterItem | undefined): void {
     if (this.closed) return;
-    const req: Request = { key: keyOf(opId, phase), opId, phase, queue, addr, item, attempt: 0, timer: undefined };
+    const req: Request = { key: keyOf(opId, phase), opId, phase, withValues, addr, item, attempt: 0, timer: undefined };
     this.live.set(req.key, req);
     this.enqueue(req);
   }
@@ -100,7 +99,7 @@ export class PeerChannel {
   }
 
   private enqueue(req: Request): void {
-    this.queued[req.queue].push(req);
+    this.queued[req.phase].push(req);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
@@ -108,20 +107,22 @@ export class PeerChannel {
 
   private flush(): void {
     this.flushScheduled = false;
-    for (const queue of ['query', 'query-tags', 'update'] as const) {
-      const ready = this.queued[queue].filter((r) => this.isLive(r));
-      this.queued[queue] = [];
-      for (const chunk of chunks(ready)) void this.send(queue, chunk);
+    for (const phase of ['query', 'update'] as const) {
+      const ready = this.queued[phase].filter((r) => this.isLive(r));
+      this.queued[phase] = [];
+      for (const chunk of chunks(ready)) void this.send(phase, chunk);
     }
   }
 
-  private async send(queue: Queue, reqs: Request[]): Promise<void> {
+  private async send(phase: Phase, reqs: Request[]): Promise<void> {
     const signal = this.shutdown.signal;
     this.counters.batchesSent += 1;
     this.counters.itemsSent += reqs.length;
     try {
-      if (queue !== 'update') {
-        const answers = await this.link.query(reqs.map((r) => r.addr), queue === 'query', signal);
+      if (phase === 'query') {
+        // Reads' and writes' queries share the batch; each address says whether its value is needed.
+        const all = reqs.every((r) => r.withValues === reqs[0]!.withValues);
+        const answers = await this.link.query(reqs.map((r) => r.addr), all ? reqs[0]!.withValues : reqs.map((r) => r.withValues), signal);
         reqs.forEach((r, i) => {
           const a = answers[i]!;
           // The member cannot vouch for this address (a damaged register): no answer yet, ask again later.

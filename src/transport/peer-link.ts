@@ -10,7 +10,7 @@ import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWan
  */
 export interface PeerLink {
   readonly member: MemberId;
-  query(addrs: readonly Addr[], withValues: boolean, signal: AbortSignal): Promise<QueryAnswer[]>;
+  query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal): Promise<QueryAnswer[]>;
   update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void>;
 }
 
@@ -34,17 +34,14 @@ export interface LocalReplica {
   update(items: readonly RegisterItem[]): Promise<void>;
 }
 
-/** Every value, whatever its size: the local replica is not behind a wire. */
-const ALL_VALUES: ValueWant = Object.freeze({ values: true, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true });
-const TAGS_ONLY: ValueWant = Object.freeze({ values: false });
 
 /** The coordinator's own replica, reached without a network hop (same rules as remote). */
 export class LocalLink implements PeerLink {
   constructor(readonly member: MemberId, private readonly replica: LocalReplica) {}
 
-  async query(addrs: readonly Addr[], withValues: boolean): Promise<QueryAnswer[]> {
-    // With no budget to exceed, the replica defers nothing.
-    return this.replica.query(addrs, withValues ? ALL_VALUES : TAGS_ONLY) as QueryAnswer[];
+  async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[]): Promise<QueryAnswer[]> {
+    // Every wanted value, whatever its size: the local replica is not behind a wire, so it defers nothing.
+    return this.replica.query(addrs, { values: withValues, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true }) as QueryAnswer[];
   }
 
   update(items: readonly RegisterItem[]): Promise<void> {

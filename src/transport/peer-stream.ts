@@ -1,6 +1,6 @@
 import type { Got } from 'got';
 import { limits } from '../core/limits.js';
-import { FRAMES, FrameDecoder, FrameError, writeFrame, type EncodedFrame } from './frames.js';
+import { FRAMES, FrameDecoder, FrameError, writeFrames, type EncodedFrame } from './frames.js';
 import { isRefusal, PeerRefusedError } from './peer-link.js';
 import { encodeRequest, parseStreamAnswer, PEER_PATHS, type AnswerExpectation, type StreamAnswer, type StreamRequestBody } from './wire.js';
 
@@ -119,9 +119,7 @@ export class PeerStream {
     if (this.outgoing.length === 0 || this.failure) return;
     const frames = this.outgoing;
     this.outgoing = [];
-    this.request.cork();
-    for (const f of frames) writeFrame(this.request, f);
-    this.request.uncork();
+    writeFrames(this.request, frames);
   }
 
   private armWatchdog(): void {

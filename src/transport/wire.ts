@@ -2,7 +2,7 @@ import { isAddr } from '../core/addr.js';
 import { limits } from '../core/limits.js';
 import type { RegisterPage } from '../core/recovery.js';
 import { tagProblem } from '../core/tag.js';
-import type { Addr, RegisterItem, ReplicaAnswer, Tag, Versioned } from '../core/types.js';
+import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type Versioned } from '../core/types.js';
 import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } from './frames.js';
 
 /**
@@ -15,6 +15,7 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  *     ones as raw UTF-8 after the header ("bytes": n, in item order).
  *        request   {"id":1,"op":"query","addrs":[3,4],"values":false}                (tags only: a write)
  *                  {"id":2,"op":"query","addrs":[3],"values":true,"budget":262144}   (values up to a budget)
+ *                  {"id":5,"op":"query","addrs":[3,4],"values":[true,false],"budget":262144}  (per address)
  *                  {"id":3,"op":"update","items":[{"addr":3,"tag":..,"value":".."}]}
  *                  {"id":4,"op":"ping"}                                             (heartbeat)
  *        answer    {"id":1,"items":[{"tag":..},..]}                                 (in the order of addrs)
@@ -46,13 +47,13 @@ export const HEADER_TO = 'x-shmem-to';
 
 /** One request of the peer stream, decoded and checked. */
 export type StreamRequest =
-  | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean; readonly budget: number; readonly oversize: boolean }
+  | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean | readonly boolean[]; readonly budget: number; readonly oversize: boolean }
   | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[]; readonly valueBytes: number }
   | { readonly id: number; readonly op: 'ping' };
 
 /** A request before the stream gives it an id. */
 export type StreamRequestBody =
-  | { readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean; readonly budget?: number; readonly oversize?: boolean }
+  | { readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean | readonly boolean[]; readonly budget?: number; readonly oversize?: boolean }
   | { readonly op: 'update'; readonly items: readonly RegisterItem[] }
   | { readonly op: 'ping' };
 
@@ -135,12 +136,14 @@ export function parseStreamRequest(frame: Frame, valueBytesMax: number): ParsedS
     if (addrs.length > limits.batchItemsMax) return refuse('batch_too_large', `a query of ${addrs.length} addresses is over the limit of ${limits.batchItemsMax}`);
     if (frame.raw.length > 0) return refuse('malformed', 'a query carries no raw bytes');
     const values = v['values'];
-    if (typeof values !== 'boolean') return refuse('malformed', 'a query says "values": true or false');
+    if (typeof values !== 'boolean' && !(Array.isArray(values) && values.length === addrs.length && values.every((x) => typeof x === 'boolean'))) {
+      return refuse('malformed', 'a query says "values": true, false, or one of them per address');
+    }
     const budget = v['budget'] ?? 0;
     if (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget < 0) return refuse('malformed', 'a query\'s budget must be a non-negative integer');
     return {
       ok: true,
-      request: { id, op: 'query', addrs, values, budget: Math.min(budget, limits.bulkAnswerValueBytesMax), oversize: v['oversize'] === true },
+      request: { id, op: 'query', addrs, values: values as boolean | boolean[], budget: Math.min(budget, limits.bulkAnswerValueBytesMax), oversize: v['oversize'] === true },
     };
   }
   if (v['op'] === 'update') {
@@ -206,12 +209,12 @@ export function encodeRequest(id: number, body: StreamRequestBody): EncodedFrame
 }
 
 /** Encodes a query answer (the serving side): values inline or raw, deferred and unavailable as they are. */
-export function encodeQueryAnswer(id: number, answers: readonly ReplicaAnswer[], values: boolean): EncodedFrame {
+export function encodeQueryAnswer(id: number, answers: readonly ReplicaAnswer[], values: boolean | readonly boolean[]): EncodedFrame {
   const raw: Buffer[] = [];
-  const items = answers.map((a): Record<string, unknown> => {
+  const items = answers.map((a, i): Record<string, unknown> => {
     if ('unavailable' in a) return { unavailable: a.unavailable };
     if ('deferredBytes' in a) return { tag: a.tag, deferred: a.deferredBytes };
-    if (!values) return { tag: a.tag };
+    if (!wantsValue(values, i)) return { tag: a.tag };
     if (a.value !== null && a.value.length > limits.inlineValueCharsMax) {
       const bytes = Buffer.from(a.value, 'utf8');
       raw.push(bytes);
@@ -227,10 +230,10 @@ export function encodeAnswer(answer: StreamAnswer): EncodedFrame {
   return encodeFrame(answer as unknown as Record<string, unknown>);
 }
 
-/** What the client asked, so the answer can be checked against it: a query's size and whether it wanted values. */
+/** What the client asked, so the answer can be checked against it: a query's size and which values it wanted. */
 export interface AnswerExpectation {
   readonly items: number;
-  readonly values: boolean;
+  readonly values: boolean | readonly boolean[];
 }
 
 /** Decodes an answer frame (the client side), or says why it is malformed. */
@@ -246,7 +249,7 @@ export function parseStreamAnswer(frame: Frame, expected: AnswerExpectation | un
   if (!Array.isArray(items) || expected === undefined || items.length !== expected.items) return 'a query answer has the wrong number of items';
   const out: ReplicaAnswer[] = [];
   let offset = 0;
-  for (const item of items as unknown[]) {
+  for (const [i, item] of (items as unknown[]).entries()) {
     if (!isObject(item)) return 'a query answer item is not an object';
     if (typeof item['unavailable'] === 'string') {
       out.push({ unavailable: item['unavailable'].slice(0, 40) });
@@ -269,7 +272,7 @@ export function parseStreamAnswer(frame: Frame, expected: AnswerExpectation | un
       if (value === undefined) return 'a value is not valid UTF-8';
     }
     if (item['value'] === undefined && item['bytes'] === undefined) {
-      if (expected.values) return 'a query answer item lacks the value it was asked for';
+      if (wantsValue(expected.values, i)) return 'a query answer item lacks the value it was asked for';
       out.push({ tag, value: null }); // tags only: the value means nothing
       continue;
     }

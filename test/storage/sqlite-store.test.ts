@@ -18,6 +18,7 @@ test.after.each(() => {
 
 const item = (addr: number, seq: number, writer: string, value: string) => ({ addr, tag: { seq, writer }, value });
 const ALL: ValueWant = { values: true, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true };
+const TAGS: ValueWant = { values: false, budgetBytes: 0, oversize: false };
 /** The stored pairs of `addrs` with every value (what a read's local query sees). */
 const read = (s: SqliteStore, addrs: number[]) => s.query(addrs, ALL);
 
@@ -131,7 +132,7 @@ test('a damaged tag is caught too, and an update replaces a damaged register but
   await s.close();
   damageFile(join(dir, DB_FILE), 'writer-to-damage', 'writer-to-dXmage');
   const again = new SqliteStore(dir);
-  assert.equal(again.query([1], { values: false }), [{ unavailable: 'damaged' }], 'a tags-only query verifies the tag fields');
+  assert.equal(again.query([1], TAGS), [{ unavailable: 'damaged' }], 'a tags-only query verifies the tag fields');
   await again.putIfNewer([item(1, 2, 'b', 'after')]); // lower than the lost tag 7: stored, the old row's tag is unknown
   assert.equal(read(again, [1]), [{ unavailable: 'damaged' }], 'still not answered: a repair must merge the other members first');
   again.clearDamaged([1]);
@@ -143,7 +144,7 @@ test('tags-only queries carry no values; a budget defers what does not fit, and 
   const s = new SqliteStore(dir);
   const big = 'x'.repeat(3000);
   await s.putIfNewer([item(1, 1, 'a', 'small'), item(2, 1, 'a', big), item(3, 1, 'a', big)]);
-  assert.equal(s.query([1, 2], { values: false }), [{ tag: { seq: 1, writer: 'a' }, value: null }, { tag: { seq: 1, writer: 'a' }, value: null }]);
+  assert.equal(s.query([1, 2], TAGS), [{ tag: { seq: 1, writer: 'a' }, value: null }, { tag: { seq: 1, writer: 'a' }, value: null }]);
   assert.equal(s.query([1, 2, 3], { values: true, budgetBytes: 4000, oversize: false }), [
     { tag: { seq: 1, writer: 'a' }, value: 'small' }, { tag: { seq: 1, writer: 'a' }, value: big }, { tag: { seq: 1, writer: 'a' }, deferredBytes: 3000 },
   ]);

@@ -9,15 +9,15 @@ import { PeerRefusedError, type PeerLink } from '../../src/transport/peer-link.j
 /** A scripted in-process link: records every call and answers as told. */
 class ScriptedLink implements PeerLink {
   readonly member = 'peer:1';
-  calls: { kind: 'query' | 'query-tags' | 'update'; size: number; signal: AbortSignal }[] = [];
+  calls: { kind: 'query' | 'update'; size: number; signal: AbortSignal; values?: boolean | readonly boolean[] }[] = [];
   failuresLeft = 0;
   refuse = false;
   hold: Promise<void> | undefined;
   /** Addresses answered `unavailable` (a damaged register) this many more times. */
   unavailable = new Map<Addr, number>();
 
-  async query(addrs: readonly Addr[], withValues: boolean, signal: AbortSignal): Promise<QueryAnswer[]> {
-    this.calls.push({ kind: withValues ? 'query' : 'query-tags', size: addrs.length, signal });
+  async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal): Promise<QueryAnswer[]> {
+    this.calls.push({ kind: 'query', size: addrs.length, signal, values: withValues });
     await this.answer(signal);
     return addrs.map((a) => {
       const left = this.unavailable.get(a) ?? 0;
@@ -77,7 +77,7 @@ test('requests made in one event-loop turn travel as one batch per phase', async
   assert.equal(sink.acks, [101, 102]);
 });
 
-test('queries that need tags only (a write) travel apart from those that need values (a read)', async () => {
+test('queries of reads and writes share a batch; each address says whether its value is needed', async () => {
   const link = new ScriptedLink();
   const sink = new RecordingSink();
   const ch = new PeerChannel(link, sink);
@@ -85,8 +85,12 @@ test('queries that need tags only (a write) travel apart from those that need va
   ch.query(2, 2, true);
   ch.query(3, 3, false);
   await settle();
-  assert.equal(link.calls.map((c) => [c.kind, c.size]).sort(), [['query', 1], ['query-tags', 2]]);
+  assert.equal(link.calls.map((c) => [c.kind, c.size, c.values]), [['query', 3, [false, true, false]]]);
   assert.equal(sink.replies.sort(), [1, 2, 3]);
+  ch.query(4, 4, false);
+  ch.query(5, 5, false);
+  await settle();
+  assert.equal(link.calls[1]!.values, false, 'one flag when every address needs the same');
 });
 
 test('an address the member cannot vouch for (damaged) is asked again, not counted as answered', async () => {

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { INITIAL } from '../../src/core/tag.js';
-import type { Addr, RegisterItem, Versioned } from '../../src/core/types.js';
+import { wantsValue, type Addr, type RegisterItem, type Versioned } from '../../src/core/types.js';
 import { valueSize } from '../../src/core/value.js';
 import { FRAMES } from '../../src/transport/frames.js';
 import { MembershipMismatchError, RecoveringError } from '../../src/errors.js';
@@ -30,7 +30,7 @@ class TestReplica {
   refuse = false;
   streams = 0;
   /** Every query served: its addresses and whether it asked for values. */
-  readonly queries: { addrs: Addr[]; values: boolean }[] = [];
+  readonly queries: { addrs: Addr[]; values: boolean | readonly boolean[] }[] = [];
   /** Called when a value is deferred (a test may change the register meanwhile). */
   afterDefer: (() => void) | undefined;
 
@@ -45,9 +45,9 @@ class TestReplica {
         if (this.recovering) throw new RecoveringError('recovering');
         this.queries.push({ addrs: [...addrs], values: want.values });
         let used = 0;
-        return addrs.map((a) => {
+        return addrs.map((a, i) => {
           const v = this.stored.get(a) ?? INITIAL;
-          if (!want.values) return { tag: v.tag, value: null };
+          if (!wantsValue(want.values, i)) return { tag: v.tag, value: null };
           const size = valueSize(v.value);
           const allowed = want.oversize && used === 0 ? Number.MAX_SAFE_INTEGER : want.budgetBytes - used;
           if (size > allowed) {
