@@ -79,6 +79,8 @@ export class NodeProcess {
   log = '';
   /** What the test's own requests present to this node (CA, client certificate, token). */
   clientTls: ClientTls | undefined;
+  /** A command the node runs under, e.g. ['prlimit', '--nofile=256', '--']. */
+  prefix: readonly string[] = [];
   private exited: Promise<number | null> | undefined;
 
   constructor(readonly port: number, readonly peers: readonly number[], readonly dataDir: string, public extraArgs: readonly string[] = []) {}
@@ -95,7 +97,8 @@ export class NodeProcess {
   start(): void {
     const args = ['start', '--port', String(this.port), '--data-dir', this.dataDir,
       ...(this.peers.length > 0 ? ['--peers', this.peers.map((p) => `127.0.0.1:${p}`).join(',')] : []), ...(this.extraArgs.includes('--heartbeat-ms') ? [] : ['--heartbeat-ms', '100']), ...this.extraArgs];
-    const child = spawn(SHMEM_BIN, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...commandArgs] = [...this.prefix, SHMEM_BIN, ...args];
+    const child = spawn(this.prefix.length > 0 ? `/usr/bin/${command}` : command!, [...commandArgs], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     started.add(child);
     this.log += `--- start ${args.join(' ')}\n`;
     child.stdout!.on('data', (d) => (this.log += d));

@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { metric, probe, rawPeerStream, rawSocket, rssMiB, sleep, timedWrite } from '../helpers/attack.js';
-import { Cluster, http, readVia } from '../helpers/cluster.js';
+import { join } from 'node:path';
+import { Cluster, freePorts, http, NodeProcess, readVia, tempDir } from '../helpers/cluster.js';
 
 /**
  * One request must not freeze a node (issue 12): huge lines, amplifying queries, many large
@@ -127,6 +128,30 @@ test('slowloris: 400 sockets from another address trickling headers; the per-sou
   } finally {
     clearInterval(trickle);
     for (const s of sockets) s.destroy();
+  }
+});
+
+test('under an open-file limit of 256 the node keeps its connections below it: a flood from one address is capped, others are served', async () => {
+  const [p] = await freePorts(1);
+  const n = new NodeProcess(p!, [], join(tempDir(), 'fd256'));
+  n.prefix = ['prlimit', '--nofile=256', '--'];
+  n.start();
+  try {
+    await n.waitFor();
+    const limits = (await http(`${n.url}/status`)).body.http.connections;
+    assert.equal([limits.max, limits.perSourceMax], [192, 48], 'at most the open-file limit minus 64, a quarter of that per source');
+    const sockets = (await Promise.allSettled(Array.from({ length: 300 }, () => rawSocket(n.port, '127.0.0.2'))))
+      .flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    for (const s of sockets) s.on('error', () => {});
+    await sleep(500);
+    const held = sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
+    const r = await http(`${n.url}/livez`);
+    for (const s of sockets) s.destroy();
+    assert.ok(held <= 48, `${held} held`);
+    assert.is(r.status, 200, 'a client from another address is served');
+    assert.match(n.log, /closed a connection at a limit.*"reason":"per_source_max".*"perSourceMax":48/);
+  } finally {
+    await n.stop('SIGKILL');
   }
 });
 
