@@ -92,7 +92,15 @@ export async function rawPeerStream(node: NodeProcess): Promise<{ socket: Socket
     const b = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
     if (b.length === 0 || socket.destroyed) return;
     const ok = socket.write(`${b.length.toString(16)}\r\n`) && socket.write(b) && socket.write('\r\n');
-    if (!ok && !socket.destroyed) await new Promise<void>((r) => socket.once('drain', r).once('close', r));
+    if (!ok && !socket.destroyed) {
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          socket.off('drain', done).off('close', done);
+          r();
+        };
+        socket.on('drain', done).on('close', done);
+      });
+    }
   };
   return { socket, send };
 }
