@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { limits } from '../core/limits.js';
 import type { ValueWant } from '../core/types.js';
 import { ShmemError } from '../errors.js';
-import { FRAMES, FrameDecoder, FrameError, writeFrames, type EncodedFrame } from '../transport/frames.js';
+import { FRAMES, FrameDecoder, FrameError, writeFrames, type EncodedFrame, type Frame } from '../transport/frames.js';
 import { encodeAnswer, encodeQueryAnswer, parseStreamRequest, type RefusalReason, type StreamRequest } from '../transport/wire.js';
 import type { NodeApi } from './node-api.js';
 
@@ -49,16 +49,20 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
 
   // Answers made in one turn of the event loop leave in one write (one HTTP chunk).
   let outgoing: EncodedFrame[] = [];
+  let outgoingBytes = 0;
   const flush = (): void => {
     flushScheduled = false;
     if (outgoing.length === 0 || finished) return;
     const frames = outgoing;
     outgoing = [];
-    writeFrames(res, frames);
+    outgoingBytes = 0;
+    // Written without filling the socket's buffer: go on with the backlog now; else at 'drain'.
+    if (writeFrames(res, frames) && (paused || backlog.length > 0)) pump();
   };
   const send = (frame: EncodedFrame): void => {
     if (finished) return;
     outgoing.push(frame);
+    outgoingBytes += frame.bytes;
     if (flushScheduled) return;
     flushScheduled = true;
     process.nextTick(flush);
@@ -71,27 +75,54 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
     res.end();
   };
   const finishIfDone = (): void => {
-    if (requestEnded && updatesPending === 0) finish();
+    if (requestEnded && updatesPending === 0 && backlog.length === 0) finish();
   };
   const stop = (message: string, reason: RefusalReason = 'malformed'): void => {
     onRefused(reason, message);
+    backlog.length = 0;
     send(encodeAnswer({ id: null, error: { code: 'bad_request', message } }));
     finish();
     req.resume(); // discard the rest; the sender's request ends or times out
   };
-  /** Reads on only while answers and commits keep up (backpressure to the sender). */
-  const regulate = (): void => {
+
+  /** Frames read and not handled yet: handled only while answers and commits keep up. */
+  const backlog: Frame[] = [];
+  const behind = (): boolean => outgoingBytes + res.writableLength > limits.servedAnswerBufferBytesMax
+    || updateBytesPending > limits.servedPendingUpdateBytesMax;
+  /**
+   * Handles what was read, one frame at a time, and stops as soon as the answers or commits
+   * fall behind: the rest waits in the backlog and the stream stops reading (TCP backpressure
+   * reaches the sender) until they drain. So one chunk of many frames costs one budget, not all.
+   */
+  const pump = (): void => {
+    while (!finished && backlog.length > 0 && !behind()) {
+      const checked = parseStreamRequest(backlog.shift()!, node.valueBytesMax);
+      if (!checked.ok) {
+        stop(`refused peer request: ${checked.message}`, checked.reason);
+        return;
+      }
+      handle(checked.request);
+    }
     if (finished) return;
-    const behind = res.writableLength > limits.servedAnswerBufferBytesMax || updateBytesPending > limits.servedPendingUpdateBytesMax;
-    if (behind && !paused) {
+    const hold = backlog.length > 0 || behind();
+    if (hold && !paused) {
       paused = true;
       req.pause();
-    } else if (!behind && paused) {
+    } else if (!hold && paused) {
       paused = false;
       req.resume();
     }
+    watchStall();
+    finishIfDone();
   };
-  res.on('drain', regulate);
+  /** A sender that stops in the middle of a frame holds its bytes here: not for long (unless we paused it). */
+  const watchStall = (): void => {
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = !paused && frames.partial
+      ? setTimeout(() => stop(`a frame made no progress for ${limits.servedFrameStallMs} ms`), limits.servedFrameStallMs)
+      : undefined;
+  };
+  res.on('drain', pump);
 
   const handle = (request: StreamRequest): void => {
     if (request.op === 'ping') {
@@ -124,36 +155,21 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
     ).finally(() => {
       updatesPending -= 1;
       updateBytesPending -= request.valueBytes;
-      regulate();
-      finishIfDone();
+      // The answer is queued for the next tick: pump once it has been written.
+      process.nextTick(pump);
     });
   };
 
   req.on('data', (chunk: Buffer) => {
     if (finished) return;
-    let batch;
     try {
-      batch = frames.push(chunk);
+      backlog.push(...frames.push(chunk));
     } catch (err) {
       const e = err as FrameError;
       stop(e.message, e.reason);
       return;
     }
-    for (const frame of batch) {
-      const checked = parseStreamRequest(frame, node.valueBytesMax);
-      if (!checked.ok) {
-        stop(`refused peer request: ${checked.message}`, checked.reason);
-        return;
-      }
-      handle(checked.request);
-      if (finished) return;
-    }
-    // A sender that stops in the middle of a frame holds its bytes here: not for long.
-    if (stallTimer) clearTimeout(stallTimer);
-    stallTimer = frames.partial
-      ? setTimeout(() => stop(`a frame made no progress for ${limits.servedFrameStallMs} ms`), limits.servedFrameStallMs)
-      : undefined;
-    regulate();
+    pump();
   });
   req.on('end', () => {
     requestEnded = true;
@@ -162,6 +178,7 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
   });
   res.on('close', () => {
     finished = true; // the sender went away: answers have nowhere to go
+    backlog.length = 0;
     if (stallTimer) clearTimeout(stallTimer);
   });
 }
