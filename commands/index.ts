@@ -1,4 +1,5 @@
 import Backup from './backup.js';
+import Help from './help.js';
 import Read from './read.js';
 import Restore from './restore.js';
 import ServiceUnit from './service/unit.js';
@@ -14,6 +15,7 @@ import Write from './write.js';
  */
 export const COMMANDS = {
   backup: Backup,
+  help: Help,
   read: Read,
   restore: Restore,
   'service:unit': ServiceUnit,

@@ -1,54 +1,56 @@
+import type { StatusDoc } from '../src/daemon/status-doc.js';
 import { formatTag } from '../src/core/tag.js';
+import { formatBytes, plural } from '../src/format.js';
 import { ClientCommand } from './base.js';
-
-interface PeerRow { member: string; state: string; nodeId: string | null; lastContactMsAgo: number | null; rttMs: number | null; recovering: boolean; error: string | null }
-interface StatusDoc {
-  node: { id: string; member: string; version: string; uptimeMs: number; dataDir?: string; incarnation: number; recovering: boolean; tls?: boolean };
-  cluster: { size: number; quorum: number; up: number; hasQuorum: boolean; verdict: string };
-  peers: PeerRow[];
-  store: { addresses: number; dbBytes: number; highestTag: { seq: number; writer: string } | null };
-}
 
 export default class Status extends ClientCommand {
   static override summary = 'Show the cluster as one node sees it';
-  static override description = 'Asks the first endpoint that answers for its /status. Exits 0 only when that node sees a quorum of members up, so monitoring can call it.';
+  static override description = 'Asks the first endpoint that answers for its /status: this node, every member and whether it serves as a replica now, and a verdict that follows what reads and writes can do: "quorum ok" (every member serves), "degraded" (a quorum serves, with less redundancy) or "no quorum" (reads and writes fail), with the reason for each member that does not serve. Exits 0 while a quorum serves (ok or degraded), 1 otherwise, so monitoring can call it.';
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json --endpoints http://127.0.0.1:3031'];
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Status);
-    this.jsonOutput = flags.json;
     const client = this.client(flags);
     try {
       const { body, endpoint } = await client.getJson('/status');
       const s = body as StatusDoc;
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ endpoint, ...s })}\n`);
-      } else {
-        const rows = [
-          ['MEMBER', 'STATE', 'NODE', 'MEMBER SET', 'LAST CONTACT', 'RTT'],
-          [s.node.member, s.node.recovering ? 'self, recovering' : 'self', s.node.id, '-', '-', '-'],
-          ...s.peers.map((p) => [
-            p.member, p.recovering ? `${p.state}, recovering` : p.state, p.nodeId ?? '?',
-            p.state === 'mismatch' ? 'DIFFERS' : p.lastContactMsAgo === null ? '?' : 'same',
-            p.lastContactMsAgo === null ? 'never' : `${(p.lastContactMsAgo / 1000).toFixed(1)}s ago`,
-            p.rttMs === null ? '-' : `${p.rttMs.toFixed(1)}ms`,
-          ]),
-        ];
-        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-        const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-        process.stdout.write([
-          `node ${s.node.id} at ${s.node.member} (shmem ${s.node.version}, up ${(s.node.uptimeMs / 1000).toFixed(0)}s, incarnation ${s.node.incarnation})`,
-          `data ${s.node.dataDir ?? '(dir shown to admins)'}: ${s.store.addresses} addresses, ${(s.store.dbBytes / 1024).toFixed(0)} KiB, highest tag ${s.store.highestTag ? formatTag(s.store.highestTag) : 'none'}`,
-          '',
-          ...lines,
-          '',
-          s.cluster.verdict,
-          '',
-        ].join('\n'));
-      }
+      if (flags.json) process.stdout.write(`${JSON.stringify({ endpoint, ...s })}\n`);
+      else process.stdout.write(renderStatus(s));
       if (!s.cluster.hasQuorum) process.exitCode = 1;
     } finally {
       client.close();
     }
   }
+}
+
+/** The human form of a status document: node, data, members table, verdict. */
+export function renderStatus(s: StatusDoc): string {
+  const condition = new Map(s.cluster.unavailable.map((u) => [u.member, u.condition]));
+  const serves = (m: string): string => (condition.has(m) ? `no: ${condition.get(m)}` : 'yes');
+  const rows = [
+    ['MEMBER', 'STATE', 'SERVES', 'NODE', 'LAST CONTACT', 'RTT'],
+    [s.node.member, s.node.recovering ? 'self, recovering' : 'self', serves(s.node.member), s.node.id, '-', '-'],
+    ...s.peers.map((p) => [
+      p.member, p.recovering ? `${p.state}, recovering` : p.state, serves(p.member),
+      p.nodeId ?? '?',
+      p.lastContactMsAgo === null ? 'never' : `${(p.lastContactMsAgo / 1000).toFixed(1)}s ago`,
+      p.rttMs === null ? '-' : `${p.rttMs.toFixed(1)}ms`,
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  const store = s.store;
+  const lines = [
+    `node ${s.node.id} at ${s.node.member} (shmem ${s.node.version}, up ${(s.node.uptimeMs / 1000).toFixed(0)}s, incarnation ${s.node.incarnation})`,
+    `data ${s.node.dataDir ?? '(dir shown to admins)'}: ${plural(store.addresses, 'address', 'addresses')}, ${formatBytes(store.dbBytes)}, highest tag ${store.highestTag ? formatTag(store.highestTag) : 'none'}`,
+    ...(store.health.ok ? [] : [`store UNAVAILABLE: ${store.health.reason}`]),
+    ...(store.damaged > 0 ? [`${plural(store.damaged, 'damaged register')} waiting for repair from the other members`] : []),
+    ...(s.node.recovery && s.node.recovering ? [`recovering: ${s.node.recovery.sourcesDone.length}/${s.node.recovery.sourcesNeeded} other members copied`] : []),
+    '',
+    ...table,
+    '',
+    s.cluster.verdict,
+    '',
+  ];
+  return lines.join('\n');
 }

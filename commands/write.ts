@@ -1,29 +1,26 @@
-import { Args } from '@oclif/core';
-import { parseAddrText } from '../src/core/addr.js';
-import { formatTag } from '../src/core/tag.js';
+import { Args, Flags } from '@oclif/core';
+import { runWrite } from '../src/cli/client-ops.js';
 import { ClientCommand } from './base.js';
 
 export default class Write extends ClientCommand {
   static override summary = 'Linearizable write of one address';
-  static override description = 'Stores VALUE at ADDR once a majority of the members have it durably. Tries each endpoint in turn until one completes it.';
-  static override examples = ['<%= config.bin %> write 3 foo', '<%= config.bin %> write 3 "hello world" --json'];
+  static override description = 'Stores a value at ADDR once a majority of the members have it durably. The value comes from exactly one place: the VALUE argument, - (standard input, read to its end: `shmem write 3 - < file`), or --file PATH; it is stored byte for byte (a trailing newline included) and must be UTF-8. Tries each endpoint in turn until one completes it.';
+  static override examples = [
+    '<%= config.bin %> write 3 foo',
+    '<%= config.bin %> write 3 "hello world" --json',
+    'generate-config | <%= config.bin %> write 7 -',
+    '<%= config.bin %> write 8 --file ./big-value.json',
+  ];
   static override args = {
-    addr: Args.string({ description: 'address: a non-negative integer', required: true }),
-    value: Args.string({ description: 'the string to store', required: true }),
+    addr: Args.string({ description: 'address: a non-negative integer', required: true, ignoreStdin: true }),
+    value: Args.string({ description: 'the string to store, or - to read it from standard input', required: false, ignoreStdin: true }),
+  };
+  static override flags = {
+    file: Flags.string({ summary: 'Read the value from this file (byte for byte; at most 64 MiB)' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Write);
-    this.jsonOutput = flags.json;
-    const parsed = parseAddrText(args.addr);
-    if (!parsed.ok) this.usage(parsed.message);
-    const client = this.client(flags);
-    try {
-      const r = await client.write(parsed.addr, args.value);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ addr: r.addr, tag: r.tag, endpoint: r.endpoint })}\n`);
-      else process.stdout.write(`ok: wrote address ${r.addr} (tag ${formatTag(r.tag)} via ${r.endpoint})\n`);
-    } finally {
-      client.close();
-    }
+    await runWrite({ addr: args.addr, value: args.value, file: flags.file }, flags);
   }
 }

@@ -32,11 +32,13 @@ export default new Proxy({}, { get: fail });`,
   };
 }
 
-mkdirSync(dirname(at(cfg.bundle.outfile)), { recursive: true });
-// 1. The CLI as one ESM file. CommonJS dependencies get a real `require` for Node builtins.
+mkdirSync(at(cfg.bundle.outdir), { recursive: true });
+// 1. The CLI as two ESM files (the fast path, and the whole CLI it loads for anything else), each
+// self-contained. CommonJS dependencies get a real `require` for Node builtins.
 await build({
-  entryPoints: [at(cfg.bundle.entry)],
-  outfile: at(cfg.bundle.outfile),
+  entryPoints: Object.fromEntries(Object.entries(cfg.bundle.entries).map(([name, entry]) => [name, at(entry)])),
+  outdir: at(cfg.bundle.outdir),
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: cfg.bundle.format,

@@ -1,12 +1,10 @@
-import got, { type Got, RequestError } from 'got';
-import { Agent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type { Addr, Tag, Value } from '../core/types.js';
 import {
-  BadInputError, BadResponseError, MembershipMismatchError, NoEndpointError, PermissionDeniedError, QuorumUnavailableError, ShmemError,
-  ShuttingDownError, UnauthenticatedError,
+  BadInputError, BadResponseError, MembershipMismatchError, NoEndpointError, OverloadedError, PermissionDeniedError, QuorumUnavailableError,
+  ShmemError, ShuttingDownError, UnauthenticatedError,
 } from '../errors.js';
 import { isTag } from '../transport/wire.js';
+import { exchange } from './http1.js';
 
 export interface ReadReply { readonly addr: Addr; readonly value: Value; readonly tag: Tag; readonly endpoint: string }
 export interface WriteReply { readonly addr: Addr; readonly tag: Tag; readonly endpoint: string }
@@ -14,8 +12,14 @@ export interface WriteReply { readonly addr: Addr; readonly tag: Tag; readonly e
 export interface ClientOptions {
   /** Base URLs, tried in order: `http://127.0.0.1:3030`, `https://10.0.0.1:3030`. */
   readonly endpoints: readonly string[];
-  /** Deadline of one attempt against one endpoint. */
+  /** Deadline of one attempt against one endpoint (the operation's answer included). */
   readonly timeoutMs: number;
+  /**
+   * Deadline for one endpoint to show it is alive: connected (TLS included) and its server
+   * answered "100 Continue" to the request's headers. A dead or stopped node is passed this
+   * quickly, while a slow operation still has `timeoutMs`.
+   */
+  readonly connectTimeoutMs?: number;
   /** PEM contents: the CA that signed the nodes' certificates, and our client certificate and key. */
   readonly tls?: { readonly ca?: string | undefined; readonly cert?: string | undefined; readonly key?: string | undefined };
   /** Bearer token sent with every request (`shm.<id>.<secret>`). */
@@ -31,31 +35,23 @@ export class RemoteError extends ShmemError {
   }
 }
 
+/** Longest answer the client reads (a status document, a 64 MiB value JSON-escaped). */
+const ANSWER_BYTES_MAX = 512 * 1024 * 1024;
+const CONNECT_TIMEOUT_MS_DEFAULT = 1_000;
+
 /**
- * The shmem HTTP client used by the CLI (got, keep-alive). It fails over to the next
- * endpoint when one cannot be reached or answers 503 (no quorum there or shutting down):
- * another member may still be on the majority side. Input errors are not retried.
+ * The shmem HTTP client of the CLI and the dashboard, on one HTTP/1.1 exchange per request
+ * (http1.ts: got's machinery cost a CLI call ~100 ms of start-up, node:http's ~9 ms; the
+ * daemon's peer links keep got). It fails over to the next
+ * endpoint when one cannot be reached or shows no sign of life (`connectTimeoutMs`, 1 s by default) or
+ * answers 503 (no quorum there, shutting down, overloaded): another member may still serve.
+ * Input errors are not retried.
  */
 export class ShmemClient {
-  private readonly http: Got;
-  private readonly agent = new Agent({ keepAlive: true });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true });
-
-  constructor(private readonly options: ClientOptions) {
-    const tls = options.tls;
-    this.http = got.extend({
-      agent: { http: this.agent, https: this.httpsAgent },
-      https: { certificateAuthority: tls?.ca, certificate: tls?.cert, key: tls?.key, rejectUnauthorized: true },
-      ...(options.token === undefined ? {} : { headers: { authorization: `Bearer ${options.token}` } }),
-      retry: { limit: 0 },
-      timeout: { request: options.timeoutMs },
-      throwHttpErrors: false,
-      responseType: 'json',
-    });
-  }
+  constructor(private readonly options: ClientOptions) {}
 
   async read(addr: Addr): Promise<ReadReply> {
-    const { body, endpoint } = await this.call((base) => this.http.get(`${base}/read/${addr}`));
+    const { body, endpoint } = await this.call('GET', `/read/${addr}`);
     const b = body as Record<string, unknown>;
     if (b['addr'] !== addr || !isTag(b['tag']) || !(typeof b['value'] === 'string' || b['value'] === null)) {
       throw new BadResponseError(`${endpoint} answered a read with an unexpected body`);
@@ -64,7 +60,7 @@ export class ShmemClient {
   }
 
   async write(addr: Addr, value: string): Promise<WriteReply> {
-    const { body, endpoint } = await this.call((base) => this.http.post(`${base}/write`, { json: { addr, value } }));
+    const { body, endpoint } = await this.call('POST', '/write', JSON.stringify({ addr, value }));
     const b = body as Record<string, unknown>;
     if (b['addr'] !== addr || !isTag(b['tag'])) throw new BadResponseError(`${endpoint} answered a write with an unexpected body`);
     return { addr, tag: b['tag'], endpoint };
@@ -72,54 +68,86 @@ export class ShmemClient {
 
   /** GET a JSON document (for example /status) from the first endpoint that answers. */
   async getJson(path: string): Promise<{ body: unknown; endpoint: string }> {
-    return this.call((base) => this.http.get(`${base}${path}`));
+    return this.call('GET', path);
   }
 
   /** GET a JSON document from one endpoint, without failover (the dashboard asks every member). */
   async getJsonAt(endpoint: string, path: string): Promise<unknown> {
     const base = endpoint.replace(/\/+$/, '');
-    let res: { statusCode: number; body: unknown };
+    let res: { status: number; body: unknown };
     try {
-      res = await this.http.get(`${base}${path}`);
+      res = await this.send('GET', `${base}${path}`);
     } catch (err) {
-      throw new NoEndpointError(`${endpoint}: ${describeNetworkError(err)}`);
+      throw new NoEndpointError(`${endpoint}: ${(err as Error).message}`);
     }
-    if (res.statusCode !== 200) throw remoteError(res.statusCode, res.body, endpoint);
+    if (res.status !== 200) throw remoteError(res.status, res.body, endpoint);
     return res.body;
   }
 
-  close(): void {
-    this.agent.destroy();
-    this.httpsAgent.destroy();
-  }
+  /** Nothing is kept between requests (one connection each); kept for the callers' symmetry. */
+  close(): void {}
 
-  private async call(send: (base: string) => Promise<{ statusCode: number; body: unknown }>): Promise<{ body: unknown; endpoint: string }> {
+  private async call(method: 'GET' | 'POST', path: string, body?: string): Promise<{ body: unknown; endpoint: string }> {
     const failures: string[] = [];
     let lastUnavailable: ShmemError | undefined;
     for (const endpoint of this.options.endpoints) {
       const base = endpoint.replace(/\/+$/, '');
-      let res: { statusCode: number; body: unknown };
+      let res: { status: number; body: unknown };
       try {
-        res = await send(base);
+        res = await this.send(method, `${base}${path}`, body);
       } catch (err) {
-        failures.push(`${endpoint}: ${describeNetworkError(err)}`);
+        failures.push(`${endpoint}: ${(err as Error).message}`);
         continue;
       }
-      if (res.statusCode === 200) return { body: res.body, endpoint };
-      const error = remoteError(res.statusCode, res.body, endpoint);
-      if (res.statusCode !== 503) throw error;
+      if (res.status === 200) return { body: res.body, endpoint };
+      const error = remoteError(res.status, res.body, endpoint);
+      if (res.status !== 503) throw error;
       failures.push(`${endpoint}: ${error.message}`);
       lastUnavailable = error;
     }
     if (lastUnavailable && this.options.endpoints.length === 1) throw lastUnavailable;
     if (lastUnavailable) {
       throw new QuorumUnavailableError(`no endpoint could complete the operation:\n  ${failures.join('\n  ')}`, {
-        hint: 'a majority of the members must be up and reachable',
+        hint: lastUnavailable.hint ?? 'a majority of the members must be up and reachable',
       });
     }
     throw new NoEndpointError(`no endpoint answered:\n  ${failures.join('\n  ')}`, {
       hint: 'is a node running there? set --endpoints or SHMEM_ENDPOINTS',
     });
+  }
+
+  /** One request to one URL within the alive and attempt deadlines; the status and the parsed JSON body. */
+  private async send(method: 'GET' | 'POST', url: string, body?: string): Promise<{ status: number; body: unknown }> {
+    let res;
+    try {
+      res = await exchange({
+        method, url: new URL(url), body, tls: this.options.tls,
+        headers: {
+          accept: 'application/json',
+          // The node's HTTP server answers "100 Continue" as soon as it reads the headers: proof
+          // that the process is alive, long before a slow operation answers. A stopped or hung
+          // node never sends it, so the client moves on after connectTimeoutMs, not timeoutMs.
+          expect: '100-continue',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.options.token === undefined ? {} : { authorization: `Bearer ${this.options.token}` }),
+        },
+        timeoutMs: this.options.timeoutMs,
+        aliveMs: Math.min(this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT, this.options.timeoutMs),
+        bodyBytesMax: ANSWER_BYTES_MAX,
+      });
+    } catch (err) {
+      throw new Error(describeNetworkError(err));
+    }
+    const text = res.body.toString('utf8');
+    let parsed: unknown = text;
+    if (/json/.test(res.headers['content-type'] ?? '')) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new Error('the answer is not valid JSON');
+      }
+    }
+    return { status: res.status, body: parsed };
   }
 }
 
@@ -132,6 +160,7 @@ function remoteError(status: number, body: unknown, endpoint: string): ShmemErro
   switch (code) {
     case 'quorum_unavailable': return new QuorumUnavailableError(message, opts);
     case 'shutting_down': return new ShuttingDownError(message, opts);
+    case 'overloaded': return new OverloadedError(message, opts);
     case 'membership_mismatch': return new MembershipMismatchError(message, opts);
     case 'unauthenticated': return new UnauthenticatedError(message, opts);
     case 'permission_denied': return new PermissionDeniedError(message, opts);
@@ -142,17 +171,18 @@ function remoteError(status: number, body: unknown, endpoint: string): ShmemErro
   }
 }
 
+/** A network error of one attempt, in words that say what to do. */
 function describeNetworkError(err: unknown): string {
-  if (err instanceof RequestError) {
-    if (err.code === 'ECONNREFUSED') return 'connection refused';
-    if (err.code === 'ETIMEDOUT') return 'timed out';
-    if (err.code === 'EPROTO' && /wrong version number|packet length too long/i.test(err.message)) {
-      return 'the node does not speak TLS on this port (use http://, or start the node with --tls-cert)';
-    }
-    if (/certificate|self.signed|UNABLE_TO_VERIFY|ERR_TLS/i.test(`${err.code} ${err.message}`)) {
-      return `TLS: ${err.message} (give the cluster CA with --cacert, and --cert/--key if the node wants a client certificate)`;
-    }
-    return `${err.code ?? 'error'}: ${err.message}`;
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === undefined) return e.message;
+  if (e.code === 'ECONNREFUSED') return 'connection refused';
+  if (e.code === 'ECONNRESET') return 'the connection was reset';
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `host not found (${e.code})`;
+  if (e.code === 'EPROTO' && /wrong version number|packet length too long/i.test(e.message)) {
+    return 'the node does not speak TLS on this port (use http://, or start the node with --tls-cert)';
   }
-  return String(err);
+  if (/certificate|self.signed|UNABLE_TO_VERIFY|ERR_TLS|CERT_/i.test(`${e.code} ${e.message}`)) {
+    return `TLS: ${e.message} (give the cluster CA with --cacert, and --cert/--key if the node wants a client certificate)`;
+  }
+  return `${e.code ?? 'error'}: ${e.message}`;
 }

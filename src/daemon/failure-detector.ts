@@ -25,7 +25,15 @@ interface Entry {
   error: string | null;
   mismatch: boolean;
   recovering: boolean;
+  /** The state last logged, since when, and how many changes the rate limit held back. */
+  logged: PeerState | undefined;
+  loggedAtMs: number;
+  sinceMs: number;
+  unlogged: number;
 }
+
+/** At most one state-change line per peer in this interval (a flapping peer cannot flood the log). */
+const STATE_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Heartbeats (seed 001): pings every peer each interval and classifies it as up, suspect
@@ -38,11 +46,17 @@ export class FailureDetector {
   private readonly startedAt = Date.now();
 
   constructor(private readonly links: readonly HttpLink[], private readonly intervalMs: number, private readonly logger: Logger) {
-    for (const l of links) this.entries.set(l.member, { nodeId: null, lastContact: null, rttMs: null, error: null, mismatch: false, recovering: false });
+    for (const l of links) {
+      this.entries.set(l.member, {
+        nodeId: null, lastContact: null, rttMs: null, error: null, mismatch: false, recovering: false,
+        logged: undefined, loggedAtMs: 0, sinceMs: Date.now(), unlogged: 0,
+      });
+    }
   }
 
   start(): void {
     const tick = (): void => {
+      this.logChanges();
       for (const link of this.links) void this.ping(link);
     };
     tick();
@@ -66,9 +80,45 @@ export class FailureDetector {
       return {
         member, state, nodeId: e.nodeId,
         lastContactMsAgo: e.lastContact === null ? null : now - e.lastContact,
-        rttMs: e.rttMs, recovering: e.recovering, error: e.error,
+        // A round trip measured before the peer went silent says nothing about it now.
+        rttMs: state === 'up' ? e.rttMs : null, recovering: e.recovering, error: e.error,
       };
     });
+  }
+
+  /**
+   * Logs each change of a peer's state once, at warn, with how long the previous state
+   * lasted: up -> suspect -> down -> up, and mismatch. Rate-limited per peer; the next line
+   * says how many changes were not logged.
+   */
+  private logChanges(): void {
+    const now = Date.now();
+    for (const h of this.health()) {
+      const e = this.entries.get(h.member)!;
+      if (e.logged === undefined) {
+        // The first state seen is not a change, unless the peer starts out unreachable long enough to be down.
+        if (h.state === 'up' || h.state === 'mismatch' || h.state === 'down') {
+          if (h.state !== 'up') this.logger.warn(`peer ${h.state}`, { peer: h.member, error: h.error ?? undefined });
+          e.logged = h.state;
+          e.sinceMs = now;
+        }
+        continue;
+      }
+      if (h.state === e.logged) continue;
+      if (now - e.loggedAtMs < STATE_LOG_INTERVAL_MS && e.logged !== 'down' && h.state !== 'down') {
+        e.unlogged += 1;
+        continue;
+      }
+      const fields = {
+        peer: h.member, from: e.logged, forMs: now - e.sinceMs, ...(e.unlogged > 0 ? { changesNotLogged: e.unlogged } : {}),
+        ...(h.state !== 'up' && h.error ? { error: h.error } : {}),
+      };
+      this.logger.warn(h.state === 'up' ? `peer up again after ${describeMs(now - e.sinceMs)} ${e.logged}` : `peer ${h.state}`, fields);
+      e.logged = h.state;
+      e.loggedAtMs = now;
+      e.sinceMs = now;
+      e.unlogged = 0;
+    }
   }
 
   private async ping(link: HttpLink): Promise<void> {
@@ -76,9 +126,7 @@ export class FailureDetector {
     const sent = performance.now();
     try {
       const reply = await link.ping(Math.max(this.intervalMs * 2, 250));
-      if (e.lastContact === null || e.mismatch || (e.lastContact !== null && Date.now() - e.lastContact >= limits.downAfterMs)) {
-        this.logger.info('peer up', { peer: link.member, peerNode: reply.nodeId });
-      }
+      if (e.lastContact === null) this.logger.info('peer up', { peer: link.member, peerNode: reply.nodeId });
       e.rttMs = Math.round((performance.now() - sent) * 100) / 100;
       e.lastContact = Date.now();
       e.nodeId = reply.nodeId;
@@ -92,4 +140,11 @@ export class FailureDetector {
       e.error = message;
     }
   }
+}
+
+/** "1.2 s", "3 min 4 s": a duration for a log message. */
+export function describeMs(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }

@@ -47,8 +47,8 @@ export function createPeerGuard(
     if (typeof theirId !== 'string') throw new BadInputError('bad_request', 'peer request without cluster identity');
     const from = String(headers[HEADER_FROM] ?? 'unknown sender');
     const theirs = String(headers[HEADER_MEMBERS] ?? '').split(',').filter((m) => m !== '');
-    const message = `${self} refuses ${from}: this node's members are ${members.join(', ')}, ` +
-      `${from} was started with ${theirs.join(', ')} (it ${describeMemberDifference(members, theirs)})`;
+    const message = `${self} refuses ${from}: this node's members are ${members.join(', ')}; ` +
+      `${from} was started with ${theirs.join(', ') || 'no member list'} (it ${describeMemberDifference(members, theirs)}).`;
     if (refusals.shouldLog(`members ${from}`)) logger.error('refused a peer with another member set', { peer: from, theirs, reason: message });
     throw new MembershipMismatchError(message, { hint: 'start every member with the same member set (--port/--peers)' });
   };

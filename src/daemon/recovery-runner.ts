@@ -5,10 +5,18 @@ import type { Logger } from '../log/logger.js';
 import type { RegisterStore } from '../storage/register-store.js';
 import type { HttpLink } from '../transport/http-link.js';
 
+/** What a finished recovery copied: from whom, how many registers, and whether any source had data. */
+export interface RecoveryOutcome {
+  readonly sources: readonly MemberId[];
+  readonly registersCopied: number;
+  /** False when every source was itself empty: a new cluster, nothing was lost. */
+  readonly anySourceHadData: boolean;
+}
+
 /**
  * Carries out a Recovery's effects: pages through each other member's registers over HTTP
  * (retrying with backoff while a member is down or refuses), stores every page durably
- * before asking for the next, and resolves with the sources once enough were copied.
+ * before asking for the next, and resolves once enough were copied.
  */
 export function runRecovery(
   recovery: Recovery,
@@ -16,15 +24,20 @@ export function runRecovery(
   store: RegisterStore,
   logger: Logger,
   signal: AbortSignal,
-): Promise<readonly MemberId[]> {
+): Promise<RecoveryOutcome> {
   const byMember = new Map(links.map((l) => [l.member, l]));
+  let registersCopied = 0;
+  let anySourceHadData = false;
   return new Promise((resolve, reject) => {
     const handle = async (effects: readonly RecoveryEffect[]): Promise<void> => {
       for (const e of effects) {
         if (signal.aborted) return;
-        if (e.type === 'store') await store.putIfNewer(e.items);
-        else if (e.type === 'fetch') void fetchLoop(e.from, e.after);
-        else resolve(e.sources);
+        if (e.type === 'store') {
+          await store.putIfNewer(e.items);
+          registersCopied += e.items.length;
+          anySourceHadData = true;
+        } else if (e.type === 'fetch') void fetchLoop(e.from, e.after);
+        else resolve({ sources: e.sources, registersCopied, anySourceHadData });
       }
     };
     const fetchLoop = async (from: MemberId, after: number | null): Promise<void> => {

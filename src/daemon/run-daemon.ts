@@ -19,6 +19,8 @@ import { DB_FILE, SqliteStore } from '../storage/sqlite-store.js';
 import { join } from 'node:path';
 import { clearRunning, dataDirError, lockDataDir, markRunning, previousRun } from '../storage/data-dir.js';
 import { RepairRunner } from './repair-runner.js';
+import { QuorumWatch } from './quorum-watch.js';
+import { plural } from '../format.js';
 import { HttpLink } from '../transport/http-link.js';
 import { PeerChannel } from '../transport/peer-channel.js';
 import { LocalLink } from '../transport/peer-link.js';
@@ -34,7 +36,8 @@ import { Replica } from './replica.js';
 import { notifySystemd } from './systemd.js';
 import { runRecovery } from './recovery-runner.js';
 import { Runtime } from './runtime.js';
-import { reachableMembers, verdict } from './status.js';
+import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
+import type { StatusDoc } from './status-doc.js';
 
 /** After the operations drained: time for requests already sent on open connections to be read and answered. */
 const DRAIN_GRACE_MS = 250;
@@ -143,6 +146,10 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
 
   let accepting = true;
   let httpStats: (() => HttpStats) | undefined;
+  /** What reads and writes through this node can use now (status, readiness, hints, the quorum log). */
+  const currentVerdict = (peers = detector.health()): ClusterVerdict => clusterVerdict(
+    memberConditions({ member: config.self, recovering: replica.recovering, storeOk: store.health().ok }, peers), quorum);
+  runtime.explainQuorum = () => quorumHint(currentVerdict());
   const node: NodeApi = {
     valueBytesMax: config.valueBytesMax,
     read: (addr: Addr): Promise<ReadResult> => runtime.read(addr),
@@ -157,10 +164,10 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       metrics?.observePeerInputRefused(reason);
       if (peerInputLog.shouldLog(`${reason} ${from}`)) logger.warn('refused peer input', { reason, from, message });
     },
-    status: (details: boolean) => {
+    status: (details: boolean): StatusDoc => {
       const peers = detector.health();
-      const up = reachableMembers(config.self, peers).length;
-      const doc = {
+      const v = currentVerdict(peers);
+      const doc: StatusDoc = {
         node: {
           id: identity.nodeId, member: config.self, writer: identity.writer, incarnation: identity.incarnation,
           version: VERSION, uptimeMs: Date.now() - startedAt, recovering: replica.recovering,
@@ -168,8 +175,8 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
           tls: credentials.tls !== undefined,
         },
         cluster: {
-          id: clusterId, members: config.members, size: config.members.length, quorum, up,
-          hasQuorum: up >= quorum, verdict: verdict(up, config.members.length, quorum),
+          id: clusterId, members: config.members, size: v.size, quorum, serving: v.serving,
+          hasQuorum: v.hasQuorum, verdict: v.text, verdictCode: v.code, unavailable: v.unavailable,
         },
         peers,
         store: { ...store.stats(), health: store.health() },
@@ -186,16 +193,16 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     },
     metrics: async () => ({ contentType: metrics!.contentType, text: await metrics!.text() }),
     readiness: (): Readiness => {
-      const up = reachableMembers(config.self, detector.health()).length;
+      const v = currentVerdict(detector.health());
       const checks = [
         `${accepting ? '[+]' : '[-]'}node ${accepting ? 'ok' : 'shutting down'}`,
         storeCheck(store),
         replica.recovering
           ? `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`
           : '[+]replica ok',
-        `${up >= quorum ? '[+]' : '[-]'}quorum ${up >= quorum ? 'ok' : 'unavailable'}: ${up}/${config.members.length} members reachable, ${quorum} needed`,
+        `${v.hasQuorum ? '[+]' : '[-]'}quorum ${v.hasQuorum ? 'ok' : 'unavailable'}: ${v.text.replace(/^[^:]*: /, '')}`,
       ];
-      return { ready: accepting && !replica.recovering && up >= quorum && store.health().ok, checks };
+      return { ready: accepting && !replica.recovering && v.hasQuorum && store.health().ok, checks };
     },
   };
 
@@ -219,18 +226,26 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   const port = (server.address() as AddressInfo).port;
   detector.start();
   repair.start();
+  // The quorum as this node sees it, logged when it is lost and regained.
+  const quorumWatch = new QuorumWatch(logger, limits.downAfterMs);
+  const quorumTimer = setInterval(() => quorumWatch.observe(currentVerdict()), config.heartbeatIntervalMs);
+  quorumTimer.unref();
   const stopRecovery = new AbortController();
   if (recovery) {
     if (recovery.needed > 0) {
-      logger.warn('new or wiped data dir: copying the registers of other members before answering as a replica', {
+      logger.info(`empty data dir: copying the registers of ${recovery.needed} other members before answering as a replica (a new cluster is ready once they have started)`, {
         sourcesNeeded: recovery.needed,
       });
     }
-    runRecovery(recovery, links, store, logger, stopRecovery.signal).then((sources) => {
+    runRecovery(recovery, links, store, logger, stopRecovery.signal).then((outcome) => {
       if (stopRecovery.signal.aborted) return;
       markInitialized(store);
       replica.recovering = false;
-      logger.info('recovery complete: answering as a replica', { sources });
+      if (outcome.anySourceHadData) {
+        logger.info(`recovery complete: copied ${plural(outcome.registersCopied, 'register')}; answering as a replica`, { sources: outcome.sources });
+      } else {
+        logger.info('new cluster: every member started empty; answering as a replica', { sources: outcome.sources });
+      }
     }, (err: unknown) => {
       if (stopRecovery.signal.aborted) return; // stopping: the store closed under it
       logger.error('recovery failed', { err: String(err) });
@@ -257,6 +272,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       edge.beginDrain();
       detector.stop();
       repair.stop();
+      clearInterval(quorumTimer);
       stopRecovery.abort();
       // Operations in flight finish (or fail with shutting_down); requests already on their way
       // are answered (with connection: close); then their answers are written.

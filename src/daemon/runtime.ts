@@ -44,6 +44,8 @@ export class Runtime implements ChannelSink {
   private counters = { reads: 0, writes: 0, fastPathReads: 0, failures: 0, quorumFailures: 0 };
   private readonly latency = { read: new LatencyWindow(), write: new LatencyWindow() };
   private drained: (() => void) | undefined;
+  /** Why no quorum can be had now, for the hint of quorum_unavailable (the daemon knows who is down). */
+  explainQuorum: () => string = () => 'a majority of the members must be up and reachable';
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -137,7 +139,7 @@ export class Runtime implements ChannelSink {
         case 'reject':
           this.counters.failures += 1;
           if (e.failure.code === 'quorum_unavailable') this.counters.quorumFailures += 1;
-          this.settle(e.opId, e.failure.code, false)?.reject(toError(e.failure));
+          this.settle(e.opId, e.failure.code, false)?.reject(toError(e.failure, this.explainQuorum));
           break;
       }
     }
@@ -162,9 +164,9 @@ export class Runtime implements ChannelSink {
   }
 }
 
-function toError(f: OpFailure): ShmemError {
+function toError(f: OpFailure, explainQuorum: () => string): ShmemError {
   switch (f.code) {
-    case 'quorum_unavailable': return new QuorumUnavailableError(f.message, { hint: 'a majority of the members must be up and reachable' });
+    case 'quorum_unavailable': return new QuorumUnavailableError(f.message, { hint: explainQuorum() });
     case 'membership_mismatch': return new MembershipMismatchError(f.message, {
       hint: 'every member must be started with the same member set and the same cluster credentials (CA, cluster secret)',
     });

@@ -2,21 +2,28 @@
  * The main script injected into the shmem executable (Node single executable application).
  *
  * Node 24 runs an injected main script as CommonJS, while the CLI is ESM with top-level await
- * (ink, yoga-layout). So this bootstrap unpacks the two assets it carries, the CLI bundle and
- * the better-sqlite3 native addon, into a cache directory named after their digest (computed
- * at build time and carried as a third asset), then imports the bundle from there. Files are
- * written once (to temporary names, then renamed) and reused while their sizes match.
+ * (ink, yoga-layout). So this bootstrap unpacks the assets it carries (the fast-path bundle,
+ * the full CLI bundle and the better-sqlite3 native addon) into a cache directory named after
+ * their digest (computed at build time and carried as another asset), then imports the fast
+ * bundle from there, which handles read/write/--version itself and loads the full one for
+ * anything else. Files are written once (to temporary names, then renamed) and reused while
+ * their sizes match; V8's compile cache lives beside them, so later starts skip most parsing.
  *
  * Cache directory, first that works: $SHMEM_CACHE_DIR, $CACHE_DIRECTORY (systemd
  * CacheDirectory=), $XDG_CACHE_HOME/shmem, ~/.cache/shmem, <tmpdir>/shmem-<uid>.
  */
 import { chmodSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import module from 'node:module';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { getAsset } from 'node:sea';
+import { dirname, join } from 'node:path';
+import { getAsset, getRawAsset } from 'node:sea';
 import { pathToFileURL } from 'node:url';
 
-const ASSETS = ['shmem.mjs', 'better_sqlite3.node'] as const;
+const ASSETS = ['fast.mjs', 'shmem.mjs', 'better_sqlite3.node'] as const;
+/** The bundle the executable starts with. */
+const ENTRY = 'fast.mjs';
+/** Deepest directory chain the bootstrap creates (a bound on its own mkdir walk). */
+const DIR_DEPTH_MAX = 32;
 
 function candidateDirs(): string[] {
   const env = process.env;
@@ -30,18 +37,40 @@ function candidateDirs(): string[] {
   return dirs.filter((d): d is string => typeof d === 'string' && d !== '');
 }
 
+/**
+ * Creates `dir` and its missing parents, one level at a time, each checked. Node's recursive
+ * mkdir retried forever where a parent cannot hold directories (/proc: mkdir says ENOENT
+ * although the parent exists), spinning a core; this gives up with the reason instead.
+ */
+function makeDirs(dir: string, depth = 0): void {
+  try {
+    if (statSync(dir).isDirectory()) return;
+    throw new Error(`${dir} is not a directory`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const parent = dirname(dir);
+  if (parent === dir || depth >= DIR_DEPTH_MAX) throw new Error(`cannot create ${dir}`);
+  makeDirs(parent, depth + 1);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 /** Writes the assets under dir/<hash>/ unless identical copies are there; returns that folder. */
-function unpack(dir: string, files: Map<string, Buffer>, hash: string): string {
+function unpack(dir: string, files: Map<string, ArrayBuffer>, hash: string): string {
   const target = join(dir, hash);
-  mkdirSync(target, { recursive: true, mode: 0o700 });
+  makeDirs(target);
   const st = statSync(target);
   if (process.getuid && st.uid !== process.getuid()) throw new Error(`${target} belongs to another user`);
   if ((st.mode & 0o022) !== 0) chmodSync(target, 0o700);
   for (const [name, content] of files) {
     const path = join(target, name);
-    if (sizeOf(path) === content.length) continue;
+    if (sizeOf(path) === content.byteLength) continue;
     const temp = `${path}.${process.pid}.tmp`;
-    writeFileSync(temp, content, { mode: 0o600 });
+    writeFileSync(temp, new Uint8Array(content), { mode: 0o600 });
     renameSync(temp, path);
   }
   return target;
@@ -56,8 +85,8 @@ function sizeOf(path: string): number {
 }
 
 function main(): void {
-  // Views on the executable's own memory: no copies.
-  const files = new Map(ASSETS.map((name) => [name, Buffer.from(getAsset(name))]));
+  // Views on the executable's own memory (getRawAsset copies nothing; getAsset would copy 5 MB each start).
+  const files = new Map(ASSETS.map((name) => [name, getRawAsset(name)]));
   const digest = getAsset('digest', 'utf8').trim();
   const problems: string[] = [];
   for (const dir of candidateDirs()) {
@@ -68,8 +97,13 @@ function main(): void {
       problems.push(`${dir}: ${(err as Error).message}`);
       continue;
     }
+    try {
+      module.enableCompileCache?.(join(folder, 'v8-cache'));
+    } catch {
+      // no compile cache: every start parses the bundle again, that is all
+    }
     (globalThis as { __SHMEM_SQLITE_ADDON__?: string }).__SHMEM_SQLITE_ADDON__ = join(folder, 'better_sqlite3.node');
-    import(pathToFileURL(join(folder, 'shmem.mjs')).href).catch((err: unknown) => {
+    import(pathToFileURL(join(folder, ENTRY)).href).catch((err: unknown) => {
       process.stderr.write(`shmem: cannot start: ${(err as Error).message}\n`);
       process.exit(70);
     });

@@ -78,7 +78,7 @@ test('status shows every member and exits 0 with a quorum', async () => {
   const r = await runCli(['status', '--endpoints', cluster.node(0).url]);
   assert.is(r.code, 0, r.stderr);
   for (const n of cluster.nodes) assert.match(r.stdout, `127.0.0.1:${n.port}`);
-  assert.match(r.stdout, 'quorum ok: 3/3 up');
+  assert.match(r.stdout, 'quorum ok: 3/3 serving');
   const j = JSON.parse((await runCli(['status', '--json', '--endpoints', cluster.node(0).url])).stdout);
   assert.is(j.cluster.hasQuorum, true);
   assert.is(j.peers.length, 2);

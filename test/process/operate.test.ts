@@ -41,20 +41,81 @@ test('status: a table for people, JSON for scripts, exit 0 only with a quorum', 
     const t = await runCli(['status', '--endpoints', c.node(0).url]);
     assert.is(t.code, 0, t.stderr);
     assert.match(t.stdout, /highest tag 1@/);
-    assert.match(t.stdout, /MEMBER SET/);
-    assert.match(t.stdout, 'quorum ok: 3/3 up');
+    assert.match(t.stdout, /SERVES/);
+    assert.match(t.stdout, /1 address, /);
+    assert.match(t.stdout, 'quorum ok: 3/3 serving');
     await c.node(2).stop('SIGKILL');
     await new Promise((r) => setTimeout(r, 1700)); // the failure detector notices (suspect after 1.5 s)
     const degraded = await runCli(['status', '--json', '--endpoints', c.node(0).url]);
     assert.is(degraded.code, 0);
     const j = JSON.parse(degraded.stdout);
-    assert.is(j.cluster.verdict, 'degraded: 2/3 up');
-    assert.is(j.peers.find((p: { member: string }) => p.member.endsWith(`:${c.node(2).port}`)).state === 'up', false);
+    const gone = `127.0.0.1:${c.node(2).port}`;
+    assert.match(j.cluster.verdict, new RegExp(`^degraded: 2/3 serving \\(${gone} (suspect|down)\\); a quorum needs 2$`));
+    assert.is(j.cluster.verdictCode, 'degraded');
+    const row = j.peers.find((p: { member: string }) => p.member === gone);
+    assert.is(row.state === 'up', false);
+    assert.is(row.rttMs, null, 'no round-trip time for a peer that is not up');
+    const table = await runCli(['status', '--endpoints', c.node(0).url]);
+    assert.match(table.stdout, new RegExp(`${gone.replace(/\./g, '\\.')}\\s+(suspect|down)\\s+no: (suspect|down)\\s+\\S+\\s+\\S+ ago\\s+-`));
     await c.node(1).stop('SIGKILL');
     await new Promise((r) => setTimeout(r, 1700));
     const none = await runCli(['status', '--endpoints', c.node(0).url]);
     assert.is(none.code, 1, 'no quorum: non-zero exit for monitoring');
-    assert.match(none.stdout, 'no quorum: 1/3 up');
+    assert.match(none.stdout, /no quorum: 1\/3 serving \(.* (suspect|down), .* (suspect|down)\); a quorum needs 2/);
+    const w = await runCli(['write', '7', 'y', '--endpoints', c.node(0).url, '--json']);
+    assert.is(w.code, 1);
+    assert.match(JSON.parse(w.stdout).error.hint, /only 1 of 3 members can answer as replicas \(.* is (suspect|down), .* is (suspect|down)\); a quorum needs 2/);
+  } finally {
+    await c.destroy();
+  }
+}));
+
+test('a new cluster with two of three members started: status says no quorum, who is recovering and who is down, exit 1', async () => {
+  const ports = await freePorts(3);
+  const dir = tempDir();
+  const nodes = ports.map((p, i) => new NodeProcess(p, ports.filter((q) => q !== p), join(dir, `n${i}`)));
+  try {
+    nodes[0]!.start();
+    nodes[1]!.start();
+    await nodes[0]!.waitFor('/livez');
+    await nodes[1]!.waitFor('/livez');
+    await new Promise((r) => setTimeout(r, 1700)); // the third is never heard from: suspect, then down
+    const r = await runCli(['status', '--endpoints', nodes[0]!.url]);
+    assert.is(r.code, 1, 'no quorum: exit 1 (it said "degraded: 2/3 up" and 0 before)');
+    const [a, b, c] = ports.map((p) => `127.0.0.1:${p}`);
+    assert.match(r.stdout, new RegExp(`no quorum: 0/3 serving \\(${a} recovering, ${b} recovering, ${c} (suspect|down)\\); a quorum needs 2`));
+    const w = await runCli(['write', '1', 'x', '--endpoints', nodes[0]!.url, '--timeout-ms', '8000']);
+    assert.is(w.code, 1);
+    assert.match(w.stderr, /Hint: only 0 of 3 members can answer as replicas \(.* is recovering, .* is recovering, .* is (suspect|down)\)/);
+    assert.match(nodes[0]!.log, /"msg":"empty data dir: copying the registers of 2 other members/);
+    assert.not.match(nodes[0]!.log, /"level":"warn","msg":"new or wiped/);
+    nodes[2]!.start();
+    await Promise.all(nodes.map((n) => n.waitFor('/readyz', 15_000)));
+    assert.match(nodes[0]!.log, /new cluster: every member started empty/);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+  }
+});
+
+test('the log says once when a peer goes down and comes back, and when the quorum is lost and regained, with how long it lasted', () => Cluster.start(3).then(async (c) => {
+  try {
+    const [a, b, d] = c.nodes as [NodeProcess, NodeProcess, NodeProcess];
+    await b.stop('SIGKILL');
+    await new Promise((r) => setTimeout(r, 5_600)); // down after 5 s of silence
+    await d.stop('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1_800));
+    b.start();
+    d.start();
+    await c.waitReady();
+    await new Promise((r) => setTimeout(r, 600));
+    const lines = a.log.split('\n').filter((l) => /"level":"warn"/.test(l));
+    const about = (peer: NodeProcess) => lines.filter((l) => l.includes(`"peer":"127.0.0.1:${peer.port}"`));
+    assert.ok(about(b).some((l) => /"msg":"peer suspect"/.test(l)), lines.join('\n'));
+    assert.ok(about(b).some((l) => /"msg":"peer down".*"forMs":\d+/.test(l)), lines.join('\n'));
+    assert.ok(about(b).some((l) => /"msg":"peer up again after \d+\.\d s down"/.test(l)), lines.join('\n'));
+    assert.is(lines.filter((l) => /"msg":"quorum lost/.test(l)).length, 1, lines.join('\n'));
+    assert.is(lines.filter((l) => /"msg":"quorum regained after \d+\.\d s without"/.test(l)).length, 1, lines.join('\n'));
+    assert.ok(about(b).length <= 4, `a handful of lines, not one per heartbeat (${about(b).length})`);
   } finally {
     await c.destroy();
   }

@@ -30,10 +30,10 @@ test('shows the cluster, survives a node going down and a resize, jumps to an ad
     const env = process.env['SHMEM_BIN'] ? 'env PATH=/nonexistent-no-node-here ' : '';
     const command = `${env}${SHMEM_BIN} top --interval 300 --endpoints ${c.endpoints()}; echo SHMEM-TOP-EXITED=$?; sleep 600`;
     tmux('new-session', '-d', '-s', 'top', '-x', '130', '-y', '45', command);
-    await waitForPane('three members with a quorum', (t) => t.includes('quorum ok: 3/3 up') && c.nodes.every((n) => t.includes(`127.0.0.1:${n.port}`)));
+    await waitForPane('three members with a quorum', (t) => t.includes('quorum ok: 3/3 serving') && c.nodes.every((n) => t.includes(`127.0.0.1:${n.port}`)));
 
     await c.node(2).stop('SIGKILL');
-    const down = await waitForPane('the killed node suspect or down', (t) => /degraded: 2\/3 up/.test(t));
+    const down = await waitForPane('the killed node suspect or down', (t) => /degraded: 2\/3 serving/.test(t));
     assert.match(down, new RegExp(`127\\.0\\.0\\.1:${c.node(2).port}\\s+(suspect|down)`));
 
     // A write while it is down; once back, its replica is behind at that address.
@@ -43,7 +43,7 @@ test('shows the cluster, survives a node going down and a resize, jumps to an ad
     await waitForPane('the restarted replica behind the newest tag', (t) => /\n│ 2\s.*behind/.test(t));
 
     tmux('resize-window', '-t', 'top', '-x', '100', '-y', '40');
-    await waitForPane('the dashboard after a resize', (t) => t.includes('Peers') && t.includes('quorum ok: 3/3 up'));
+    await waitForPane('the dashboard after a resize', (t) => t.includes('Peers') && t.includes('quorum ok: 3/3 serving'));
 
     tmux('send-keys', '-t', 'top', '/', '3', 'Enter');
     await waitForPane('the tags panel after a jump to address 3', (t) => t.includes('Tags (after address 2)') && /\n│ 3\s/.test(t));
@@ -74,7 +74,7 @@ test('over https with mutual TLS and a read token: the same dashboard, every mem
     const env = `env ${process.env['SHMEM_BIN'] ? 'PATH=/nonexistent-no-node-here ' : ''}SHMEM_CACERT=${pki.ca} SHMEM_TOKEN=${tokens.token} `;
     const endpoints = c.nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
     tmux('new-session', '-d', '-s', 'top', '-x', '130', '-y', '45', `${env}${SHMEM_BIN} top --interval 300 --endpoints ${endpoints}; echo SHMEM-TOP-EXITED=$?; sleep 600`);
-    const screen = await waitForPane('three members over https with the tag of address 1 on each', (t) => t.includes('quorum ok: 3/3 up')
+    const screen = await waitForPane('three members over https with the tag of address 1 on each', (t) => t.includes('quorum ok: 3/3 serving')
       && c!.nodes.every((n) => t.includes(`127.0.0.1:${n.port}`)) && /\n│ 1\s+1@\S+\s+1@\S+\s+1@\S+/.test(t));
     assert.not.match(screen, /unreachable|401|unauthenticated/);
     tmux('send-keys', '-t', 'top', 'q');

@@ -1,0 +1,10 @@
+/**
+ * Entry point of the executable's small bundle (dist/app/fast.mjs): the fast path of the
+ * CLI (fast.ts) without oclif; anything else loads the full CLI bundle (shmem.mjs) beside it.
+ */
+import { fastPath } from './fast.js';
+
+/** The full bundle, beside this one in the unpacked cache folder; a variable, so the bundler leaves it out. */
+const FULL_BUNDLE = './shmem.mjs';
+
+if (!(await fastPath(process.argv.slice(2)))) await import(new URL(FULL_BUNDLE, import.meta.url).href);
