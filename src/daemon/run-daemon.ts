@@ -157,7 +157,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     query: (addrs, want) => replica.query(addrs, want),
     update: (items: readonly RegisterItem[]): Promise<void> => replica.update(items),
     registers: (after, limit) => replica.page(after, limit),
-    tags: (after, limit) => store.tags(after, limit),
+    tags: (from, limit) => store.tags(from, limit),
     checkPeer: createPeerGuard(config.self, config.members, clusterId, identity.nodeId, logger),
     ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId, recovering: replica.recovering }),
     peerInputRefused: (reason, message, from) => {

@@ -4,6 +4,6 @@ import { usePoll } from './use-poll.js';
 
 /** The dashboard wired to live polling. */
 export function App({ client, intervalMs, tagRows }: { client: ShmemClient; intervalMs: number; tagRows: number }) {
-  const [model, setAfter] = usePoll(client, intervalMs, tagRows);
-  return <Dashboard model={model} onTagCursor={setAfter} intervalMs={intervalMs} />;
+  const [model, showTags] = usePoll(client, intervalMs, tagRows);
+  return <Dashboard model={model} onTagView={showTags} intervalMs={intervalMs} />;
 }

@@ -1,11 +1,15 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 
-/** A titled, bordered panel; the focused one is highlighted. */
-export function Panel({ title, focused, children }: { title: string; focused: boolean; children: ReactNode }) {
+/**
+ * A panel: one title line drawn as a rule (the focused panel's in cyan), then its content.
+ * No box border: on an 80x24 terminal the two border lines per panel are the rows the tags need.
+ */
+export function Panel({ title, focused, width, children }: { title: string; focused: boolean; width: number; children: ReactNode }) {
+  const head = `── ${title} `;
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} paddingX={1}>
-      <Text bold color={focused ? 'cyan' : undefined}>{title}</Text>
+    <Box flexDirection="column">
+      <Text bold={focused} color={focused ? 'cyan' : 'gray'} wrap="truncate">{head}{'─'.repeat(Math.max(0, width - [...head].length))}</Text>
       {children}
     </Box>
   );

@@ -1,30 +1,32 @@
-import { Box, Text } from 'ink';
+import { fitColumns, type Column } from './layout.js';
+import { Table, wanting, type TableRow } from './Table.js';
 import { formatAgo, formatMs, sparkline, type MemberView } from './view-model.js';
 
 const STATE_COLOR: Record<string, string> = { self: 'green', up: 'green', suspect: 'yellow', down: 'red', mismatch: 'magenta', unreachable: 'red' };
 
-/** Peers: state, RTT with a sparkline of its history, last contact. */
-export function PeerTable({ members, offset }: { members: readonly MemberView[]; offset: number }) {
-  return (
-    <Box flexDirection="column">
-      <Box>
-        <Box width={24}><Text dimColor>MEMBER</Text></Box>
-        <Box width={20}><Text dimColor>STATE</Text></Box>
-        <Box width={10}><Text dimColor>NODE</Text></Box>
-        <Box width={10}><Text dimColor>RTT</Text></Box>
-        <Box width={16}><Text dimColor>HISTORY</Text></Box>
-        <Text dimColor>LAST CONTACT</Text>
-      </Box>
-      {members.slice(offset).map((m) => (
-        <Box key={m.member}>
-          <Box width={24}><Text>{m.member}</Text></Box>
-          <Box width={20}><Text color={STATE_COLOR[m.state]}>{m.state}{m.recovering ? ' recovering' : ''}</Text></Box>
-          <Box width={10}><Text>{m.nodeId ?? '?'}</Text></Box>
-          <Box width={10}><Text>{m.state === 'self' ? '-' : formatMs(m.rttMs)}</Text></Box>
-          <Box width={16}><Text color="cyan">{sparkline(m.rttHistoryMs, 14)}</Text></Box>
-          <Text>{m.state === 'self' ? '-' : formatAgo(m.lastContactMsAgo)}</Text>
-        </Box>
-      ))}
-    </Box>
-  );
+const COLUMNS: readonly Column[] = [
+  { key: 'member', title: 'MEMBER', min: 12, max: 28, priority: 10 },
+  { key: 'state', title: 'STATE', min: 8, max: 26, priority: 9 },
+  { key: 'rtt', title: 'RTT', min: 7, max: 8, priority: 8, align: 'right' },
+  { key: 'last', title: 'LAST CONTACT', min: 9, max: 13, priority: 6 },
+  { key: 'node', title: 'NODE', min: 8, max: 8, priority: 5 },
+  { key: 'history', title: 'RTT HISTORY', min: 8, max: 30, priority: 3 },
+];
+
+/** Peers: state (and what else is wrong), RTT with its history, last contact. */
+export function PeerTable({ members, offset, height, width }: { members: readonly MemberView[]; offset: number; height: number; width: number }) {
+  const cellsOf = (historyWidth: number): TableRow[] => members.map((m) => ({
+    key: m.member,
+    cells: {
+      member: m.member,
+      state: { text: [m.state, m.recovering ? 'recovering' : '', m.note ?? ''].filter((x) => x !== '').join(', '), color: m.note ? 'yellow' : STATE_COLOR[m.state] },
+      node: m.nodeId ?? '?',
+      rtt: m.state === 'self' ? '-' : formatMs(m.rttMs),
+      history: { text: sparkline(m.rttHistoryMs, historyWidth), color: 'cyan' },
+      last: m.state === 'self' ? '-' : formatAgo(m.lastContactMsAgo),
+    },
+  }));
+  const columns = fitColumns(wanting(COLUMNS, cellsOf(0), ['history']), width);
+  const rows = cellsOf(columns.find((c) => c.key === 'history')?.width ?? 0);
+  return <Table columns={columns} rows={rows} offset={offset} height={height} />;
 }

@@ -1,33 +1,31 @@
 import type { ShmemClient } from '../client/shmem-client.js';
 import { memberUrl } from '../config/members.js';
 import type { Addr } from '../core/types.js';
+import type { StatusDoc } from '../daemon/status-doc.js';
+import { plural } from '../format.js';
+import type { TagView } from './Dashboard.js';
 import { buildTagRows, rate, type DashboardModel, type MemberView, type TagPage, type TrafficRow } from './view-model.js';
 
-interface StatusDoc {
-  node: { id: string; member: string; recovering: boolean };
-  cluster: { members: string[]; verdict: string; hasQuorum: boolean };
-  peers: { member: string; state: string; nodeId: string | null; rttMs: number | null; lastContactMsAgo: number | null; recovering: boolean }[];
-  ops: {
-    reads: number; writes: number; quorumFailures: number;
-    readLatencyMs: { p50: number | null; p99: number | null }; writeLatencyMs: { p50: number | null; p99: number | null };
-  };
-}
-
 const RTT_HISTORY = 30;
+/** One minute of samples at the default interval (1 s). */
+const TRAFFIC_HISTORY = 60;
 
 /**
  * Polls the cluster for the dashboard: /status from the first endpoint that answers (the
- * members and their health as that node sees them), then /status and a page of /tags from
+ * members and their health as that node sees them), then /status and the tags on screen from
  * every member. A member that does not answer is shown as unreachable; nothing throws.
  */
 export class Poller {
   private readonly rttHistory = new Map<string, number[]>();
+  private readonly opsHistory = new Map<string, number[]>();
+  private readonly p99History = new Map<string, number[]>();
   private previous = new Map<string, { reads: number; writes: number; at: number }>();
 
   /** `client` carries the endpoints, TLS and token of the command line (the same as `status`). */
-  constructor(private readonly client: ShmemClient, private readonly tagRows: number) {}
+  constructor(private readonly client: ShmemClient, private readonly defaultRows: number) {}
 
-  async poll(after: Addr | null): Promise<DashboardModel> {
+  async poll(view: TagView | Addr | null = { from: null }, tagRows = this.defaultRows): Promise<DashboardModel> {
+    const tagView: TagView = view === null || typeof view === 'number' ? { from: view } : view;
     let contacted: { endpoint: string; status: StatusDoc };
     try {
       const { body, endpoint } = await this.client.getJson('/status');
@@ -35,20 +33,28 @@ export class Poller {
     } catch (err) {
       return {
         endpoint: null, verdict: 'no endpoint answers', hasQuorum: false, members: [], traffic: [], tagMembers: [], tagRows: [],
-        error: (err as Error).message.replace(/\n\s*/g, '; '),
+        error: (err as Error).message.replace(/\n\s*/g, '; '), tagFrom: null, tagsBefore: [],
       };
     }
     const { status } = contacted;
     const members = status.cluster.members;
-    const query = after === null ? '' : `&after=${after}`;
     const tls = contacted.endpoint.startsWith('https:');
+    const base = (m: string): string => memberUrl(m, tls);
+    const tags = (m: string, query: string): Promise<TagPage | null> => this.client.getJsonAt(base(m), `/tags?${query}`).then((b) => b as TagPage, () => null);
+    // The last page: find where it starts, then show it like any other.
+    let from = 'from' in tagView ? tagView.from : null;
+    if ('end' in tagView) {
+      const lasts = await Promise.all(members.map((m) => tags(m, `last&limit=${tagRows}`)));
+      const addrs = [...new Set(lasts.flatMap((p) => p?.items.map((i) => i.addr) ?? []))].sort((a, b) => a - b).slice(-tagRows);
+      from = addrs[0] ?? null;
+    }
     const answers = await Promise.all(members.map(async (m) => {
-      const base = memberUrl(m, tls);
-      const [st, tags] = await Promise.all([
-        this.client.getJsonAt(base, '/status').then((b) => b as StatusDoc, () => null),
-        this.client.getJsonAt(base, `/tags?limit=${this.tagRows}${query}`).then((b) => b as TagPage, () => null),
+      const [st, page, before] = await Promise.all([
+        this.client.getJsonAt(base(m), '/status').then((b) => b as StatusDoc, () => null),
+        tags(m, `limit=${tagRows}${from === null || from === 0 ? '' : `&after=${from - 1}`}`),
+        from === null || from === 0 ? Promise.resolve(null) : tags(m, `before=${from}&limit=${tagRows}`),
       ]);
-      return { member: m, status: st, tags };
+      return { member: m, status: st, page, before };
     }));
     const now = Date.now();
     const memberViews: MemberView[] = members.map((m) => {
@@ -67,6 +73,7 @@ export class Poller {
         rttMs,
         rttHistoryMs: [...(this.rttHistory.get(m) ?? [])],
         lastContactMsAgo: self ? 0 : peer?.lastContactMsAgo ?? null,
+        note: own ? noteOf(own) : null,
       };
     });
     const traffic: TrafficRow[] = answers.map(({ member, status: st }) => {
@@ -74,15 +81,19 @@ export class Poller {
       const prev = this.previous.get(member);
       const elapsed = prev ? now - prev.at : 0;
       this.previous.set(member, { reads: st.ops.reads, writes: st.ops.writes, at: now });
+      const readsPerSec = rate(st.ops.reads, prev?.reads, elapsed);
+      const writesPerSec = rate(st.ops.writes, prev?.writes, elapsed);
+      if (readsPerSec !== null && writesPerSec !== null) push(this.opsHistory, member, readsPerSec + writesPerSec);
+      push(this.p99History, member, Math.max(st.ops.readLatencyMs.p99 ?? 0, st.ops.writeLatencyMs.p99 ?? 0));
       return {
-        member,
-        readsPerSec: rate(st.ops.reads, prev?.reads, elapsed),
-        writesPerSec: rate(st.ops.writes, prev?.writes, elapsed),
+        member, readsPerSec, writesPerSec,
         readP50Ms: st.ops.readLatencyMs.p50, readP99Ms: st.ops.readLatencyMs.p99,
         writeP50Ms: st.ops.writeLatencyMs.p50, writeP99Ms: st.ops.writeLatencyMs.p99,
         quorumFailures: st.ops.quorumFailures,
+        opsHistory: [...(this.opsHistory.get(member) ?? [])], p99History: [...(this.p99History.get(member) ?? [])],
       };
     });
+    const before = [...new Set(answers.flatMap((a) => a.before?.items.map((i) => i.addr) ?? []))].sort((a, b) => a - b).slice(-tagRows);
     return {
       endpoint: contacted.endpoint,
       verdict: status.cluster.verdict,
@@ -90,9 +101,25 @@ export class Poller {
       members: memberViews,
       traffic,
       tagMembers: members,
-      tagRows: buildTagRows(answers.map((a) => a.tags), this.tagRows),
+      tagRows: buildTagRows(answers.map((a) => a.page), tagRows),
       error: null,
+      tagFrom: from,
+      tagsBefore: before,
     };
   }
 }
 
+function push(histories: Map<string, number[]>, member: string, value: number): void {
+  const h = histories.get(member) ?? [];
+  h.push(value);
+  histories.set(member, h.slice(-TRAFFIC_HISTORY));
+}
+
+/** What a member's own status says is wrong with it besides its state. */
+function noteOf(s: StatusDoc): string | null {
+  const notes = [
+    ...(s.store.health.ok ? [] : [/disk is full/.test(s.store.health.reason) ? 'disk full' : 'store unavailable']),
+    ...(s.store.damaged > 0 ? [plural(s.store.damaged, 'damaged register')] : []),
+  ];
+  return notes.length > 0 ? notes.join(', ') : null;
+}

@@ -1,21 +1,23 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ShmemClient } from '../client/shmem-client.js';
+import type { TagView } from './Dashboard.js';
 import { Poller } from './poller.js';
 import { EMPTY_MODEL, type DashboardModel } from './view-model.js';
 
 /**
- * Polls the cluster every `intervalMs` (and at once when the tag cursor moves); returns the
- * latest model and a setter for the tag cursor. Polls never overlap.
+ * Polls the cluster every `intervalMs`, and at once when the tags panel moves or resizes;
+ * returns the latest model and the setter for the tags view. Polls never overlap, and the
+ * answer of a poll for a view that changed meanwhile is dropped.
  */
-export function usePoll(client: ShmemClient, intervalMs: number, tagRows: number): [DashboardModel, (after: number | null) => void] {
+export function usePoll(client: ShmemClient, intervalMs: number, tagRows: number): [DashboardModel, (view: TagView, rows: number) => void] {
   const [model, setModel] = useState<DashboardModel>(EMPTY_MODEL);
-  const [after, setAfter] = useState<number | null>(null);
+  const [view, setView] = useState<{ view: TagView; rows: number }>({ view: { from: null }, rows: tagRows });
   const poller = useRef(new Poller(client, tagRows));
   useEffect(() => {
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     const tick = async (): Promise<void> => {
-      const next = await poller.current.poll(after);
+      const next = await poller.current.poll(view.view, view.rows);
       if (stopped) return;
       setModel(next);
       timer = setTimeout(() => void tick(), intervalMs);
@@ -25,6 +27,11 @@ export function usePoll(client: ShmemClient, intervalMs: number, tagRows: number
       stopped = true;
       if (timer) clearTimeout(timer);
     };
-  }, [after, intervalMs]);
-  return [model, setAfter];
+  }, [view, intervalMs]);
+  const show = (next: TagView, rows: number): void => setView((v) => (sameView(v.view, next) && v.rows === rows ? v : { view: next, rows }));
+  return [model, show];
+}
+
+function sameView(a: TagView, b: TagView): boolean {
+  return 'end' in a ? 'end' in b : !('end' in b) && a.from === b.from;
 }

@@ -16,12 +16,18 @@ export interface MemberView {
   readonly rttMs: number | null;
   readonly rttHistoryMs: readonly number[];
   readonly lastContactMsAgo: number | null;
+  /** What else is wrong with it, from its own status: "disk full", "3 damaged". */
+  readonly note?: string | null;
 }
 
 export interface TrafficRow {
   readonly member: string;
   readonly readsPerSec: number | null;
   readonly writesPerSec: number | null;
+  /** Reads and writes per second over the last minute, one sample per poll. */
+  readonly opsHistory?: readonly number[];
+  /** The larger of the read and write p99 (ms), per poll, over the last minute. */
+  readonly p99History?: readonly number[];
   readonly readP50Ms: number | null;
   readonly readP99Ms: number | null;
   readonly writeP50Ms: number | null;
@@ -46,15 +52,19 @@ export interface DashboardModel {
   readonly tagMembers: readonly string[];
   readonly tagRows: readonly TagRow[];
   readonly error: string | null;
+  /** The tags panel starts at this address (null: the first); the addresses just before it (for scrolling up). */
+  readonly tagFrom?: Addr | null;
+  readonly tagsBefore?: readonly Addr[];
 }
 
 export const EMPTY_MODEL: DashboardModel = {
-  endpoint: null, verdict: 'connecting…', hasQuorum: false, members: [], traffic: [], tagMembers: [], tagRows: [], error: null,
+  endpoint: null, verdict: 'connecting…', hasQuorum: true, members: [], traffic: [], tagMembers: [], tagRows: [], error: null,
+  tagFrom: null, tagsBefore: [],
 };
 
 /** One member's page of tags: entries after the cursor, and whether more follow. */
 export interface TagPage {
-  readonly items: readonly { addr: Addr; tag: Tag }[];
+  readonly items: readonly { addr: Addr; tag: Tag; damaged?: boolean }[];
   readonly next: Addr | null;
 }
 
@@ -86,14 +96,24 @@ export function rate(current: number, previous: number | undefined, elapsedMs: n
   return Math.round(((current - previous) * 1000) / elapsedMs * 10) / 10;
 }
 
-/** A sparkline of the last values, one block character each. */
-export function sparkline(values: readonly number[], width = 12): string {
+/**
+ * A sparkline of the last `width` values, one block character each, scaled between their
+ * minimum and maximum (`fromZero`: between zero and the maximum, for rates).
+ */
+export function sparkline(values: readonly number[], width = 12, fromZero = false): string {
   const blocks = '▁▂▃▄▅▆▇█';
   const tail = values.slice(-width);
   if (tail.length === 0) return '';
   const max = Math.max(...tail);
-  const min = Math.min(...tail);
+  const min = fromZero ? Math.min(0, ...tail) : Math.min(...tail);
   return tail.map((v) => blocks[max === min ? 0 : Math.round(((v - min) / (max - min)) * (blocks.length - 1))]).join('');
+}
+
+/** Shortest member names that stay distinct: ":3031" when every member shares the host. */
+export function shortMembers(members: readonly string[]): string[] {
+  const host = (m: string): string => m.slice(0, m.lastIndexOf(':'));
+  const same = members.length > 0 && members.every((m) => host(m) === host(members[0]!));
+  return same ? members.map((m) => m.slice(m.lastIndexOf(':'))) : [...members];
 }
 
 export function formatMs(ms: number | null): string {

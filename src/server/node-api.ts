@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, ReadResult, RegisterItem, ReplicaAnswer, ValueWant, WriteResult } from '../core/types.js';
-import type { TagEntry } from '../storage/register-store.js';
+import type { TagCursor, TagEntry } from '../storage/register-store.js';
 import type { PingReply, RefusalReason } from '../transport/wire.js';
 
 /** Readiness checklist (rqlite style): `[+]store ok`, `[-]quorum 1/3 reachable`. */
@@ -24,7 +24,7 @@ export interface NodeApi {
   update(items: readonly RegisterItem[]): Promise<void>;
   registers(after: Addr | null, limit: number): RegisterPage;
   /** This replica's tags (no values), for operators and the dashboard; whatever its state. */
-  tags(after: Addr | null, limit: number): TagEntry[];
+  tags(from: TagCursor, limit: number): TagEntry[];
   /** Throws MembershipMismatchError unless the headers carry our member set. */
   checkPeer(headers: IncomingHttpHeaders): void;
   ping(): PingReply;

@@ -37,18 +37,29 @@ export function opsRoutes(node: NodeApi): Route[] {
       method: 'GET',
       pattern: /^\/tags\/?$/,
       access: { scope: 'client', role: 'read' },
+      // ?after=A (addresses > A, or from the start) pages forward; ?before=B (the last ones < B)
+      // and ?last (the last ones of all) page backward: the dashboard scrolls both ways.
       handler: (req, res) => {
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
-        const afterText = params.get('after');
-        const after = afterText === null || afterText === '' ? null : parseAddrText(afterText);
-        if (after !== null && !after.ok) throw new BadInputError('invalid_addr', `after: ${after.message}`);
+        const address = (name: string): number | null => {
+          const text = params.get(name);
+          if (text === null || text === '') return null;
+          const parsed = parseAddrText(text);
+          if (!parsed.ok) throw new BadInputError('invalid_addr', `${name}: ${parsed.message}`);
+          return parsed.addr;
+        };
+        const after = address('after');
+        const before = address('before');
+        const last = params.has('last');
+        if ([after !== null, before !== null, last].filter(Boolean).length > 1) throw new BadInputError('bad_request', 'give at most one of after, before and last');
         const limitText = params.get('limit') ?? '100';
         const limit = Number(limitText);
         if (!/^\d+$/.test(limitText) || limit < 1 || limit > TAG_PAGE_ITEMS_MAX) {
-          throw new BadInputError('bad_request', `limit must be an integer from 1 to ${TAG_PAGE_ITEMS_MAX}, got "${limitText}"`);
+          throw new BadInputError('bad_request', `limit must be an integer from 1 to ${TAG_PAGE_ITEMS_MAX}, got "${limitText.slice(0, 20)}"`);
         }
-        const items = node.tags(after === null ? null : after.addr, limit);
-        sendJson(res, 200, { items, next: items.length === limit ? items.at(-1)!.addr : null });
+        const backward = before !== null || last;
+        const items = node.tags(backward ? { before } : { after }, limit);
+        sendJson(res, 200, backward ? { items, prev: items.length === limit ? items[0]!.addr : null } : { items, next: items.length === limit ? items.at(-1)!.addr : null });
       },
     },
     {

@@ -18,6 +18,9 @@ export type StoreHealth =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: string; readonly sinceMs: number };
 
+/** Where a tags listing starts: after an address, or just before one (the dashboard scrolling up, or to the end). */
+export type TagCursor = { readonly after: Addr | null } | { readonly before: Addr | null };
+
 /** One entry of a tags listing (operators and the dashboard): no values. */
 export interface TagEntry {
   readonly addr: Addr;
@@ -43,8 +46,11 @@ export interface RegisterStore {
    * the address to continue after, or null when there is nothing more.
    */
   page(after: Addr | null, limit: number, valueBytesMax: number): { items: RegisterItem[]; next: Addr | null };
-  /** Up to `limit` tags with address > `after`, in address order (no values). */
-  tags(after: Addr | null, limit: number): TagEntry[];
+  /**
+   * Up to `limit` tags, in address order (no values): those with address > `from.after`
+   * (null: from the start), or the last `limit` with address < `from.before` (null: of all).
+   */
+  tags(from: TagCursor, limit: number): TagEntry[];
   /** Stores each item whose tag is greater than the stored one (ABD replica rule); a damaged register is overwritten. */
   putIfNewer(items: readonly RegisterItem[]): Promise<void>;
   /** Up to `limit` damaged addresses, in order. */

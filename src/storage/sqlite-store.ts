@@ -8,7 +8,7 @@ import { compareTags, INITIAL } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
 import { rowChecksum, UNAVAILABLE_DAMAGED, valueChecksum, valueSize } from './checksums.js';
-import type { RegisterStore, StoreHealth, StoreStats, TagEntry } from './register-store.js';
+import type { RegisterStore, StoreHealth, StoreStats, TagCursor, TagEntry } from './register-store.js';
 
 /**
  * Where the SQLite native addon comes from. From a checkout, better-sqlite3 finds its own
@@ -85,6 +85,7 @@ export class SqliteStore implements RegisterStore {
   private readonly selectValue: Database.Statement<[number, number], ValueRow>;
   private readonly selectPageSizes: Database.Statement<[number, number], { addr: number; value_bytes: number }>;
   private readonly selectTags: Database.Statement<[number, number], TagRow & { addr: number }>;
+  private readonly selectTagsBefore: Database.Statement<[number, number], TagRow & { addr: number }>;
   private readonly upsert: Database.Statement<[number, number, string, string | null, number, number, number]>;
   /** Applies a group in one transaction; returns how many addresses it added. */
   private readonly commitBatch: (batch: readonly Pending[]) => number;
@@ -121,6 +122,7 @@ export class SqliteStore implements RegisterStore {
     this.selectValue = this.db.prepare(`SELECT ${columns}, CASE WHEN value_bytes <= ? THEN value END AS value FROM registers WHERE addr = ?`);
     this.selectPageSizes = this.db.prepare('SELECT addr, value_bytes FROM registers WHERE addr > ? ORDER BY addr LIMIT ?');
     this.selectTags = this.db.prepare(`SELECT addr, ${columns} FROM registers WHERE addr > ? ORDER BY addr LIMIT ?`);
+    this.selectTagsBefore = this.db.prepare(`SELECT addr, ${columns} FROM registers WHERE addr < ? ORDER BY addr DESC LIMIT ?`);
     this.upsert = this.db.prepare(
       'INSERT INTO registers (addr, seq, writer, value, value_bytes, value_crc, row_crc) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
       'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value, ' +
@@ -203,9 +205,12 @@ export class SqliteStore implements RegisterStore {
     });
   }
 
-  tags(after: Addr | null, limit: number): TagEntry[] {
+  tags(from: TagCursor, limit: number): TagEntry[] {
     assert(!this.closed, 'tags after close');
-    return this.guard(() => this.selectTags.all(after ?? -1, limit).map((row): TagEntry => (
+    const rows = 'after' in from
+      ? this.guard(() => this.selectTags.all(from.after ?? -1, limit))
+      : this.guard(() => this.selectTagsBefore.all(from.before ?? Number.MAX_SAFE_INTEGER + 1, limit).reverse());
+    return this.guard(() => rows.map((row): TagEntry => (
       this.damaged.has(row.addr) || !this.rowIntact(row.addr, row)
         ? { addr: row.addr, tag: INITIAL.tag, damaged: true }
         : { addr: row.addr, tag: { seq: row.seq, writer: row.writer } })));

@@ -40,13 +40,13 @@ test('shows the cluster, survives a node going down and a resize, jumps to an ad
     assert.is((await writeVia(c.node(0), 2, 'newer')).status, 200);
     c.node(2).start();
     await c.node(2).waitFor();
-    await waitForPane('the restarted replica behind the newest tag', (t) => /\n│ 2\s.*behind/.test(t));
+    await waitForPane('the restarted replica behind the newest tag', (t) => /\n2\s.*behind/.test(t));
 
     tmux('resize-window', '-t', 'top', '-x', '100', '-y', '40');
     await waitForPane('the dashboard after a resize', (t) => t.includes('Peers') && t.includes('quorum ok: 3/3 serving'));
 
     tmux('send-keys', '-t', 'top', '/', '3', 'Enter');
-    await waitForPane('the tags panel after a jump to address 3', (t) => t.includes('Tags (after address 2)') && /\n│ 3\s/.test(t));
+    await waitForPane('the tags panel after a jump to address 3', (t) => t.includes('Tags from address 3') && /\n3\s/.test(t));
 
     tmux('send-keys', '-t', 'top', 'q');
     const after = await waitForPane('the shell after q', (t) => t.includes('SHMEM-TOP-EXITED=0'));
@@ -75,7 +75,7 @@ test('over https with mutual TLS and a read token: the same dashboard, every mem
     const endpoints = c.nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
     tmux('new-session', '-d', '-s', 'top', '-x', '130', '-y', '45', `${env}${SHMEM_BIN} top --interval 300 --endpoints ${endpoints}; echo SHMEM-TOP-EXITED=$?; sleep 600`);
     const screen = await waitForPane('three members over https with the tag of address 1 on each', (t) => t.includes('quorum ok: 3/3 serving')
-      && c!.nodes.every((n) => t.includes(`127.0.0.1:${n.port}`)) && /\n│ 1\s+1@\S+\s+1@\S+\s+1@\S+/.test(t));
+      && c!.nodes.every((n) => t.includes(`127.0.0.1:${n.port}`)) && /\n1\s+1@\S+\s+1@\S+\s+1@\S+/.test(t));
     assert.not.match(screen, /unreachable|401|unauthenticated/);
     tmux('send-keys', '-t', 'top', 'q');
     await waitForPane('the shell after q', (t) => t.includes('SHMEM-TOP-EXITED=0'));
@@ -88,6 +88,40 @@ test('over https with mutual TLS and a read token: the same dashboard, every mem
     await c?.destroy();
     pki.remove();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('at 80x24 the verdict stays on the first line and every panel is on screen; at 200x50 more; keys scroll tags by row and page', async () => {
+  const c = await Cluster.start(3);
+  try {
+    for (let a = 1; a <= 40; a++) assert.is((await writeVia(c.node(a % 3), a, `v${a}`)).status, 200);
+    const env = process.env['SHMEM_BIN'] ? 'env PATH=/nonexistent-no-node-here ' : '';
+    tmux('new-session', '-d', '-s', 'top', '-x', '80', '-y', '24', `${env}${SHMEM_BIN} top --interval 300 --endpoints ${c.endpoints()}; echo SHMEM-TOP-EXITED=$?; sleep 600`);
+    const small = await waitForPane('the dashboard at 80x24 with its first tags', (t) => t.includes('quorum ok: 3/3 serving') && /\n1\s+1@/.test(t));
+    const lines = small.split('\n');
+    assert.match(lines[0]!, /quorum ok: 3\/3 serving/, 'the verdict on the first line');
+    for (const title of ['Peers (3)', 'Traffic coordinated', 'Tags']) assert.match(small, title);
+    for (const l of lines) assert.ok([...l].length <= 80, `nothing wider than the terminal: "${l}"`);
+    tmux('send-keys', '-t', 'top', 'Tab', 'Tab', 'Down', 'Down', 'Down');
+    await waitForPane('three rows down', (t) => t.includes('Tags from address 4') && /\n4\s+1@/.test(t));
+    tmux('send-keys', '-t', 'top', 'NPage');
+    await waitForPane('a page down', (t) => /Tags from address (1[0-9]|2[0-9])/.test(t));
+    tmux('send-keys', '-t', 'top', 'Home');
+    await waitForPane('back at the start', (t) => /── Tags ─/.test(t) && /\n1\s+1@/.test(t));
+    tmux('send-keys', '-t', 'top', 'End');
+    await waitForPane('the last page', (t) => /\n40\s+1@/.test(t));
+    tmux('resize-window', '-t', 'top', '-x', '200', '-y', '50');
+    const big = await waitForPane('the dashboard at 200x50 with sparklines', (t) => t.includes('OPS/S, LAST MINUTE') && t.includes('RTT HISTORY'));
+    assert.match(big.split('\n')[0]!, /quorum ok: 3\/3 serving/);
+    tmux('send-keys', '-t', 'top', 'q');
+    await waitForPane('the shell after q', (t) => t.includes('SHMEM-TOP-EXITED=0'));
+  } finally {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+    await c.destroy();
   }
 });
 

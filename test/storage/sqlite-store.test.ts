@@ -117,7 +117,7 @@ test('a value damaged on disk is never returned: the address is unavailable, mar
   assert.equal(read(again, [1, 2]), [{ unavailable: 'damaged' }, { tag: { seq: 1, writer: 'a' }, value: 'neighbour' }]);
   assert.equal(damage, [1]);
   assert.is(again.stats().damaged, 1);
-  assert.equal(again.tags(null, 10), [{ addr: 1, tag: { seq: 0, writer: '' }, damaged: true }, { addr: 2, tag: { seq: 1, writer: 'a' } }]);
+  assert.equal(again.tags({ after: null }, 10), [{ addr: 1, tag: { seq: 0, writer: '' }, damaged: true }, { addr: 2, tag: { seq: 1, writer: 'a' } }]);
   assert.throws(() => again.page(null, 10, 1 << 20), (e: Error) => e.name === 'RegisterDamagedError' && /address 1 .*checksum/.test(e.message));
   await again.close();
   const third = new SqliteStore(dir);
@@ -160,6 +160,8 @@ test('pages hold at most their value bytes (at least one register) and say where
   await s.putIfNewer(Array.from({ length: 10 }, (_, i) => item(i, 1, 'a', v)));
   const first = s.page(null, 100, 3500);
   assert.equal(first.items.map((i) => i.addr), [0, 1, 2]);
+  assert.equal(s.tags({ before: 5 }, 2).map((t) => t.addr), [3, 4], 'the last ones before an address, in order');
+  assert.equal(s.tags({ before: null }, 3).map((t) => t.addr), [7, 8, 9], 'the last ones of all');
   assert.is(first.next, 2);
   const tiny = s.page(2, 100, 10);
   assert.equal(tiny.items.map((i) => i.addr), [3], 'one register even when it alone is over the bound');
