@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { backupDatabase } from '../src/storage/backup.js';
+import { plural } from '../src/format.js';
 import { ShmemCommand } from './base.js';
 
 export default class Backup extends ShmemCommand {
@@ -17,6 +18,6 @@ export default class Backup extends ShmemCommand {
     this.jsonOutput = flags.json;
     const r = backupDatabase(flags['data-dir'], args.file);
     if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-    else process.stdout.write(`ok: wrote ${r.file} (${r.addresses} addresses, ${r.bytes} bytes)\n`);
+    else process.stdout.write(`ok: wrote ${r.file} (${plural(r.addresses, 'address', 'addresses')}, ${r.bytes} bytes)\n`);
   }
 }

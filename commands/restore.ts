@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { restoreDatabase } from '../src/storage/backup.js';
+import { plural } from '../src/format.js';
 import { ShmemCommand } from './base.js';
 
 export default class Restore extends ShmemCommand {
@@ -22,7 +23,7 @@ export default class Restore extends ShmemCommand {
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(r)}\n`);
     } else {
-      process.stdout.write(`ok: restored ${r.addresses} addresses into ${r.file}\n` +
+      process.stdout.write(`ok: restored ${plural(r.addresses, 'address', 'addresses')} into ${r.file}\n` +
         'Start the node with its usual settings: it copies newer data from the other members before it answers as a replica.\n');
     }
   }

@@ -15,12 +15,12 @@ export abstract class ShmemError extends Error {
   }
 }
 
-export type BadInputCode =
-  | 'invalid_addr' | 'invalid_value' | 'value_too_large' | 'bad_json' | 'bad_content_type'
-  | 'body_too_large' | 'bad_request';
+const BAD_INPUT_CODES = ['invalid_addr', 'invalid_value', 'value_too_large', 'bad_json', 'bad_content_type', 'body_too_large', 'bad_request'] as const;
+export type BadInputCode = (typeof BAD_INPUT_CODES)[number];
 
 /** The request or command line is malformed; nothing was changed. */
 export class BadInputError extends ShmemError {
+  static readonly codes = BAD_INPUT_CODES;
   override readonly name = 'BadInputError';
   readonly httpStatus: number;
   constructor(readonly code: BadInputCode, message: string, options?: { hint?: string }) {
@@ -32,6 +32,7 @@ export class BadInputError extends ShmemError {
 /** Unknown route. */
 export class NotFoundError extends ShmemError {
   override readonly name = 'NotFoundError';
+  static readonly codes = ['not_found'] as const;
   readonly code = 'not_found';
   readonly httpStatus = 404;
 }
@@ -39,6 +40,7 @@ export class NotFoundError extends ShmemError {
 /** Known route, wrong HTTP method. */
 export class MethodNotAllowedError extends ShmemError {
   override readonly name = 'MethodNotAllowedError';
+  static readonly codes = ['method_not_allowed'] as const;
   readonly code = 'method_not_allowed';
   readonly httpStatus = 405;
   constructor(message: string, readonly allowed: readonly string[]) {
@@ -49,6 +51,7 @@ export class MethodNotAllowedError extends ShmemError {
 /** The operation could not reach a majority of the members before its deadline. */
 export class QuorumUnavailableError extends ShmemError {
   override readonly name = 'QuorumUnavailableError';
+  static readonly codes = ['quorum_unavailable'] as const;
   readonly code = 'quorum_unavailable';
   readonly httpStatus = 503;
 }
@@ -56,6 +59,7 @@ export class QuorumUnavailableError extends ShmemError {
 /** A peer is configured with a different member set; it is never counted in a quorum. */
 export class MembershipMismatchError extends ShmemError {
   override readonly name = 'MembershipMismatchError';
+  static readonly codes = ['membership_mismatch'] as const;
   readonly code = 'membership_mismatch';
   readonly httpStatus = 409;
 }
@@ -63,6 +67,7 @@ export class MembershipMismatchError extends ShmemError {
 /** The request carries no credentials, or ones this node does not know (no token, unknown token, no certificate, no cluster secret). */
 export class UnauthenticatedError extends ShmemError {
   override readonly name = 'UnauthenticatedError';
+  static readonly codes = ['unauthenticated'] as const;
   readonly code = 'unauthenticated';
   readonly httpStatus = 401;
 }
@@ -70,6 +75,7 @@ export class UnauthenticatedError extends ShmemError {
 /** The caller is known but its role (or its certificate, or its cluster secret) does not allow this. */
 export class PermissionDeniedError extends ShmemError {
   override readonly name = 'PermissionDeniedError';
+  static readonly codes = ['permission_denied'] as const;
   readonly code = 'permission_denied';
   readonly httpStatus = 403;
 }
@@ -77,6 +83,7 @@ export class PermissionDeniedError extends ShmemError {
 /** The node is stopping and no longer takes operations. */
 export class ShuttingDownError extends ShmemError {
   override readonly name = 'ShuttingDownError';
+  static readonly codes = ['shutting_down'] as const;
   readonly code = 'shutting_down';
   readonly httpStatus = 503;
 }
@@ -84,6 +91,7 @@ export class ShuttingDownError extends ShmemError {
 /** This replica lost its data (wiped data dir) and is copying it back; it does not count yet. */
 export class RecoveringError extends ShmemError {
   override readonly name = 'RecoveringError';
+  static readonly codes = ['recovering'] as const;
   readonly code = 'recovering';
   readonly httpStatus = 503;
 }
@@ -94,6 +102,7 @@ export class RecoveringError extends ShmemError {
  */
 export class StorageUnavailableError extends ShmemError {
   override readonly name = 'StorageUnavailableError';
+  static readonly codes = ['storage_unavailable'] as const;
   readonly code = 'storage_unavailable';
   readonly httpStatus = 503;
 }
@@ -101,6 +110,7 @@ export class StorageUnavailableError extends ShmemError {
 /** A stored register failed its checksum; this replica does not vouch for it until repaired. */
 export class RegisterDamagedError extends ShmemError {
   override readonly name = 'RegisterDamagedError';
+  static readonly codes = ['register_damaged'] as const;
   readonly code = 'register_damaged';
   readonly httpStatus = 503;
 }
@@ -108,6 +118,7 @@ export class RegisterDamagedError extends ShmemError {
 /** The node is at a bound of its own (connections, bytes in flight) and refuses more for now. */
 export class OverloadedError extends ShmemError {
   override readonly name = 'OverloadedError';
+  static readonly codes = ['overloaded'] as const;
   readonly code = 'overloaded';
   readonly httpStatus = 503;
 }
@@ -115,6 +126,7 @@ export class OverloadedError extends ShmemError {
 /** The CLI could not reach any of its endpoints. */
 export class NoEndpointError extends ShmemError {
   override readonly name = 'NoEndpointError';
+  static readonly codes = ['no_endpoint'] as const;
   readonly code = 'no_endpoint';
   readonly httpStatus = undefined;
 }
@@ -122,6 +134,7 @@ export class NoEndpointError extends ShmemError {
 /** A node answered with something the client does not understand. */
 export class BadResponseError extends ShmemError {
   override readonly name = 'BadResponseError';
+  static readonly codes = ['bad_response'] as const;
   readonly code = 'bad_response';
   readonly httpStatus = undefined;
 }
@@ -129,14 +142,22 @@ export class BadResponseError extends ShmemError {
 /** Startup configuration is invalid (flags, environment, data dir). */
 export class ConfigError extends ShmemError {
   override readonly name = 'ConfigError';
+  static readonly codes = ['config_invalid'] as const;
   readonly code = 'config_invalid';
   readonly httpStatus = undefined;
 }
 
-/** Every error code in the catalog, for the documentation test. */
+/**
+ * Every error code in the catalog, derived from the classes (each declares the codes it can
+ * carry), plus the two that belong to no class: `internal` (an unexpected error, HTTP 500)
+ * and `usage` (the CLI's own command-line errors, src/cli/report.ts). test/errors.test.ts
+ * checks that each is documented in the README.
+ */
 export const ERROR_CODES: readonly string[] = [
-  'invalid_addr', 'invalid_value', 'value_too_large', 'bad_json', 'bad_content_type', 'body_too_large',
-  'bad_request', 'not_found', 'method_not_allowed', 'quorum_unavailable', 'membership_mismatch',
-  'shutting_down', 'recovering', 'no_endpoint', 'bad_response', 'config_invalid', 'internal',
-  'unauthenticated', 'permission_denied', 'storage_unavailable', 'register_damaged', 'overloaded',
+  ...[
+    BadInputError, NotFoundError, MethodNotAllowedError, QuorumUnavailableError, MembershipMismatchError, UnauthenticatedError,
+    PermissionDeniedError, ShuttingDownError, RecoveringError, StorageUnavailableError, RegisterDamagedError, OverloadedError,
+    NoEndpointError, BadResponseError, ConfigError,
+  ].flatMap((c) => c.codes),
+  'internal', 'usage',
 ];

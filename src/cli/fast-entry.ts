@@ -3,8 +3,12 @@
  * CLI (fast.ts) without oclif; anything else loads the full CLI bundle (shmem.mjs) beside it.
  */
 import { fastPath } from './fast.js';
+import { standInForUser } from './user-env.js';
 
 /** The full bundle, beside this one in the unpacked cache folder; a variable, so the bundler leaves it out. */
 const FULL_BUNDLE = './shmem.mjs';
 
-if (!(await fastPath(process.argv.slice(2)))) await import(new URL(FULL_BUNDLE, import.meta.url).href);
+if (!(await fastPath(process.argv.slice(2)))) {
+  standInForUser(); // before the full CLI loads: some of it asks for the home directory as it loads
+  await import(new URL(FULL_BUNDLE, import.meta.url).href);
+}

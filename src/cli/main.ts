@@ -1,4 +1,5 @@
 import { fastPath } from './fast.js';
+import { standInForUser } from './user-env.js';
 
 // Builtins as CommonJS: their ESM imports cost a few milliseconds each (see client-ops.ts).
 const module = process.getBuiltinModule('node:module');
@@ -16,6 +17,7 @@ try {
   // no writable cache: start a little slower, that is all
 }
 if (!(await fastPath(process.argv.slice(2)))) {
+  standInForUser(); // before the full CLI loads: some of it asks for the home directory as it loads
   const { runOclif } = await import('./run.js');
   await runOclif(new URL('../../../package.json', import.meta.url).pathname);
 }

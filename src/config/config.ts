@@ -46,31 +46,37 @@ interface Setting {
   readonly help: string;
   /** A switch: the flag takes no value; env and file give true or false. */
   readonly boolean?: true;
+  /** How the default reads in the docs when it is not a plain value ("required", "none", "host:port"). */
+  readonly shown?: string;
 }
 
-/** Every daemon setting: its flag, its environment variable and its default. */
+/**
+ * Every daemon setting: its flag, its environment variable, its default, and what it means.
+ * The README's settings table is generated from this (src/config/settings-doc.ts; a test keeps
+ * them equal), `shmem start --help` and `shmem service unit` take their flags from it.
+ */
 export const SETTINGS = {
-  host: { flag: '--host', env: 'SHMEM_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
   port: { flag: '--port', env: 'SHMEM_PORT', fallback: '3030', help: 'TCP port for clients and peers' },
-  advertise: { flag: '--advertise', env: 'SHMEM_ADVERTISE', help: 'host:port the other members use for this node (default host:port)' },
-  peers: { flag: '--peers', env: 'SHMEM_PEERS', fallback: '', help: 'the other members, comma-separated host:port' },
-  dataDir: { flag: '--data-dir', env: 'SHMEM_DATA_DIR', help: 'directory for the SQLite database' },
-  durability: { flag: '--durability', env: 'SHMEM_DURABILITY', fallback: 'full', help: 'full (fsync every commit) or normal (survives process crashes, not power loss)' },
-  valueBytesMax: { flag: '--value-bytes-max', env: 'SHMEM_VALUE_BYTES_MAX', fallback: String(limits.valueBytesDefault), help: 'largest value in UTF-8 bytes' },
-  opDeadlineMs: { flag: '--op-deadline-ms', env: 'SHMEM_OP_DEADLINE_MS', fallback: String(limits.opDeadlineMsDefault), help: 'deadline of one read or write' },
-  peerRequestDeadlineMs: { flag: '--peer-deadline-ms', env: 'SHMEM_PEER_DEADLINE_MS', fallback: String(limits.peerRequestDeadlineMsDefault), help: 'deadline of one request to a peer before it is retried' },
-  heartbeatIntervalMs: { flag: '--heartbeat-ms', env: 'SHMEM_HEARTBEAT_MS', fallback: String(limits.heartbeatIntervalMsDefault), help: 'period of heartbeats to peers' },
-  connectionsMax: { flag: '--connections-max', env: 'SHMEM_CONNECTIONS_MAX', fallback: String(limits.connectionsMaxDefault), help: 'most open connections (also capped by the open-file limit); more are closed at once' },
-  connectionsPerSourceMax: { flag: '--connections-per-source-max', env: 'SHMEM_CONNECTIONS_PER_SOURCE_MAX', fallback: String(limits.connectionsPerSourceMaxDefault), help: 'most open connections from one address' },
+  host: { flag: '--host', env: 'SHMEM_HOST', fallback: '127.0.0.1', help: 'address to listen on; beyond loopback it needs TLS and client authentication, or --insecure' },
+  advertise: { flag: '--advertise', env: 'SHMEM_ADVERTISE', shown: 'host:port', help: 'host:port the other members use for this node (required with --host 0.0.0.0)' },
+  peers: { flag: '--peers', env: 'SHMEM_PEERS', fallback: '', shown: 'none', help: 'the other members, comma-separated host:port (in a config file: a string or an array)' },
+  dataDir: { flag: '--data-dir', env: 'SHMEM_DATA_DIR', shown: 'required', help: 'directory of the SQLite database (created with mode 0700)' },
+  durability: { flag: '--durability', env: 'SHMEM_DURABILITY', fallback: 'full', help: 'full: fsync every commit; normal: survives a process crash, not a power loss' },
+  valueBytesMax: { flag: '--value-bytes-max', env: 'SHMEM_VALUE_BYTES_MAX', fallback: String(limits.valueBytesDefault), help: `largest value in UTF-8 bytes (at most ${limits.valueBytesMax})` },
+  opDeadlineMs: { flag: '--op-deadline-ms', env: 'SHMEM_OP_DEADLINE_MS', fallback: String(limits.opDeadlineMsDefault), help: 'deadline of one read or write before quorum_unavailable' },
+  peerRequestDeadlineMs: { flag: '--peer-deadline-ms', env: 'SHMEM_PEER_DEADLINE_MS', fallback: String(limits.peerRequestDeadlineMsDefault), help: 'a peer stream with requests outstanding that receives nothing for this long is dropped and its requests retried' },
+  heartbeatIntervalMs: { flag: '--heartbeat-ms', env: 'SHMEM_HEARTBEAT_MS', fallback: String(limits.heartbeatIntervalMsDefault), help: 'period of heartbeats to peers (status, readiness and logs only; never safety)' },
+  connectionsMax: { flag: '--connections-max', env: 'SHMEM_CONNECTIONS_MAX', fallback: String(limits.connectionsMaxDefault), help: `most open connections, clients and peers (never more than the open-file limit minus ${limits.fileDescriptorsReserve}); more are closed at once` },
+  connectionsPerSourceMax: { flag: '--connections-per-source-max', env: 'SHMEM_CONNECTIONS_PER_SOURCE_MAX', fallback: String(limits.connectionsPerSourceMaxDefault), help: 'most open connections from one address (never more than a quarter of --connections-max)' },
   logLevel: { flag: '--log-level', env: 'SHMEM_LOG_LEVEL', fallback: 'info', help: 'debug, info, warn or error' },
-  tlsCert: { flag: '--tls-cert', env: 'SHMEM_TLS_CERT', help: 'PEM certificate of this node (turns on HTTPS for clients and peers; needs --tls-key and --tls-ca)' },
-  tlsKey: { flag: '--tls-key', env: 'SHMEM_TLS_KEY', help: 'PEM private key of --tls-cert' },
-  tlsCa: { flag: '--tls-ca', env: 'SHMEM_TLS_CA', help: 'PEM CA that signs the members\' certificates (peers are verified against it both ways)' },
-  tlsClientCa: { flag: '--tls-client-ca', env: 'SHMEM_TLS_CLIENT_CA', help: 'PEM CA that signs client certificates [default: --tls-ca]' },
-  clientCertAuth: { flag: '--client-cert-auth', env: 'SHMEM_CLIENT_CERT_AUTH', fallback: 'false', boolean: true, help: 'require clients to present a certificate from the client CA' },
-  clusterSecretFile: { flag: '--cluster-secret-file', env: 'SHMEM_CLUSTER_SECRET_FILE', help: 'file holding the secret every peer request must prove (the same file on every member)' },
-  authFile: { flag: '--auth-file', env: 'SHMEM_AUTH_FILE', help: 'file of client tokens and their roles (see `shmem token create`); turns on token auth' },
-  insecure: { flag: '--insecure', env: 'SHMEM_INSECURE', fallback: 'false', boolean: true, help: 'allow listening beyond loopback without TLS and client authentication' },
+  tlsCert: { flag: '--tls-cert', env: 'SHMEM_TLS_CERT', shown: 'none', help: 'PEM certificate of this node; turns on HTTPS for clients and peers (with --tls-key and --tls-ca)' },
+  tlsKey: { flag: '--tls-key', env: 'SHMEM_TLS_KEY', shown: 'none', help: 'PEM private key of --tls-cert (unencrypted)' },
+  tlsCa: { flag: '--tls-ca', env: 'SHMEM_TLS_CA', shown: 'none', help: 'PEM CA that signs the members\' certificates; peers are verified against it both ways' },
+  tlsClientCa: { flag: '--tls-client-ca', env: 'SHMEM_TLS_CLIENT_CA', shown: '--tls-ca', help: 'PEM CA that signs client certificates' },
+  clientCertAuth: { flag: '--client-cert-auth', env: 'SHMEM_CLIENT_CERT_AUTH', fallback: 'false', boolean: true, help: 'clients must present a certificate from the client CA' },
+  clusterSecretFile: { flag: '--cluster-secret-file', env: 'SHMEM_CLUSTER_SECRET_FILE', shown: 'none', help: 'file with the secret every peer request proves (16 to 4096 bytes; the same file on every member)' },
+  authFile: { flag: '--auth-file', env: 'SHMEM_AUTH_FILE', shown: 'none', help: 'client tokens with roles (shmem token create); turns on token auth' },
+  insecure: { flag: '--insecure', env: 'SHMEM_INSECURE', fallback: 'false', boolean: true, help: 'allow a non-loopback --host without TLS and client authentication' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;

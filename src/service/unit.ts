@@ -15,6 +15,10 @@ export interface UnitOptions {
    * secret nor a root-only file needs to be readable by the dynamic user.
    */
   readonly credentials?: readonly { readonly name: string; readonly path: string }[];
+  /** The unit's name (default shmem): its StateDirectory= and CacheDirectory=. */
+  readonly name?: string;
+  /** A file of SHMEM_* variables for the service (EnvironmentFile=). */
+  readonly environmentFile?: string | undefined;
 }
 
 const quote = (arg: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\\\$])/g, '\\\\$1')}"`);
@@ -26,7 +30,8 @@ const quote = (arg: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? a
  * and the data directory.
  */
 export function renderUnit(o: UnitOptions): string {
-  const extraWritable = o.dataDir.startsWith('/var/lib/shmem') ? [] : [`ReadWritePaths=${o.dataDir}`];
+  const name = o.name ?? 'shmem';
+  const extraWritable = o.dataDir === `/var/lib/${name}` || o.dataDir.startsWith(`/var/lib/${name}/`) ? [] : [`ReadWritePaths=${o.dataDir}`];
   return [
     '[Unit]',
     `Description=${o.description}`,
@@ -36,15 +41,17 @@ export function renderUnit(o: UnitOptions): string {
     '[Service]',
     'Type=notify',
     'NotifyAccess=all',
+    ...(o.environmentFile === undefined ? [] : [`EnvironmentFile=${o.environmentFile}`]),
     `ExecStart=${[o.binary, 'start', ...o.startArgs].map(quote).join(' ')}`,
-    // `systemctl reload shmem` re-reads certificates, tokens and the cluster secret.
-    'ExecReload=/bin/kill -HUP $MAINPID',
+    // `systemctl reload shmem` re-reads certificates, tokens and the cluster secret. kill as the
+    // shell's builtin: /bin/kill (procps) is missing on minimal systems, and the reload failed there.
+    'ExecReload=/bin/sh -c "kill -HUP $MAINPID"',
     ...(o.credentials ?? []).map((c) => `LoadCredential=${c.name}:${c.path}`),
     'DynamicUser=yes',
-    'User=shmem',
-    'StateDirectory=shmem',
+    `User=${name}`,
+    `StateDirectory=${name}`,
     'StateDirectoryMode=0700',
-    'CacheDirectory=shmem',
+    `CacheDirectory=${name}`,
     ...extraWritable,
     'Restart=on-failure',
     'RestartSec=1s',

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DB_FILE, SCHEMA_VERSION, sqliteAddonOptions } from './sqlite-store.js';
@@ -26,7 +26,10 @@ export function backupDatabase(dataDir: string, file: string): BackupResult {
     checkSchema(db, source);
     const temp = `${target}.partial`;
     rmSync(temp, { force: true });
+    // Made readable by its owner only before it holds anything: every value of the cluster is in it.
+    closeSync(openSync(temp, 'w', 0o600));
     db.prepare('VACUUM INTO ?').run(temp);
+    chmodSync(temp, 0o600);
     renameSync(temp, target);
   } finally {
     db.close();
@@ -46,7 +49,9 @@ export function restoreDatabase(file: string, dataDir: string): BackupResult {
   if (!existsSync(source)) throw new ConfigError(`backup file ${source} does not exist`);
   const target = join(dataDir, DB_FILE);
   if (existsSync(target)) throw new ConfigError(`${dataDir} already holds a database; restore into an empty or new directory`);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  closeSync(openSync(target, 'w', 0o600));
   const backup = new Database(source, { readonly: true, fileMustExist: true, ...sqliteAddonOptions() });
   try {
     checkSchema(backup, source);

@@ -73,6 +73,30 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Runs the CLI with `chunks` written to its standard input, `gapMs` apart, then closed. */
+export function runCliWithInput(args: readonly string[], chunks: readonly (string | Buffer)[], gapMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(SHMEM_BIN, args, { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    started.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      started.delete(child);
+      ok({ code: code ?? -1, stdout, stderr });
+    });
+    void (async () => {
+      for (const c of chunks) {
+        child.stdin.write(c);
+        await sleep(gapMs);
+      }
+      child.stdin.end();
+    })();
+  });
+}
+
 /** One `shmem start` process of a test cluster. */
 export class NodeProcess {
   child: ChildProcess | undefined;

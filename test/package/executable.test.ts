@@ -14,7 +14,7 @@ test('the executable unpacks its bundle and SQLite addon once, into a private ca
   const [folder] = readdirSync(cache);
   assert.ok(folder, 'a folder named after the content hash');
   const dir = join(cache, folder!);
-  assert.equal(readdirSync(dir).sort(), ['better_sqlite3.node', 'shmem.mjs']);
+  assert.equal(readdirSync(dir).filter((f) => f !== 'v8-cache').sort(), ['better_sqlite3.node', 'fast.mjs', 'shmem.mjs']);
   assert.is(statSync(dir).mode & 0o777, 0o700);
   const mtime = statSync(join(dir, 'shmem.mjs')).mtimeMs;
   const second = await runCli(['--version'], { SHMEM_CACHE_DIR: cache });
@@ -32,6 +32,14 @@ test('with no writable cache directory it says so, names what it tried, and exit
   assert.match(r.stderr, '/etc/hostname/a');
   assert.match(r.stderr, 'SHMEM_CACHE_DIR');
   assert.not.match(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+});
+
+test('under HOME=/proc and TMPDIR=/proc it exits 70 at once instead of spinning (recursive mkdir retried forever there)', async () => {
+  const started = Date.now();
+  const r = await runCli(['--version'], { HOME: '/proc', TMPDIR: '/proc', XDG_CACHE_HOME: '', SHMEM_CACHE_DIR: '/proc/foo' });
+  assert.is(r.code, 70, r.stderr);
+  assert.ok(Date.now() - started < 5_000, `answered in ${Date.now() - started} ms`);
+  assert.match(r.stderr, /\/proc\/foo: cannot create \/proc\/foo/);
 });
 
 test.run();

@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, freePorts, runCli, tempDir } from '../helpers/cluster.js';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, freePorts, runCli, runCliWithInput, tempDir } from '../helpers/cluster.js';
 
 const test = suite('cli (real processes)');
 let cluster: Cluster;
@@ -91,6 +93,81 @@ test('start with invalid settings exits 2 naming the setting', async () => {
   const env = await runCli(['start', '--data-dir', tempDir()], { SHMEM_PEERS: 'not-a-peer' });
   assert.is(env.code, 2);
   assert.match(env.stderr, /SHMEM_PEERS: "not-a-peer" is not host:port/);
+});
+
+test('write - reads standard input to its end, however slowly it arrives; --file reads a file; both stored byte for byte', async () => {
+  const slow = await runCliWithInput(['write', '33', '-', '--endpoints', cluster.node(0).url], ['first\n', 'second\n'], 300);
+  assert.is(slow.code, 0, slow.stderr);
+  assert.is(JSON.parse((await runCli(['read', '33', '--json', '--endpoints', cluster.node(1).url])).stdout).value, 'first\nsecond\n', 'not a prefix');
+  const dir = tempDir();
+  const file = join(dir, 'value.txt');
+  writeFileSync(file, 'é'.repeat(300));
+  const f = await runCli(['write', '34', '--file', file, '--endpoints', cluster.node(0).url]);
+  assert.is(f.code, 0, f.stderr);
+  const out = join(dir, 'out.txt');
+  const r = await runCli(['read', '34', '--output', out, '--endpoints', cluster.node(2).url]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(readFileSync(out, 'utf8'), 'é'.repeat(300), '--output holds the value exactly, no newline');
+  assert.is(statSync(out).mode & 0o777, 0o600);
+});
+
+test('ambiguous or broken values are refused before anything is sent (exit 2)', async () => {
+  const file = join(tempDir(), 'v');
+  writeFileSync(file, 'x');
+  const cases: [string[], RegExp][] = [
+    [['write', '35'], /no value: give VALUE, - to read standard input/],
+    [['write', '35', 'x', '--file', file], /not two of them/],
+    [['write', '35', '--file', '/nonexistent/v'], /--file \/nonexistent\/v: cannot read it \(ENOENT\)/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli([...args, '--endpoints', cluster.node(0).url]);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  const bad = await runCliWithInput(['write', '35', '-', '--endpoints', cluster.node(0).url], [Buffer.from([0x61, 0xff])], 0);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /standard input is not valid UTF-8/);
+  assert.is(JSON.parse((await runCli(['read', '35', '--json', '--endpoints', cluster.node(0).url])).stdout).value, null, 'nothing stored');
+});
+
+test('a stopped first endpoint is passed over after the connect deadline (1 s), not the operation timeout (10 s)', async () => {
+  const n = cluster.node(0);
+  n.signal('SIGSTOP');
+  try {
+    const started = Date.now();
+    const r = await runCli(['read', '3', '--endpoints', `${n.url},${cluster.node(1).url}`]);
+    const ms = Date.now() - started;
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'foo bar\n');
+    assert.ok(ms < 4_000, `answered in ${ms} ms`);
+  } finally {
+    n.signal('SIGCONT');
+  }
+});
+
+test('help: shmem help and shmem help CMD; a mistyped command gets the nearest ones; --json covers parse errors', async () => {
+  const h = await runCli(['help']);
+  assert.is(h.code, 0, h.stderr);
+  assert.match(h.stdout, /\n\s+write\s/);
+  const hw = await runCli(['help', 'write']);
+  assert.match(hw.stdout, /--file/);
+  const typo = await runCli(['reed', '3']);
+  assert.is(typo.code, 2);
+  assert.match(typo.stderr, /"reed" is not a shmem command; did you mean "read"\?/);
+  assert.match((await runCli(['get', '3'])).stderr, /did you mean "read"/);
+  const missing = await runCli(['read', '--json']);
+  assert.is(missing.code, 2);
+  assert.is(JSON.parse(missing.stdout).error.code, 'usage');
+  assert.match(JSON.parse(missing.stdout).error.message, /Missing 1 required arg/);
+});
+
+test('top --json prints one snapshot of the dashboard\'s data, no terminal needed', async () => {
+  const r = await runCli(['top', '--json', '--endpoints', cluster.node(0).url]);
+  assert.is(r.code, 0, r.stderr);
+  const snap = JSON.parse(r.stdout);
+  assert.is(snap.members.length, 3);
+  assert.match(snap.verdict, /^quorum ok/);
+  assert.ok(snap.tagRows.some((row: { addr: number }) => row.addr === 3));
 });
 
 test('--help lists every command; --version prints the version', async () => {

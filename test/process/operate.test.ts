@@ -193,12 +193,19 @@ test('backup and restore refuse bad input with clear messages', async () => {
 
 test('service unit: the printed unit passes systemd-analyze verify and carries the settings', async () => {
   const dir = tempDir('shmem-unit-');
-  const u = await runCli(['service', 'unit', '--binary', SHMEM_BIN, '--port', '3031', '--peers', '127.0.0.1:3030,127.0.0.1:3032', '--data-dir', '/var/lib/shmem']);
+  const u = await runCli(['service', 'unit', '--binary', SHMEM_BIN, '--port', '3031', '--peers', '127.0.0.1:3030,127.0.0.1:3032', '--data-dir', '/var/lib/shmem',
+    '--value-bytes-max', '2000000', '--op-deadline-ms', '3000', '--peer-deadline-ms', '800', '--heartbeat-ms', '250', '--durability', 'normal',
+    '--connections-max', '4000', '--connections-per-source-max', '100', '--log-level', 'warn',
+    '--config', '/etc/shmem/shmem.json', '--environment-file', '/etc/shmem/env']);
   assert.is(u.code, 0, u.stderr);
   for (const line of ['Type=notify', 'Restart=on-failure', 'DynamicUser=yes', 'StateDirectory=shmem', 'KillSignal=SIGTERM', 'TimeoutStopSec=15s', 'ProtectSystem=strict']) {
     assert.ok(u.stdout.split('\n').includes(line), `unit has ${line}`);
   }
-  assert.match(u.stdout, `ExecStart=${SHMEM_BIN} start --port 3031 --host 127.0.0.1 --data-dir /var/lib/shmem --peers 127.0.0.1:3030,127.0.0.1:3032`);
+  // Every setting reaches the daemon (it once carried only some: no value size, deadlines, heartbeat or --config).
+  assert.match(u.stdout, `ExecStart=${SHMEM_BIN} start --data-dir /var/lib/shmem --port 3031 --peers 127.0.0.1:3030,127.0.0.1:3032 --durability normal ` +
+    '--value-bytes-max 2000000 --op-deadline-ms 3000 --peer-deadline-ms 800 --heartbeat-ms 250 --connections-max 4000 --connections-per-source-max 100 ' +
+    '--log-level warn --config /etc/shmem/shmem.json');
+  assert.ok(u.stdout.split('\n').includes('EnvironmentFile=/etc/shmem/env'));
   const file = join(dir, 'shmem.service');
   writeFileSync(file, u.stdout);
   // Throws (and fails the test) with systemd's complaints when the unit is not valid.
@@ -209,7 +216,7 @@ test('service unit: the printed unit passes systemd-analyze verify and carries t
     '--auth-file', '/etc/shmem/auth', '--cluster-secret-file', '/etc/shmem/cluster.secret']);
   assert.is(secure.code, 0, secure.stderr);
   const lines = secure.stdout.split('\n');
-  for (const line of ['LoadCredential=tls-key:/etc/shmem/node.key', 'LoadCredential=cluster-secret:/etc/shmem/cluster.secret', 'ExecReload=/bin/kill -HUP $MAINPID']) {
+  for (const line of ['LoadCredential=tls-key:/etc/shmem/node.key', 'LoadCredential=cluster-secret:/etc/shmem/cluster.secret', 'ExecReload=/bin/sh -c "kill -HUP $MAINPID"']) {
     assert.ok(lines.includes(line), `unit has ${line}`);
   }
   assert.match(secure.stdout, '--tls-key %d/tls-key');
@@ -229,14 +236,22 @@ test('service unit: the printed unit passes systemd-analyze verify and carries t
 test('under systemd (NOTIFY_SOCKET), the node reports READY=1 once it serves', async () => {
   const dir = tempDir('shmem-notify-');
   const socket = join(dir, 'notify.sock');
-  // A stand-in for systemd's notification socket (Node has no unix datagram sockets).
+  // A stand-in for systemd's notification socket (Node has no unix datagram sockets). Like
+  // systemd it closes the file descriptors a message carries: that is how systemd-notify's
+  // barrier (it waits until the message was processed) learns that it was.
   const listener = spawn('python3', ['-c', `
-import socket
+import array, os, socket
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(${JSON.stringify(socket)})
 print('listening', flush=True)
 s.settimeout(20)
-print(s.recv(4096).decode(), flush=True)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+while True:
+    msg, anc, flags, addr = s.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            for fd in array.array('i', data[:len(data) - len(data) % 4]):
+                os.close(fd)
+    print(msg.decode(), flush=True)`], { stdio: ['ignore', 'pipe', 'inherit'] });
   let got = '';
   listener.stdout.on('data', (d) => (got += d));
   const [port] = await freePorts(1);
@@ -251,6 +266,9 @@ print(s.recv(4096).decode(), flush=True)`], { stdio: ['ignore', 'pipe', 'inherit
     while (!got.includes('READY=1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.match(got, 'READY=1');
     assert.match(got, `MAINPID=${node.child!.pid}`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.match(got, 'BARRIER=1', 'systemd-notify waited until the message was processed (no --no-block)');
+    assert.not.match(node.log, /could not notify systemd/);
   } finally {
     delete process.env['NOTIFY_SOCKET'];
     listener.kill('SIGKILL');
