@@ -12,18 +12,17 @@
  * Cache directory, first that works: $SHMEM_CACHE_DIR, $CACHE_DIRECTORY (systemd
  * CacheDirectory=), $XDG_CACHE_HOME/shmem, ~/.cache/shmem, <tmpdir>/shmem-<uid>.
  */
-import { chmodSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { getAsset, getRawAsset } from 'node:sea';
 import { pathToFileURL } from 'node:url';
+import { makeDirs } from '../storage/make-dirs.js';
 
 const ASSETS = ['fast.mjs', 'shmem.mjs', 'better_sqlite3.node'] as const;
 /** The bundle the executable starts with. */
 const ENTRY = 'fast.mjs';
-/** Deepest directory chain the bootstrap creates (a bound on its own mkdir walk). */
-const DIR_DEPTH_MAX = 32;
 
 function candidateDirs(): string[] {
   const env = process.env;
@@ -37,32 +36,14 @@ function candidateDirs(): string[] {
   return dirs.filter((d): d is string => typeof d === 'string' && d !== '');
 }
 
-/**
- * Creates `dir` and its missing parents, one level at a time, each checked. Node's recursive
- * mkdir retried forever where a parent cannot hold directories (/proc: mkdir says ENOENT
- * although the parent exists), spinning a core; this gives up with the reason instead.
- */
-function makeDirs(dir: string, depth = 0): void {
-  try {
-    if (statSync(dir).isDirectory()) return;
-    throw new Error(`${dir} is not a directory`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const parent = dirname(dir);
-  if (parent === dir || depth >= DIR_DEPTH_MAX) throw new Error(`cannot create ${dir}`);
-  makeDirs(parent, depth + 1);
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-}
-
 /** Writes the assets under dir/<hash>/ unless identical copies are there; returns that folder. */
 function unpack(dir: string, files: Map<string, ArrayBuffer>, hash: string): string {
   const target = join(dir, hash);
-  makeDirs(target);
+  try {
+    makeDirs(target);
+  } catch (err) {
+    throw new Error(`cannot create ${target} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   const st = statSync(target);
   if (process.getuid && st.uid !== process.getuid()) throw new Error(`${target} belongs to another user`);
   if ((st.mode & 0o022) !== 0) chmodSync(target, 0o700);

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { makeDirs } from './make-dirs.js';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DB_FILE, SCHEMA_VERSION, sqliteAddonOptions } from './sqlite-store.js';
@@ -49,7 +50,7 @@ export function restoreDatabase(file: string, dataDir: string): BackupResult {
   if (!existsSync(source)) throw new ConfigError(`backup file ${source} does not exist`);
   const target = join(dataDir, DB_FILE);
   if (existsSync(target)) throw new ConfigError(`${dataDir} already holds a database; restore into an empty or new directory`);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDirs(dataDir);
   chmodSync(dataDir, 0o700);
   closeSync(openSync(target, 'w', 0o600));
   const backup = new Database(source, { readonly: true, fileMustExist: true, ...sqliteAddonOptions() });

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { makeDirs } from './make-dirs.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DB_FILE, sqliteAddonOptions } from './sqlite-store.js';
@@ -26,7 +27,7 @@ export interface DataDirLock {
  */
 export function lockDataDir(dataDir: string): DataDirLock {
   try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    makeDirs(dataDir);
   } catch (err) {
     throw dataDirError(dataDir, err);
   }
@@ -143,6 +144,7 @@ export function dataDirError(dataDir: string, err: unknown): ConfigError {
     : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied'
     : e.code === 'EROFS' || e.code === 'SQLITE_READONLY' ? 'the file system is read-only'
     : e.code === 'ENOSPC' || e.code === 'SQLITE_FULL' ? 'the disk is full'
+    : e.code === 'ENOENT' ? 'a directory cannot be created there'
     : e.message;
   return new ConfigError(`--data-dir ${dataDir}: cannot use it (${why}${e.code && !why.includes(e.code) ? `, ${e.code}` : ''})`, {
     hint: 'the data dir must be a directory this user can write, on a disk with free space',

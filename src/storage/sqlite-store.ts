@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from './make-dirs.js';
 import { join } from 'node:path';
 import { assert } from '../core/assert.js';
 import { limits } from '../core/limits.js';
@@ -110,7 +110,7 @@ export class SqliteStore implements RegisterStore {
   onHealthChange: (health: StoreHealth) => void = () => {};
 
   constructor(dataDir: string, durability: Durability = 'full') {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    makeDirs(dataDir);
     this.path = join(dataDir, DB_FILE);
     this.db = new Database(this.path, sqliteAddonOptions());
     this.db.pragma('journal_mode = WAL');

@@ -108,7 +108,27 @@ const startRefusals: [string, () => Promise<string[]>, RegExp][] = [
   ['a bracketed peer that is no IPv6 address', async () => ['--peers', '[:::::]:1'], /\[:::::\] is not an IPv6 address/],
   ['an IPv6 peer without brackets', async () => ['--peers', '::1:3030'], /an IPv6 address goes in brackets/],
   ['a data dir that is a device (/dev/null)', async () => ['--data-dir', '/dev/null'], /--data-dir \/dev\/null: cannot use it \(it is not a directory/],
+  ['a data dir that is a regular file', async () => {
+    writeFileSync(join(dir, 'a-file'), 'x');
+    return ['--data-dir', join(dir, 'a-file')];
+  }, /--data-dir .*a-file: cannot use it \(it is not a directory, ENOTDIR\)/],
+  ['a data dir under a regular file', async () => {
+    writeFileSync(join(dir, 'plain'), 'x');
+    return ['--data-dir', join(dir, 'plain', 'data')];
+  }, /--data-dir .*plain\/data: cannot use it \(it is not a directory, ENOTDIR\)/],
+  ['a data dir on a read-only file system (/proc)', async () => ['--data-dir', '/proc/shmem-data'], /--data-dir \/proc\/shmem-data: cannot use it/],
 ];
+
+test('start on a port another process listens on: exit 2, config_invalid naming the address and what to do', async () => {
+  const taken = cluster.node(0).port;
+  const r = await runCli(['start', '--port', String(taken), '--data-dir', join(dir, 'taken')]);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken}: another process is listening there \\(EADDRINUSE\\)`));
+  assert.match(r.stderr, /choose another --port/);
+  // The refused start released its data dir: another start can take it.
+  const again = await runCli(['start', '--port', String(taken), '--data-dir', join(dir, 'taken')]);
+  assert.not.match(again.stderr, /in use by another shmem process/);
+});
 for (const [name, args, message] of startRefusals) {
   test(`start refuses ${name}: exit 2, config_invalid naming it, a short message`, async () => {
     const [port] = await freePorts(1);
