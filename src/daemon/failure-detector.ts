@@ -1,8 +1,8 @@
 import { limits } from '../core/limits.js';
 import type { MemberId } from '../core/types.js';
 import type { Logger } from '../log/logger.js';
-import { PeerRefusedError } from '../transport/peer-link.js';
-import type { HttpLink } from '../transport/http-link.js';
+import { realClock, type Clock, type Timer } from '../platform/clock.js';
+import { PeerRefusedError, type MemberLink } from '../transport/peer-link.js';
 
 export type PeerState = 'up' | 'suspect' | 'down' | 'mismatch';
 
@@ -25,10 +25,11 @@ interface Entry {
   error: string | null;
   mismatch: boolean;
   recovering: boolean;
-  /** The state last logged, since when, and how many changes the rate limit held back. */
+  /** The state last logged, when, since when it held, the state last seen, and changes the rate limit held back. */
   logged: PeerState | undefined;
   loggedAtMs: number;
   sinceMs: number;
+  seen: PeerState | undefined;
   unlogged: number;
 }
 
@@ -42,34 +43,42 @@ const STATE_LOG_INTERVAL_MS = 10_000;
  */
 export class FailureDetector {
   private readonly entries = new Map<MemberId, Entry>();
-  private timer: NodeJS.Timeout | undefined;
-  private readonly startedAt = Date.now();
+  private timer: Timer | undefined;
+  private stopped = false;
+  private readonly startedAt: number;
 
-  constructor(private readonly links: readonly HttpLink[], private readonly intervalMs: number, private readonly logger: Logger) {
+  constructor(
+    private readonly links: readonly MemberLink[],
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+    private readonly clock: Clock = realClock,
+  ) {
+    this.startedAt = clock.now();
     for (const l of links) {
       this.entries.set(l.member, {
         nodeId: null, lastContact: null, rttMs: null, error: null, mismatch: false, recovering: false,
-        logged: undefined, loggedAtMs: 0, sinceMs: Date.now(), unlogged: 0,
+        logged: undefined, loggedAtMs: Number.NEGATIVE_INFINITY, sinceMs: clock.now(), seen: undefined, unlogged: 0,
       });
     }
   }
 
   start(): void {
     const tick = (): void => {
+      if (this.stopped) return;
       this.logChanges();
       for (const link of this.links) void this.ping(link);
+      this.timer = this.clock.setTimeout(tick, this.intervalMs);
     };
     tick();
-    this.timer = setInterval(tick, this.intervalMs);
-    this.timer.unref();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    this.clock.clearTimeout(this.timer);
   }
 
   health(): PeerHealth[] {
-    const now = Date.now();
+    const now = this.clock.now();
     return this.links.map(({ member }) => {
       const e = this.entries.get(member)!;
       const silentMs = now - (e.lastContact ?? this.startedAt);
@@ -92,7 +101,7 @@ export class FailureDetector {
    * says how many changes were not logged.
    */
   private logChanges(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const h of this.health()) {
       const e = this.entries.get(h.member)!;
       if (e.logged === undefined) {
@@ -100,13 +109,16 @@ export class FailureDetector {
         if (h.state === 'up' || h.state === 'mismatch' || h.state === 'down') {
           if (h.state !== 'up') this.logger.warn(`peer ${h.state}`, { peer: h.member, error: h.error ?? undefined });
           e.logged = h.state;
+          e.seen = h.state;
           e.sinceMs = now;
         }
         continue;
       }
+      const changed = h.state !== e.seen;
+      e.seen = h.state;
       if (h.state === e.logged) continue;
       if (now - e.loggedAtMs < STATE_LOG_INTERVAL_MS && e.logged !== 'down' && h.state !== 'down') {
-        e.unlogged += 1;
+        if (changed) e.unlogged += 1;
         continue;
       }
       const fields = {
@@ -121,14 +133,14 @@ export class FailureDetector {
     }
   }
 
-  private async ping(link: HttpLink): Promise<void> {
+  private async ping(link: MemberLink): Promise<void> {
     const e = this.entries.get(link.member)!;
-    const sent = performance.now();
+    const sent = this.clock.now();
     try {
       const reply = await link.ping(Math.max(this.intervalMs * 2, 250));
       if (e.lastContact === null) this.logger.info('peer up', { peer: link.member, peerNode: reply.nodeId });
-      e.rttMs = Math.round((performance.now() - sent) * 100) / 100;
-      e.lastContact = Date.now();
+      e.rttMs = Math.round((this.clock.now() - sent) * 100) / 100;
+      e.lastContact = this.clock.now();
       e.nodeId = reply.nodeId;
       e.recovering = reply.recovering === true;
       e.error = null;

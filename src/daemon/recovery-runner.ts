@@ -3,7 +3,8 @@ import type { Recovery, RecoveryEffect } from '../core/recovery.js';
 import type { MemberId } from '../core/types.js';
 import type { Logger } from '../log/logger.js';
 import type { RegisterStore } from '../storage/register-store.js';
-import type { HttpLink } from '../transport/http-link.js';
+import { realClock, sleep, type Clock } from '../platform/clock.js';
+import type { MemberLink } from '../transport/peer-link.js';
 
 /** What a finished recovery copied: from whom, how many registers, and whether any source had data. */
 export interface RecoveryOutcome {
@@ -20,10 +21,11 @@ export interface RecoveryOutcome {
  */
 export function runRecovery(
   recovery: Recovery,
-  links: readonly HttpLink[],
+  links: readonly MemberLink[],
   store: RegisterStore,
   logger: Logger,
   signal: AbortSignal,
+  clock: Clock = realClock,
 ): Promise<RecoveryOutcome> {
   const byMember = new Map(links.map((l) => [l.member, l]));
   let registersCopied = 0;
@@ -52,7 +54,7 @@ export function runRecovery(
           if (signal.aborted) return;
           if (attempt === 0 || attempt % 20 === 0) logger.info('recovery source not answering yet', { peer: from, err: (err as Error).message });
           const delayMs = Math.min(limits.retryBackoffMsMax * 4, limits.retryBackoffMsMin * 2 ** Math.min(attempt, 10));
-          await abortableSleep(delayMs, signal);
+          await sleep(clock, delayMs, signal);
         }
       }
     };
@@ -60,15 +62,3 @@ export function runRecovery(
   });
 }
 
-/** Waits `ms`, or less if `signal` aborts first (a stopping node does not sit out a backoff). */
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}

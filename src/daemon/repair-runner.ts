@@ -4,6 +4,7 @@ import { isUnavailable, type Addr, type RegisterItem, type Versioned } from '../
 import type { Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
 import type { RegisterStore } from '../storage/register-store.js';
+import { realClock, type Clock, type Timer } from '../platform/clock.js';
 import type { PeerLink } from '../transport/peer-link.js';
 
 /** How often the runner looks for damaged registers, and retries those it could not repair. */
@@ -19,7 +20,7 @@ const REPAIR_BATCH = 256;
  * then the replica answers those addresses `unavailable`.
  */
 export class RepairRunner {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private running = false;
   private readonly stopped = new AbortController();
   private readonly waitingLog = new LogLimiter(60_000);
@@ -32,17 +33,23 @@ export class RepairRunner {
     members: number,
     quorum: number,
     private readonly logger: Logger,
+    private readonly clock: Clock = realClock,
   ) {
     this.needed = recoverySourcesNeeded(members, quorum);
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.round(), REPAIR_INTERVAL_MS);
-    this.timer.unref();
+    const tick = (): void => {
+      if (this.stopped.signal.aborted) return;
+      void this.round().finally(() => {
+        if (!this.stopped.signal.aborted) this.timer = this.clock.setTimeout(tick, REPAIR_INTERVAL_MS);
+      });
+    };
+    this.timer = this.clock.setTimeout(tick, REPAIR_INTERVAL_MS);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.stopped.abort();
   }
 

@@ -1,43 +1,30 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { clusterId as computeClusterId } from '../config/members.js';
-import type { Config } from '../config/config.js';
-import { Coordinator } from '../core/coordinator.js';
-import { majority } from '../core/quorum.js';
-import type { Addr, ReadResult, RegisterItem, WriteResult } from '../core/types.js';
-import { jsonLogger, type Logger } from '../log/logger.js';
-import { createHttpServer, secureOptions, type HttpStats } from '../server/http-server.js';
 import type { Server as HttpsServer } from 'node:https';
-import { isLoopback } from '../config/config.js';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { isLoopback, type Config } from '../config/config.js';
+import { clusterId as computeClusterId } from '../config/members.js';
+import { limits } from '../core/limits.js';
+import type { Addr, ReadResult, RegisterItem, WriteResult } from '../core/types.js';
 import { ConfigError } from '../errors.js';
+import { jsonLogger, type Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
+import { NodeMetrics } from '../metrics/metrics.js';
+import { realClock, realRandom } from '../platform/clock.js';
 import { AccessControl } from '../security/access-control.js';
 import { loadCredentials, type Credentials } from '../security/credentials.js';
-import type { PeerCredentials } from '../transport/http-link.js';
+import { createHttpServer, secureOptions, type HttpStats } from '../server/http-server.js';
 import type { NodeApi, Readiness } from '../server/node-api.js';
-import { DB_FILE, SqliteStore } from '../storage/sqlite-store.js';
-import { join } from 'node:path';
 import { clearRunning, dataDirError, lockDataDir, markRunning, previousRun } from '../storage/data-dir.js';
-import { RepairRunner } from './repair-runner.js';
-import { QuorumWatch } from './quorum-watch.js';
-import { plural } from '../format.js';
-import { HttpLink } from '../transport/http-link.js';
-import { PeerChannel } from '../transport/peer-channel.js';
-import { LocalLink } from '../transport/peer-link.js';
+import { DB_FILE, SqliteStore } from '../storage/sqlite-store.js';
+import { HttpLink, type PeerCredentials } from '../transport/http-link.js';
 import type { PingReply } from '../transport/wire.js';
-import { limits } from '../core/limits.js';
 import { VERSION } from '../version.js';
-import { Recovery } from '../core/recovery.js';
-import { NodeMetrics } from '../metrics/metrics.js';
-import { FailureDetector } from './failure-detector.js';
-import { loadIdentity, markInitialized, type Identity } from './identity.js';
+import { loadIdentity, type Identity } from './identity.js';
+import { ShmemNode } from './node.js';
 import { createPeerGuard } from './peer-guard.js';
-import { Replica } from './replica.js';
-import { notifySystemd } from './systemd.js';
-import { runRecovery } from './recovery-runner.js';
-import { Runtime } from './runtime.js';
-import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
 import type { StatusDoc } from './status-doc.js';
+import { notifySystemd } from './systemd.js';
 
 /** After the operations drained: time for requests already sent on open connections to be read and answered. */
 const DRAIN_GRACE_MS = 250;
@@ -93,32 +80,22 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   // From here on every log line names the node id too, not only its address.
   logger = logger.child({ nodeId: identity.nodeId });
   const clusterId = computeClusterId(config.members);
-  const quorum = majority(config.members.length);
 
-  // The replica role; it stays silent while a new or wiped data dir is being recovered.
-  const replica = new Replica(store, !identity.initialized);
-  const recovery = identity.initialized ? undefined : new Recovery(config.self, config.members, quorum);
-
-  // The pure protocol core and the runtime that carries out its effects.
-  const coordinator = new Coordinator({ self: config.self, writer: identity.writer, members: config.members, quorum });
-  let metrics: NodeMetrics | undefined;
-  const runtime = new Runtime(coordinator, config.opDeadlineMs, logger, (op, outcome, seconds, fastPath) => metrics?.observeOp(op, outcome, seconds, fastPath));
-
-  // One channel per member: the local replica without a network hop, peers over HTTP.
+  // One link per other member, over HTTP (the peer streams).
   const peerCredentials = (c: Credentials): PeerCredentials => ({ tls: c.tls, proof: c.secret?.proof(clusterId) });
   const links = config.peers.map((m) => new HttpLink(m, {
     self: config.self, members: config.members, clusterId, nodeId: identity.nodeId, requestDeadlineMs: config.peerRequestDeadlineMs,
     valueBytesMax: config.valueBytesMax, credentials: peerCredentials(credentials),
   }));
-  runtime.addChannel(new PeerChannel(new LocalLink(config.self, replica), runtime));
-  const channels = links.map((l) => new PeerChannel(l, runtime));
-  for (const ch of channels) runtime.addChannel(ch);
 
-  // Heartbeats for status and readiness (never for safety).
-  const detector = new FailureDetector(links, config.heartbeatIntervalMs, logger);
-
-  // Registers that fail their checksum are repaired from the other members (docs/storage-integrity.md).
-  const repair = new RepairRunner(store, links, config.members.length, quorum, logger);
+  // The node itself: replica, coordinator and runtime, channels, heartbeats, recovery, repair
+  // (node.ts), on the process's clock. The simulator runs the same wiring on a virtual one.
+  let metrics: NodeMetrics | undefined;
+  const shmem = new ShmemNode({
+    config, identity, store, links, clock: realClock, random: realRandom, logger, clusterId, version: VERSION,
+    onOp: (op, outcome, seconds, fastPath) => metrics?.observeOp(op, outcome, seconds, fastPath),
+  });
+  const { replica, runtime, channels, detector, quorum } = shmem;
 
   // Prometheus metrics, read from the modules at scrape time.
   metrics = new NodeMetrics({
@@ -146,27 +123,24 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
 
   let accepting = true;
   let httpStats: (() => HttpStats) | undefined;
-  /** What reads and writes through this node can use now (status, readiness, hints, the quorum log). */
-  const currentVerdict = (peers = detector.health()): ClusterVerdict => clusterVerdict(
-    memberConditions({ member: config.self, recovering: replica.recovering, storeOk: store.health().ok }, peers), quorum);
-  runtime.explainQuorum = () => quorumHint(currentVerdict());
   const node: NodeApi = {
     valueBytesMax: config.valueBytesMax,
-    read: (addr: Addr): Promise<ReadResult> => runtime.read(addr),
-    write: (addr: Addr, value: string): Promise<WriteResult> => runtime.write(addr, value),
+    read: (addr: Addr): Promise<ReadResult> => shmem.read(addr),
+    write: (addr: Addr, value: string): Promise<WriteResult> => shmem.write(addr, value),
     query: (addrs, want) => replica.query(addrs, want),
     update: (items: readonly RegisterItem[]): Promise<void> => replica.update(items),
     registers: (after, limit) => replica.page(after, limit),
     tags: (from, limit) => store.tags(from, limit),
     checkPeer: createPeerGuard(config.self, config.members, clusterId, identity.nodeId, logger),
-    ping: (): PingReply => ({ member: config.self, nodeId: identity.nodeId, version: VERSION, clusterId, recovering: replica.recovering }),
+    ping: (): PingReply => shmem.ping(),
     peerInputRefused: (reason, message, from) => {
       metrics?.observePeerInputRefused(reason);
       if (peerInputLog.shouldLog(`${reason} ${from}`)) logger.warn('refused peer input', { reason, from, message });
     },
     status: (details: boolean): StatusDoc => {
       const peers = detector.health();
-      const v = currentVerdict(peers);
+      const v = shmem.verdict();
+      const recovery = shmem.recovery;
       const doc: StatusDoc = {
         node: {
           id: identity.nodeId, member: config.self, writer: identity.writer, incarnation: identity.incarnation,
@@ -192,18 +166,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       };
     },
     metrics: async () => ({ contentType: metrics!.contentType, text: await metrics!.text() }),
-    readiness: (): Readiness => {
-      const v = currentVerdict(detector.health());
-      const checks = [
-        `${accepting ? '[+]' : '[-]'}node ${accepting ? 'ok' : 'shutting down'}`,
-        storeCheck(store),
-        replica.recovering
-          ? `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`
-          : '[+]replica ok',
-        `${v.hasQuorum ? '[+]' : '[-]'}quorum ${v.hasQuorum ? 'ok' : 'unavailable'}: ${v.text.replace(/^[^:]*: /, '')}`,
-      ];
-      return { ready: accepting && !replica.recovering && v.hasQuorum && store.health().ok, checks };
-    },
+    readiness: (): Readiness => shmem.readiness(accepting),
   };
 
   // Serve clients and peers, within the edge's bounds (docs/flow-control.md).
@@ -224,35 +187,11 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     throw listenError(config, err);
   }
   const port = (server.address() as AddressInfo).port;
-  detector.start();
-  repair.start();
-  // The quorum as this node sees it, logged when it is lost and regained.
-  const quorumWatch = new QuorumWatch(logger, limits.downAfterMs);
-  const quorumTimer = setInterval(() => quorumWatch.observe(currentVerdict()), config.heartbeatIntervalMs);
-  quorumTimer.unref();
-  const stopRecovery = new AbortController();
-  if (recovery) {
-    if (recovery.needed > 0) {
-      logger.info(`empty data dir: copying the registers of ${recovery.needed} other members before answering as a replica (a new cluster is ready once they have started)`, {
-        sourcesNeeded: recovery.needed,
-      });
-    }
-    runRecovery(recovery, links, store, logger, stopRecovery.signal).then((outcome) => {
-      if (stopRecovery.signal.aborted) return;
-      markInitialized(store);
-      replica.recovering = false;
-      if (outcome.anySourceHadData) {
-        logger.info(`recovery complete: copied ${plural(outcome.registersCopied, 'register')}; answering as a replica`, { sources: outcome.sources });
-      } else {
-        logger.info('new cluster: every member started empty; answering as a replica', { sources: outcome.sources });
-      }
-    }, (err: unknown) => {
-      if (stopRecovery.signal.aborted) return; // stopping: the store closed under it
-      logger.error('recovery failed', { err: String(err) });
-      process.exitCode = 70;
-      void stop('recovery failed');
-    });
-  }
+  shmem.onRecoveryFailed = () => {
+    process.exitCode = 70;
+    void stop('recovery failed');
+  };
+  shmem.start();
   logger.info('security', securitySummary(config, credentials));
   if (config.insecure && !isLoopback(config.host)) {
     logger.warn('listening beyond loopback with --insecure', securitySummary(config, credentials));
@@ -270,13 +209,9 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       notifySystemd('stopping', `draining (${reason})`, logger);
       accepting = false;
       edge.beginDrain();
-      detector.stop();
-      repair.stop();
-      clearInterval(quorumTimer);
-      stopRecovery.abort();
       // Operations in flight finish (or fail with shutting_down); requests already on their way
       // are answered (with connection: close); then their answers are written.
-      await runtime.shutdown(Math.min(config.opDeadlineMs, limits.drainMsMax));
+      await shmem.stop(Math.min(config.opDeadlineMs, limits.drainMsMax));
       await new Promise((r) => setTimeout(r, DRAIN_GRACE_MS));
       await edge.idle(1_000);
       server.closeAllConnections();
@@ -304,13 +239,6 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     }
   };
   return { port, stop, reload };
-}
-
-/** The readiness line of the store: ok, or why commits fail and since when. */
-function storeCheck(store: SqliteStore): string {
-  const h = store.health();
-  if (h.ok) return store.stats().damaged > 0 ? `[+]store ok (${store.stats().damaged} damaged registers being repaired)` : '[+]store ok';
-  return `[-]store unavailable for ${Math.round((Date.now() - h.sinceMs) / 1000)} s: ${h.reason}`;
 }
 
 /** What protects this node, for the start-up log and admins' /status. */

@@ -6,6 +6,7 @@ import {
 import type { Logger } from '../log/logger.js';
 import type { OpOutcome } from '../metrics/metrics.js';
 import type { ChannelSink, PeerChannel } from '../transport/peer-channel.js';
+import { realClock, type Clock, type Timer } from '../platform/clock.js';
 import { LatencyWindow } from './latency-window.js';
 
 interface Waiter {
@@ -13,7 +14,7 @@ interface Waiter {
   readonly startedMs: number;
   readonly resolve: (r: ReadResult | WriteResult) => void;
   readonly reject: (e: ShmemError) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: Timer;
 }
 
 /** Operation counters and recent latencies for /status. */
@@ -28,13 +29,20 @@ export interface OpStats {
   readonly writeLatencyMs: { readonly p50: number | null; readonly p99: number | null };
 }
 
+/** Deliberately broken variants, switched on only by the simulator's mutation tests. */
+export interface RuntimeMutations {
+  /** A read's caller is answered once its write-back is queued, and the write-back is cancelled (nobody waits for it). */
+  readonly answerReadAtWriteBack?: boolean;
+}
+
 /** Told about every finished operation (metrics). */
 export type OpObserver = (op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean) => void;
 
 /**
- * The only place that executes the pure coordinator's effects with real timers and I/O:
- * it feeds client requests, peer answers and deadlines into the Coordinator and carries
- * out the sends, cancellations and replies it returns.
+ * The one interpreter of the pure coordinator's effects: it feeds client requests, peer
+ * answers and deadlines into the Coordinator and carries out the sends, cancellations and
+ * replies it returns, on the clock it is given (the process's, or the simulator's virtual one:
+ * the simulation runs this very class, test/sim).
  */
 export class Runtime implements ChannelSink {
   private readonly channels = new Map<MemberId, PeerChannel>();
@@ -52,6 +60,8 @@ export class Runtime implements ChannelSink {
     private readonly opDeadlineMs: number,
     private readonly logger: Logger,
     private readonly observe: OpObserver = () => {},
+    private readonly clock: Clock = realClock,
+    private readonly mutations: RuntimeMutations = {},
   ) {}
 
   /** Registers the channel to one member (self included). */
@@ -65,6 +75,11 @@ export class Runtime implements ChannelSink {
 
   write(addr: Addr, value: string): Promise<WriteResult> {
     return this.submit('write', (opId) => this.coordinator.write(opId, addr, value)) as Promise<WriteResult>;
+  }
+
+  /** Operations waiting for their answer. */
+  get inFlight(): number {
+    return this.waiters.size;
   }
 
   stats(): OpStats {
@@ -84,8 +99,8 @@ export class Runtime implements ChannelSink {
     this.accepting = false;
     if (this.waiters.size > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, drainMs);
-        this.drained = () => { clearTimeout(timer); resolve(); };
+        const timer = this.clock.setTimeout(resolve, drainMs);
+        this.drained = () => { this.clock.clearTimeout(timer); resolve(); };
       });
     }
     this.execute(this.coordinator.shutdown());
@@ -109,8 +124,8 @@ export class Runtime implements ChannelSink {
     if (!this.accepting) return Promise.reject(new ShuttingDownError('the node is shutting down; try another member'));
     const opId = this.nextOpId++;
     const promise = new Promise<ReadResult | WriteResult>((resolve, reject) => {
-      const timer = setTimeout(() => this.execute(this.coordinator.onDeadline(opId)), this.opDeadlineMs);
-      this.waiters.set(opId, { kind, startedMs: performance.now(), resolve, reject, timer });
+      const timer = this.clock.setTimeout(() => this.execute(this.coordinator.onDeadline(opId)), this.opDeadlineMs);
+      this.waiters.set(opId, { kind, startedMs: this.clock.now(), resolve, reject, timer });
     });
     this.execute(start(opId));
     return promise;
@@ -124,6 +139,10 @@ export class Runtime implements ChannelSink {
           break;
         case 'send-update':
           for (const m of e.to) this.channel(m).update(e.opId, e.item);
+          if (this.mutations.answerReadAtWriteBack && this.waiters.get(e.opId)?.kind === 'read') {
+            this.settle(e.opId, 'ok', false)?.resolve({ kind: 'read', addr: e.item.addr, value: e.item.value, tag: e.item.tag, fastPath: false });
+            for (const ch of this.channels.values()) ch.cancel(e.opId, 'update');
+          }
           break;
         case 'cancel':
           for (const ch of this.channels.values()) ch.cancel(e.opId, e.phase);
@@ -148,8 +167,8 @@ export class Runtime implements ChannelSink {
   private settle(opId: OpId, outcome: OpOutcome, fastPath: boolean): Waiter | undefined {
     const w = this.waiters.get(opId);
     if (!w) return undefined;
-    clearTimeout(w.timer);
-    const ms = performance.now() - w.startedMs;
+    this.clock.clearTimeout(w.timer);
+    const ms = this.clock.now() - w.startedMs;
     if (outcome === 'ok') this.latency[w.kind].add(ms);
     this.observe(w.kind, outcome, ms / 1000, fastPath);
     this.waiters.delete(opId);

@@ -9,7 +9,7 @@ import { HEADER_PEER_PROOF } from '../security/cluster-secret.js';
 import type { TlsMaterial } from '../security/tls.js';
 import { valueSize } from '../core/value.js';
 import { ByteGate } from './byte-gate.js';
-import { isRefusal, PeerRefusedError, type PeerLink } from './peer-link.js';
+import { isRefusal, PeerRefusedError, type MemberLink } from './peer-link.js';
 import { PeerStream } from './peer-stream.js';
 import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
 
@@ -74,7 +74,7 @@ class Lane {
  * pages are plain requests. got's retries are off: retries belong to the PeerChannel, which
  * knows when the quorum no longer needs an answer.
  */
-export class HttpLink implements PeerLink {
+export class HttpLink implements MemberLink {
   private client!: Got;
   private agent!: Agent | HttpsAgent;
   /** Every stream not yet closed: the lanes' current ones and those still finishing answers. */

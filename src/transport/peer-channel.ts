@@ -1,6 +1,7 @@
 import type { OpId, Phase } from '../core/coordinator.js';
 import { limits } from '../core/limits.js';
 import { isUnavailable, type Addr, type MemberId, type RegisterItem, type Versioned } from '../core/types.js';
+import { realClock, realRandom, type Clock, type Random, type Timer } from '../platform/clock.js';
 import { PeerRefusedError, type PeerLink } from './peer-link.js';
 
 /** Where a channel delivers what its member answered. */
@@ -11,6 +12,19 @@ export interface ChannelSink {
 }
 
 
+/** Deliberately broken variants, switched on only by the simulator's mutation tests. */
+export interface ChannelMutations {
+  /** An update whose batch failed is dropped instead of retried (a lost update is never re-sent). */
+  readonly noRetry?: boolean;
+}
+
+/** What a channel is given: its clock and randomness (seams for the simulator), and mutations. */
+export interface ChannelDeps {
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly mutations?: ChannelMutations;
+}
+
 interface Request {
   readonly key: string;
   readonly opId: OpId;
@@ -20,7 +34,7 @@ interface Request {
   readonly addr: Addr;
   readonly item: RegisterItem | undefined;
   attempt: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
 }
 
 /** Counters for /status and /metrics. */
@@ -52,7 +66,13 @@ export class PeerChannel {
   private readonly shutdown = new AbortController();
   private counters = { batchesSent: 0, itemsSent: 0, retries: 0, failures: 0 };
 
-  constructor(private readonly link: PeerLink, private readonly sink: ChannelSink) {}
+  private readonly clock: Clock;
+  private readonly random: Random;
+
+  constructor(private readonly link: PeerLink, private readonly sink: ChannelSink, private readonly deps: ChannelDeps = {}) {
+    this.clock = deps.clock ?? realClock;
+    this.random = deps.random ?? realRandom;
+  }
 
   get member(): MemberId {
     return this.link.member;
@@ -77,7 +97,7 @@ export class PeerChannel {
     const req = this.live.get(keyOf(opId, phase));
     if (!req) return;
     this.live.delete(req.key);
-    if (req.timer) clearTimeout(req.timer);
+    this.clock.clearTimeout(req.timer);
   }
 
   /** Cancels everything; later requests are ignored. */
@@ -102,7 +122,7 @@ export class PeerChannel {
     this.queued[req.phase].push(req);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    this.clock.defer(() => this.flush());
   }
 
   private flush(): void {
@@ -159,14 +179,23 @@ export class PeerChannel {
   }
 
   private retryLater(req: Request): void {
+    if (this.deps.mutations?.noRetry && req.phase === 'update') {
+      this.live.delete(req.key);
+      return;
+    }
     req.attempt += 1;
     this.counters.retries += 1;
     const ceiling = Math.min(limits.retryBackoffMsMax, limits.retryBackoffMsMin * 2 ** req.attempt);
-    const delayMs = ceiling / 2 + Math.random() * (ceiling / 2); // jitter: retries of many ops spread out
-    req.timer = setTimeout(() => {
+    const delayMs = ceiling / 2 + this.random.next() * (ceiling / 2); // jitter: retries of many ops spread out
+    req.timer = this.clock.setTimeout(() => {
       req.timer = undefined;
       if (this.isLive(req) && !this.closed) this.enqueue(req);
     }, delayMs);
+  }
+
+  /** Requests asked of this member and not answered or cancelled yet (bounded: tested under long partitions). */
+  get outstanding(): number {
+    return this.live.size;
   }
 }
 

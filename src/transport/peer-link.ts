@@ -1,4 +1,6 @@
+import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types.js';
+import type { PingReply } from './wire.js';
 
 /**
  * One member's replica API as the coordinator's runtime sees it: a batch of addresses in,
@@ -12,6 +14,19 @@ export interface PeerLink {
   readonly member: MemberId;
   query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal): Promise<QueryAnswer[]>;
   update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Everything a node asks of one other member: the replica API, heartbeats and recovery pages.
+ * HttpLink is the production one (the peer streams and /peer/registers); the simulator's links
+ * carry the same calls over a simulated network (test/sim/network.ts).
+ */
+export interface MemberLink extends PeerLink {
+  /** Resolves with the member's identity; rejects when it does not answer within `deadlineMs`. */
+  ping(deadlineMs: number): Promise<PingReply>;
+  /** One page of the member's registers after `after` (wiped-dir recovery). */
+  registers(after: Addr | null, signal: AbortSignal): Promise<RegisterPage>;
+  close(): void;
 }
 
 /** The member answered that it will not serve this node; retrying cannot help. */

@@ -1,0 +1,199 @@
+import { Coordinator, type ProtocolMutations } from '../core/coordinator.js';
+import { majority } from '../core/quorum.js';
+import { Recovery } from '../core/recovery.js';
+import type { Addr, MemberId, ReadResult, WriteResult } from '../core/types.js';
+import { plural } from '../format.js';
+import type { Logger } from '../log/logger.js';
+import type { Clock, Random } from '../platform/clock.js';
+import type { Readiness } from '../server/node-api.js';
+import type { RegisterStore } from '../storage/register-store.js';
+import { PeerChannel, type ChannelMutations } from '../transport/peer-channel.js';
+import { LocalLink, type MemberLink } from '../transport/peer-link.js';
+import type { PingReply } from '../transport/wire.js';
+import { FailureDetector } from './failure-detector.js';
+import { markInitialized, type Identity } from './identity.js';
+import { QuorumWatch } from './quorum-watch.js';
+import { runRecovery } from './recovery-runner.js';
+import { RepairRunner } from './repair-runner.js';
+import { Replica } from './replica.js';
+import { Runtime, type OpObserver, type RuntimeMutations } from './runtime.js';
+import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
+import { limits } from '../core/limits.js';
+
+/** What the node's logic needs of the configuration (the daemon's Config has more). */
+export interface NodeConfig {
+  readonly self: MemberId;
+  /** Every member, self included. */
+  readonly members: readonly MemberId[];
+  readonly opDeadlineMs: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** Broken variants for the simulator's mutation tests; production passes none. */
+export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations;
+
+/**
+ * Everything non-deterministic enters a node through these (docs: README "Correctness"): the
+ * clock and randomness, the links to the other members, the store. The daemon passes the real
+ * ones (process clock, HttpLinks, SqliteStore); the simulator passes a virtual clock, a seeded
+ * random, simulated links and a MemoryStore, and so runs this very wiring.
+ */
+export interface NodeDeps {
+  readonly config: NodeConfig;
+  readonly identity: Identity;
+  readonly store: RegisterStore;
+  /** One link per other member. */
+  readonly links: readonly MemberLink[];
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly clusterId: string;
+  readonly version: string;
+  /** Told about every finished operation (metrics). */
+  readonly onOp?: OpObserver;
+  readonly mutations?: NodeMutations;
+}
+
+/**
+ * One shmem node without its HTTP edge: the replica role, the coordinator and its runtime,
+ * a channel per member, heartbeats, wiped-dir recovery, register repair and the quorum log,
+ * wired in order. `start()` begins the background work; `stop()` drains and stops it.
+ */
+export class ShmemNode {
+  readonly quorum: number;
+  readonly replica: Replica;
+  readonly recovery: Recovery | undefined;
+  readonly runtime: Runtime;
+  /** The channels to the other members (the local one is not in this list). */
+  readonly channels: readonly PeerChannel[];
+  readonly detector: FailureDetector;
+  readonly repair: RepairRunner;
+  private readonly quorumWatch: QuorumWatch;
+  private readonly stopRecovery = new AbortController();
+  private started = false;
+  private stopped = false;
+  readonly startedMs: number;
+
+  constructor(private readonly deps: NodeDeps) {
+    const { config, identity, store, links, clock, random, logger } = deps;
+    this.startedMs = clock.wallNow();
+    this.quorum = majority(config.members.length);
+
+    // The replica role; it stays silent while a new or wiped data dir is being recovered.
+    this.replica = new Replica(store, !identity.initialized);
+    this.recovery = identity.initialized ? undefined : new Recovery(config.self, config.members, this.quorum);
+
+    // The pure protocol core and the runtime that carries out its effects.
+    const coordinator = new Coordinator({
+      self: config.self, writer: identity.writer, members: config.members, quorum: this.quorum, mutations: deps.mutations,
+    });
+    this.runtime = new Runtime(coordinator, config.opDeadlineMs, logger, deps.onOp, clock, deps.mutations);
+    this.runtime.explainQuorum = () => quorumHint(this.verdict());
+
+    // One channel per member: the local replica without a network hop, the others over their links.
+    const channelDeps = { clock, random, mutations: deps.mutations };
+    this.runtime.addChannel(new PeerChannel(new LocalLink(config.self, this.replica), this.runtime, channelDeps));
+    this.channels = links.map((l) => new PeerChannel(l, this.runtime, channelDeps));
+    for (const ch of this.channels) this.runtime.addChannel(ch);
+
+    // Heartbeats for status, readiness and logs (never for safety).
+    this.detector = new FailureDetector(links, config.heartbeatIntervalMs, logger, clock);
+    // Registers that fail their checksum are repaired from the other members.
+    this.repair = new RepairRunner(store, links, config.members.length, this.quorum, logger, clock);
+    this.quorumWatch = new QuorumWatch(logger, limits.downAfterMs, () => clock.now());
+  }
+
+  /** A linearizable read through this node (the coordinator role). */
+  read(addr: Addr): Promise<ReadResult> {
+    return this.runtime.read(addr);
+  }
+
+  /** A linearizable write through this node. */
+  write(addr: Addr, value: string): Promise<WriteResult> {
+    return this.runtime.write(addr, value);
+  }
+
+  /** Begins heartbeats, repair, the quorum log and, for a new or wiped data dir, recovery. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { clock, logger, store, links } = this.deps;
+    this.detector.start();
+    this.repair.start();
+    const watch = (): void => {
+      if (this.stopped) return;
+      this.quorumWatch.observe(this.verdict());
+      clock.setTimeout(watch, this.deps.config.heartbeatIntervalMs);
+    };
+    clock.setTimeout(watch, this.deps.config.heartbeatIntervalMs);
+    const recovery = this.recovery;
+    if (!recovery) return;
+    if (recovery.needed > 0) {
+      logger.info(`empty data dir: copying the registers of ${recovery.needed} other members before answering as a replica (a new cluster is ready once they have started)`, {
+        sourcesNeeded: recovery.needed,
+      });
+    }
+    runRecovery(recovery, links, store, logger, this.stopRecovery.signal, clock).then((outcome) => {
+      if (this.stopRecovery.signal.aborted) return;
+      markInitialized(store);
+      this.replica.recovering = false;
+      if (outcome.anySourceHadData) {
+        logger.info(`recovery complete: copied ${plural(outcome.registersCopied, 'register')}; answering as a replica`, { sources: outcome.sources });
+      } else {
+        logger.info('new cluster: every member started empty; answering as a replica', { sources: outcome.sources });
+      }
+    }, (err: unknown) => {
+      if (this.stopRecovery.signal.aborted) return; // stopping: the store closed under it
+      logger.error('recovery failed', { err: String(err) });
+      this.onRecoveryFailed(err);
+    });
+  }
+
+  /** Called when recovery fails for good (the daemon exits 70). */
+  onRecoveryFailed: (err: unknown) => void = () => {};
+
+  /** What reads and writes through this node can use now (status, readiness, hints, the quorum log). */
+  verdict(): ClusterVerdict {
+    return clusterVerdict(memberConditions({
+      member: this.deps.config.self, recovering: this.replica.recovering, storeOk: this.deps.store.health().ok,
+    }, this.detector.health()), this.quorum);
+  }
+
+  readiness(accepting: boolean): Readiness {
+    const v = this.verdict();
+    const recovery = this.recovery;
+    const checks = [
+      `${accepting ? '[+]' : '[-]'}node ${accepting ? 'ok' : 'shutting down'}`,
+      storeCheck(this.deps.store, this.deps.clock),
+      this.replica.recovering
+        ? `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`
+        : '[+]replica ok',
+      `${v.hasQuorum ? '[+]' : '[-]'}quorum ${v.hasQuorum ? 'ok' : 'unavailable'}: ${v.text.replace(/^[^:]*: /, '')}`,
+    ];
+    return { ready: accepting && !this.replica.recovering && v.hasQuorum && this.deps.store.health().ok, checks };
+  }
+
+  ping(): PingReply {
+    return {
+      member: this.deps.config.self, nodeId: this.deps.identity.nodeId, version: this.deps.version,
+      clusterId: this.deps.clusterId, recovering: this.replica.recovering,
+    };
+  }
+
+  /** Stops taking operations, drains for up to `drainMs`, stops background work and the links' streams. */
+  async stop(drainMs: number): Promise<void> {
+    this.stopped = true;
+    this.detector.stop();
+    this.repair.stop();
+    this.stopRecovery.abort();
+    await this.runtime.shutdown(drainMs);
+  }
+}
+
+/** The readiness line of the store: ok, or why commits fail and since when. */
+function storeCheck(store: RegisterStore, clock: Clock): string {
+  const h = store.health();
+  const damaged = store.stats().damaged;
+  if (h.ok) return damaged > 0 ? `[+]store ok (${plural(damaged, 'damaged register')} being repaired)` : '[+]store ok';
+  return `[-]store unavailable for ${Math.round((clock.wallNow() - h.sinceMs) / 1000)} s: ${h.reason}`;
+}
