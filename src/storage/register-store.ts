@@ -1,4 +1,6 @@
-import type { Addr, RegisterItem, ReplicaAnswer, Tag, ValueWant } from '../core/types.js';
+import { shouldStore } from '../core/replica.js';
+import { tagsEqual } from '../core/tag.js';
+import type { Addr, RegisterItem, ReplicaAnswer, Tag, ValueWant, Versioned } from '../core/types.js';
 
 /** Snapshot of the store for /status. */
 export interface StoreStats {
@@ -64,4 +66,20 @@ export interface RegisterStore {
   health(): StoreHealth;
   /** Commits what is pending, then closes. Later calls fail. */
   close(): Promise<void>;
+}
+
+/**
+ * Whether a store writes `item` over what it holds (docs/storage-integrity.md): the replica
+ * rule (only a larger tag), against the stored pair when its tag can be trusted.
+ * - `stored` undefined: nothing stored, or a row whose tag fields fail their checksum; its tag
+ *   is unknown, so the item replaces it (the address stays marked until repaired).
+ * - a trusted row of an address still marked damaged (its value failed, or an update has
+ *   rewritten the rotten row since): the replica rule still holds, so an older pair, such as a
+ *   repair's that was read from the others before a newer update arrived here, never replaces
+ *   a newer one (simulation seed 1630 before this rule); the same tag is rewritten, which heals
+ *   a damaged value (one tag, one value).
+ */
+export function storeDecision(stored: Versioned | undefined, damaged: boolean, item: RegisterItem): boolean {
+  if (stored === undefined) return true;
+  return shouldStore(stored, item) || (damaged && tagsEqual(stored.tag, item.tag));
 }

@@ -3,12 +3,11 @@ import { makeDirs } from './make-dirs.js';
 import { join } from 'node:path';
 import { assert } from '../core/assert.js';
 import { limits } from '../core/limits.js';
-import { shouldStore } from '../core/replica.js';
 import { compareTags, INITIAL } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
 import { rowChecksum, UNAVAILABLE_DAMAGED, valueChecksum, valueSize } from './checksums.js';
-import type { RegisterStore, StoreHealth, StoreStats, TagCursor, TagEntry } from './register-store.js';
+import { storeDecision, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
 
 /**
  * Where the SQLite native addon comes from. From a checkout, better-sqlite3 finds its own
@@ -295,13 +294,13 @@ export class SqliteStore implements RegisterStore {
     this.onDamage(addr, what);
   }
 
-  /** Stores `item` if newer (replica rule); true when its address was not stored before. */
+  /** Stores `item` per storeDecision (the replica rule); true when its address was not stored before. */
   private applyOne(item: RegisterItem): boolean {
     const row = this.selectTag.get(item.addr);
-    // A damaged row's tag is unknown: the incoming item replaces it (its mark stays until repaired).
-    const intact = row !== undefined && !this.damaged.has(item.addr) && this.rowIntact(item.addr, row);
-    const stored: Versioned = intact ? { tag: { seq: row.seq, writer: row.writer }, value: null } : INITIAL;
-    if (intact && !shouldStore(stored, item)) return false;
+    // A row whose tag fields fail their checksum has an unknown tag: the item replaces it.
+    const trusted = row !== undefined && this.rowIntact(item.addr, row);
+    const stored: Versioned | undefined = trusted ? { tag: { seq: row.seq, writer: row.writer }, value: null } : undefined;
+    if (!storeDecision(stored, this.damaged.has(item.addr), item)) return false;
     const bytes = valueSize(item.value);
     const vcrc = valueChecksum(item.value);
     this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value, bytes, vcrc, rowChecksum(item.addr, item.tag.seq, item.tag.writer, bytes, vcrc));

@@ -140,6 +140,25 @@ test('a damaged tag is caught too, and an update replaces a damaged register but
   await again.close();
 });
 
+test('a damaged register still follows the replica rule: a repair\'s older pair never replaces a newer update, the same tag heals the value', async () => {
+  const s = new SqliteStore(dir);
+  await s.putIfNewer([item(1, 1, 'a', 'precious-value-0001'), item(2, 1, 'a', 'precious-value-0002')]);
+  await s.close();
+  damageFile(join(dir, DB_FILE), 'precious-value-0001', 'precious-value-9999');
+  damageFile(join(dir, DB_FILE), 'precious-value-0002', 'precious-value-8888');
+  const again = new SqliteStore(dir);
+  assert.equal(read(again, [1, 2]), [{ unavailable: 'damaged' }, { unavailable: 'damaged' }]);
+  // Address 1: a newer update lands while the repair is reading the other members...
+  await again.putIfNewer([item(1, 3, 'b', 'newer')]);
+  // ...then the repair stores the pair it read before that update: it must not win.
+  await again.putIfNewer([item(1, 1, 'a', 'precious-value-0001')]);
+  // Address 2: the repair's pair has the stored tag, so it rewrites the damaged value.
+  await again.putIfNewer([item(2, 1, 'a', 'precious-value-0002')]);
+  again.clearDamaged([1, 2]);
+  assert.equal(read(again, [1, 2]), [{ tag: { seq: 3, writer: 'b' }, value: 'newer' }, { tag: { seq: 1, writer: 'a' }, value: 'precious-value-0002' }]);
+  await again.close();
+});
+
 test('tags-only queries carry no values; a budget defers what does not fit, and oversize lets the first through', async () => {
   const s = new SqliteStore(dir);
   const big = 'x'.repeat(3000);

@@ -1,0 +1,222 @@
+import { compareTags, INITIAL } from '../core/tag.js';
+import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
+import { valueSize } from '../core/value.js';
+import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
+import type { Clock, Timer } from '../platform/clock.js';
+import { storeDecision, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
+
+/** What a data dir holds after its process is gone: the committed registers, the meta facts and the damage marks. */
+export class MemoryDisk {
+  /** `generation`: how many disks this member had before (wiped ones): a new disk gets a new node id. */
+  constructor(readonly generation = 0) {}
+
+  readonly registers = new Map<Addr, Versioned>();
+  readonly meta = new Map<string, string>();
+  /**
+   * Addresses marked damaged: their register failed its checksum, so what they held is
+   * unknown until a repair from the other members lifts the mark (the `damaged` table).
+   */
+  readonly damaged = new Set<Addr>();
+  /** Of those, the ones whose stored bytes are still the rotten ones (no update has rewritten them). */
+  readonly rotten = new Set<Addr>();
+
+  /** Damages the register at `addr` (a flipped bit the checksum will catch); false when nothing is stored there. */
+  rot(addr: Addr): boolean {
+    if (!this.registers.has(addr)) return false;
+    this.damaged.add(addr);
+    this.rotten.add(addr);
+    return true;
+  }
+
+  /** What is stored at `addr`, damaged or not (for the simulator's checks). */
+  stored(addr: Addr): Versioned {
+    return this.registers.get(addr) ?? INITIAL;
+  }
+}
+
+/** Deliberately broken variants, switched on only by the simulator's mutation tests. */
+export interface StoreMutations {
+  /** putIfNewer resolves at once, before the commit (so a crash loses what was acknowledged). */
+  readonly ackBeforePersist?: boolean;
+}
+
+/** How the simulated disk behaves: its commit latency (slow-disk spikes) and when commits fail (a full disk). */
+export interface MemoryStoreOptions {
+  readonly commitDelayMs?: () => number;
+  /** A reason while commits fail (disk full, I/O error), else undefined. */
+  readonly commitFailure?: () => string | undefined;
+  /** Called after a commit stored its batch, before anyone is told (a crash can be injected here). */
+  readonly afterCommit?: () => void;
+  readonly mutations?: StoreMutations;
+}
+
+/**
+ * A RegisterStore in memory with SqliteStore's contract, for the simulator and tests: updates
+ * are queued and committed together `commitDelayMs()` later on the store's clock (group commit),
+ * and acknowledged only then; reads see only committed state; a damaged register is answered
+ * unavailable, refused in pages, and overwritten by any update (its mark stays until repaired);
+ * a failing disk rejects the batch with StorageUnavailableError and reports itself unhealthy.
+ * `kill()` is the process dying: what was queued is lost, nothing is acknowledged any more,
+ * and the MemoryDisk (what was committed) is all a restarted node finds.
+ */
+export class MemoryStore implements RegisterStore {
+  private pending: { items: readonly RegisterItem[]; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private commitTimer: Timer | undefined;
+  private commits = 0;
+  private lastBatchItems = 0;
+  private highestTag: Tag | null = null;
+  private closed = false;
+  private dead = false;
+  private healthState: StoreHealth = { ok: true };
+
+  constructor(readonly disk: MemoryDisk, private readonly clock: Clock, private readonly options: MemoryStoreOptions = {}) {
+    for (const v of disk.registers.values()) this.noteTag(v.tag);
+  }
+
+  /** The process died: queued updates are lost and never acknowledged; the disk stays as committed. */
+  kill(): void {
+    this.dead = true;
+    this.pending = [];
+    this.clock.clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+  }
+
+  /** Updates queued and not committed yet (bounded: the simulator checks it during long partitions). */
+  get queued(): number {
+    return this.pending.length;
+  }
+
+  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[] {
+    let used = 0;
+    return addrs.map((addr, i): ReplicaAnswer => {
+      if (this.disk.damaged.has(addr)) return { unavailable: 'damaged' };
+      const v = this.disk.stored(addr);
+      if (!wantsValue(want.values, i)) return { tag: v.tag, value: null };
+      const size = Math.max(0, valueSize(v.value));
+      const allowed = want.oversize && used === 0 ? Number.MAX_SAFE_INTEGER : want.budgetBytes - used;
+      if (size > allowed) return { tag: v.tag, deferredBytes: size };
+      used += size;
+      return v;
+    });
+  }
+
+  page(after: Addr | null, limit: number, valueBytesMax: number): { items: RegisterItem[]; next: Addr | null } {
+    const addrs = this.sortedAddrs().filter((a) => after === null || a > after);
+    const items: RegisterItem[] = [];
+    let bytes = 0;
+    let cut = false;
+    for (const addr of addrs.slice(0, limit)) {
+      if (this.disk.damaged.has(addr)) {
+        throw new RegisterDamagedError(`address ${addr} failed its checksum; it is repaired from the other members before this replica gives it out`);
+      }
+      const v = this.disk.registers.get(addr)!;
+      const size = Math.max(0, valueSize(v.value));
+      if (items.length > 0 && bytes + size > valueBytesMax) {
+        cut = true;
+        break;
+      }
+      items.push({ addr, ...v });
+      bytes += size;
+    }
+    const next = (cut || items.length === limit) && items.length > 0 ? items.at(-1)!.addr : null;
+    return { items, next };
+  }
+
+  tags(from: TagCursor, limit: number): TagEntry[] {
+    const addrs = this.sortedAddrs();
+    const chosen = 'after' in from
+      ? addrs.filter((a) => from.after === null || a > from.after).slice(0, limit)
+      : addrs.filter((a) => from.before === null || a < from.before).slice(-limit);
+    return chosen.map((addr): TagEntry => this.disk.damaged.has(addr)
+      ? { addr, tag: INITIAL.tag, damaged: true }
+      : { addr, tag: this.disk.registers.get(addr)!.tag });
+  }
+
+  putIfNewer(items: readonly RegisterItem[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageUnavailableError('the store is closed'));
+    return new Promise((resolve, reject) => {
+      if (this.dead) return; // a dead process acknowledges nothing
+      if (this.options.mutations?.ackBeforePersist) {
+        this.pending.push({ items, resolve: () => {}, reject: () => {} });
+        resolve();
+      } else {
+        this.pending.push({ items, resolve, reject });
+      }
+      if (this.commitTimer === undefined) this.commitTimer = this.clock.setTimeout(() => this.commit(), this.options.commitDelayMs?.() ?? 0);
+    });
+  }
+
+  damagedAddrs(limit: number): Addr[] {
+    return [...this.disk.damaged].sort((a, b) => a - b).slice(0, limit);
+  }
+
+  clearDamaged(addrs: readonly Addr[]): void {
+    for (const a of addrs) {
+      this.disk.damaged.delete(a);
+      this.disk.rotten.delete(a);
+    }
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.disk.meta.get(key);
+  }
+
+  setMeta(key: string, value: string): void {
+    if (!this.dead) this.disk.meta.set(key, value);
+  }
+
+  stats(): StoreStats {
+    return {
+      addresses: this.disk.registers.size, dbBytes: 0, commits: this.commits, lastBatchItems: this.lastBatchItems,
+      path: '(memory)', highestTag: this.highestTag, damaged: this.disk.damaged.size,
+    };
+  }
+
+  health(): StoreHealth {
+    return this.healthState;
+  }
+
+  async close(): Promise<void> {
+    this.commit();
+    this.closed = true;
+  }
+
+  private commit(): void {
+    this.commitTimer = undefined;
+    if (this.dead) return;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const failure = this.options.commitFailure?.();
+    if (failure !== undefined) {
+      if (this.healthState.ok) this.healthState = { ok: false, reason: failure, sinceMs: this.clock.wallNow() };
+      for (const p of batch) p.reject(new StorageUnavailableError(`commit failed: ${failure}`));
+      return;
+    }
+    this.healthState = { ok: true };
+    for (const p of batch) for (const item of p.items) this.apply(item);
+    this.commits += 1;
+    this.lastBatchItems = batch.reduce((n, p) => n + p.items.length, 0);
+    this.options.afterCommit?.();
+    if (this.dead) return; // killed between the commit and its acknowledgements
+    for (const p of batch) p.resolve();
+  }
+
+  /** The replica rule, with SqliteStore's exceptions for damaged registers (see storeDecision). */
+  private apply(item: RegisterItem): void {
+    const d = this.disk;
+    const stored = d.registers.has(item.addr) && !d.rotten.has(item.addr) ? d.stored(item.addr) : undefined;
+    if (!storeDecision(stored, d.damaged.has(item.addr), item)) return;
+    d.registers.set(item.addr, { tag: item.tag, value: item.value });
+    d.rotten.delete(item.addr);
+    this.noteTag(item.tag);
+  }
+
+  private noteTag(tag: Tag): void {
+    if (this.highestTag === null || compareTags(tag, this.highestTag) > 0) this.highestTag = tag;
+  }
+
+  private sortedAddrs(): Addr[] {
+    return [...this.disk.registers.keys()].sort((a, b) => a - b);
+  }
+}
