@@ -1,168 +1,133 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareTags } from '../../src/core/tag.js';
-import { CoreNet, type Message } from '../helpers/core-net.js';
+import { Coordinator, type Effect } from '../../src/core/coordinator.js';
+import { INITIAL } from '../../src/core/tag.js';
+import type { Versioned } from '../../src/core/types.js';
 
+/**
+ * The pure coordinator: events in, effects out, no interpreter. Whole scenarios on real
+ * nodes are in test/sim (hand-cluster.test.ts step by step, sim.test.ts at random).
+ */
 const test = suite('coordinator (ABD, pure)');
 const M = ['a', 'b', 'c'];
-const to = (...replicas: string[]) => (m: Message) => replicas.includes(m.replica);
+const coordinator = (members = M) => new Coordinator({ self: members[0]!, writer: `${members[0]}.1`, members, quorum: Math.floor(members.length / 2) + 1 });
+const pair = (seq: number, writer: string, value: string | null): Versioned => ({ tag: { seq, writer }, value });
+const types = (effects: Effect[]) => effects.map((e) => e.type);
 
-test('a write queries a quorum, then updates a quorum with seq+1 and its writer id', () => {
-  const net = new CoreNet(M);
-  const op = net.write('a', 3, 'foo');
-  net.deliverAll(to('a', 'b'));
-  const out = net.outcome('a', op);
-  assert.equal(out, { type: 'resolve', opId: op, result: { kind: 'write', addr: 3, tag: { seq: 1, writer: 'a.1' } } });
-  assert.is(net.stored('a', 3).value, 'foo');
-  assert.is(net.stored('b', 3).value, 'foo');
-  assert.is(net.stored('c', 3).value, null, 'c was not needed for the quorum');
+test('a write asks every member for tags only, then sends seq+1 with its writer id once a quorum answered', () => {
+  const co = coordinator();
+  assert.equal(co.write(1, 3, 'foo'), [{ type: 'send-query', opId: 1, to: M, addr: 3, values: false }]);
+  assert.equal(co.onQueryReply(1, 'a', INITIAL), []);
+  const effects = co.onQueryReply(1, 'b', pair(4, 'x.1', null));
+  assert.equal(effects, [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'send-update', opId: 1, to: M, item: { addr: 3, tag: { seq: 5, writer: 'a.1' }, value: 'foo' } },
+  ]);
+  assert.equal(co.onUpdateAck(1, 'c'), []);
+  assert.equal(co.onUpdateAck(1, 'a'), [
+    { type: 'cancel', opId: 1, phase: 'update' },
+    { type: 'resolve', opId: 1, result: { kind: 'write', addr: 3, tag: { seq: 5, writer: 'a.1' } } },
+  ]);
+  assert.is(co.inFlight, 0);
 });
 
-test('a read returns in one round (fast path) when the quorum agrees', () => {
-  const net = new CoreNet(M);
-  net.write('a', 3, 'foo');
-  net.deliverAll();
-  const op = net.read('b', 3);
-  net.deliverAll(to('b', 'c'));
-  const out = net.outcome('b', op);
-  assert.ok(out?.type === 'resolve' && out.result.kind === 'read');
-  assert.is(out.result.value, 'foo');
-  assert.is(out.result.fastPath, true);
-  assert.not.ok(net.inFlight.some((m) => m.kind === 'update'), 'no write-back was sent');
+test('a read whose quorum agrees resolves in one round (fast path)', () => {
+  const co = coordinator();
+  assert.equal(co.read(1, 3), [{ type: 'send-query', opId: 1, to: M, addr: 3, values: true }]);
+  co.onQueryReply(1, 'b', pair(2, 'b.1', 'v'));
+  assert.equal(co.onQueryReply(1, 'c', pair(2, 'b.1', 'v')), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'resolve', opId: 1, result: { kind: 'read', addr: 3, value: 'v', tag: { seq: 2, writer: 'b.1' }, fastPath: true } },
+  ]);
 });
 
-test('a read that sees disagreeing tags writes the newest value back to a quorum before returning', () => {
-  const net = new CoreNet(M);
-  // A write that reached only c (its coordinator crashed before the quorum).
-  const w = net.write('c', 3, 'new');
-  net.deliverAll((m) => m.kind === 'query' || m.kind === 'query-reply');
-  net.deliverAll((m) => m.kind === 'update' && m.replica === 'c');
-  net.drop(() => true);
-  assert.is(net.outcome('c', w), undefined);
-
-  const r = net.read('a', 3);
-  net.deliverAll((m) => m.kind !== 'update' && m.replica !== 'b'); // phase 1 answered by a and c
-  assert.is(net.outcome('a', r), undefined, 'does not return before the write-back');
-  assert.ok(net.inFlight.some((m) => m.kind === 'update' && m.item.value === 'new'), 'write-back sent');
-  net.deliverAll(to('a', 'b'));
-  const out = net.outcome('a', r);
-  assert.ok(out?.type === 'resolve' && out.result.kind === 'read');
-  assert.is(out.result.value, 'new');
-  assert.is(out.result.fastPath, false);
-  // Now a majority (a, b, c) holds it, so no later read can miss it.
-  assert.is(net.stored('b', 3).value, 'new');
-  assert.is(net.stored('a', 3).value, 'new');
+test('a read that sees disagreeing tags writes the newest pair back and resolves only after a quorum acknowledged it', () => {
+  const co = coordinator();
+  co.read(1, 3);
+  co.onQueryReply(1, 'a', INITIAL);
+  assert.equal(co.onQueryReply(1, 'c', pair(1, 'c.1', 'new')), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'send-update', opId: 1, to: M, item: { addr: 3, tag: { seq: 1, writer: 'c.1' }, value: 'new' } },
+  ]);
+  assert.equal(co.onQueryReply(1, 'b', INITIAL), [], 'a late phase-1 answer is ignored');
+  assert.equal(co.onUpdateAck(1, 'a'), []);
+  assert.equal(types(co.onUpdateAck(1, 'b')), ['cancel', 'resolve']);
 });
 
-test('after a read returns a value, a later read through any quorum returns it too (no new-old inversion)', () => {
-  const net = new CoreNet(M);
-  net.write('c', 3, 'new');
-  net.deliverAll((m) => m.kind === 'query' || m.kind === 'query-reply');
-  net.deliverAll((m) => m.kind === 'update' && m.replica === 'c');
-  net.drop(() => true);
-  const first = net.read('a', 3);
-  net.deliverAll(to('a', 'c'));
-  assert.is((net.outcome('a', first) as any).result.value, 'new');
-  for (const quorum of [['a', 'b'], ['b', 'c'], ['a', 'c']]) {
-    const later = net.read('b', 3);
-    net.deliverAll(to(...quorum));
-    net.drop(() => true);
-    assert.is((net.outcome('b', later) as any).result.value, 'new', `quorum ${quorum}`);
-  }
-});
-
-test('replicas acknowledge stale updates (without storing them), so a slow write still completes', () => {
-  const net = new CoreNet(M);
-  const slow = net.write('a', 3, 'old');
-  net.deliverAll((m) => m.opId === slow && (m.kind === 'query' || m.kind === 'query-reply')); // will send (1, a.1)
-  const fast = net.write('b', 3, 'newer');
-  net.deliverAll((m) => m.opId === fast); // (1, b.1) reaches every replica first
-  for (const m of M) assert.equal(net.stored(m, 3), { tag: { seq: 1, writer: 'b.1' }, value: 'newer' });
-  net.deliverAll(); // the slow write's updates arrive late: stale everywhere
-  assert.equal(net.outcome('a', slow)?.type, 'resolve');
-  assert.equal(net.outcome('b', fast)?.type, 'resolve');
-  for (const m of M) assert.equal(net.stored(m, 3), { tag: { seq: 1, writer: 'b.1' }, value: 'newer' }, 'stale update not stored');
-});
-
-test('concurrent writers through different coordinators get distinct tags and replicas converge', () => {
-  const net = new CoreNet(M);
-  const ops = M.map((m, i) => [m, net.write(m, 7, `v${i}`)] as const);
-  // Interleave: all queries first, then all updates.
-  net.deliverAll((m) => m.kind === 'query' || m.kind === 'query-reply');
-  net.deliverAll();
-  const tags = ops.map(([m, op]) => (net.outcome(m, op) as any).result.tag);
-  assert.is(new Set(tags.map((t) => `${t.seq}@${t.writer}`)).size, 3);
-  const max = tags.reduce((x, y) => (compareTags(x, y) >= 0 ? x : y));
-  for (const m of M) assert.equal(net.stored(m, 7).tag, max);
-  const r = net.read('c', 7);
-  net.deliverAll();
-  assert.equal((net.outcome('c', r) as any).result.tag, max);
-});
-
-test('two writes to one address through the same coordinator are serialised (never the same tag twice)', () => {
-  const net = new CoreNet(M);
-  const w1 = net.write('a', 1, 'x');
-  const w2 = net.write('a', 1, 'y');
-  assert.is(net.inFlight.filter((m) => m.opId === w2).length, 0, 'second write waits');
-  net.deliverAll();
-  const t1 = (net.outcome('a', w1) as any).result.tag;
-  const t2 = (net.outcome('a', w2) as any).result.tag;
-  assert.ok(compareTags(t2, t1) > 0);
-  assert.is(net.stored('b', 1).value, 'y');
+test('two writes to one address through one coordinator are serialised: the second starts when the first ends', () => {
+  const co = coordinator();
+  co.write(1, 1, 'x');
+  assert.equal(co.write(2, 1, 'y'), [], 'the second write waits');
+  co.onQueryReply(1, 'a', INITIAL);
+  co.onQueryReply(1, 'b', INITIAL);
+  co.onUpdateAck(1, 'a');
+  const effects = co.onUpdateAck(1, 'b');
+  assert.equal(types(effects), ['cancel', 'resolve', 'send-query']);
+  assert.equal(effects[2], { type: 'send-query', opId: 2, to: M, addr: 1, values: false });
 });
 
 test('duplicated answers from one member do not make a quorum', () => {
-  const net = new CoreNet(M);
-  const op = net.read('a', 1);
-  net.deliverAll(to('b'));
-  const coord = net.coordinators.get('a')!;
-  const again = coord.onQueryReply(op, 'b', { tag: { seq: 0, writer: '' }, value: null });
-  assert.equal(again, []);
-  assert.is(net.outcome('a', op), undefined);
+  const co = coordinator();
+  co.read(1, 1);
+  assert.equal(co.onQueryReply(1, 'b', INITIAL), []);
+  assert.equal(co.onQueryReply(1, 'b', INITIAL), []);
+  co.write(2, 5, 'w');
+  co.onQueryReply(2, 'a', INITIAL);
+  co.onQueryReply(2, 'b', INITIAL);
+  co.onUpdateAck(2, 'c');
+  assert.equal(co.onUpdateAck(2, 'c'), []);
+  assert.is(co.inFlight, 2);
 });
 
-test('an op that misses its deadline fails with quorum_unavailable and returns no value', () => {
-  const net = new CoreNet(M);
-  const op = net.read('a', 1);
-  net.deliverAll(to('a'));
-  net.deadline('a', op);
-  const out = net.outcome('a', op);
-  assert.is(out?.type, 'reject');
-  assert.is((out as any).failure.code, 'quorum_unavailable');
-  net.deliverAll();
-  assert.is(net.outcome('a', op), out, 'late answers change nothing');
+test('an op that misses its deadline fails with quorum_unavailable; late answers change nothing', () => {
+  const co = coordinator();
+  co.read(1, 1);
+  co.onQueryReply(1, 'a', INITIAL);
+  const effects = co.onDeadline(1);
+  assert.equal(types(effects), ['cancel', 'reject']);
+  assert.equal((effects[1] as Extract<Effect, { type: 'reject' }>).failure, { code: 'quorum_unavailable', message: 'no quorum of 2 before the deadline (1/3 answered the query phase)' });
+  assert.equal(co.onQueryReply(1, 'b', INITIAL), []);
+  assert.equal(co.onDeadline(1), []);
 });
 
-test('a queued write that misses its deadline fails and lets the next one start', () => {
-  const net = new CoreNet(M);
-  const w1 = net.write('a', 1, 'x');
-  const w2 = net.write('a', 1, 'y');
-  const w3 = net.write('a', 1, 'z');
-  net.deadline('a', w2);
-  assert.is((net.outcome('a', w2) as any).failure.code, 'quorum_unavailable');
-  net.deliverAll();
-  assert.is(net.outcome('a', w1)?.type, 'resolve');
-  assert.is(net.outcome('a', w3)?.type, 'resolve');
-  assert.is(net.stored('c', 1).value, 'z');
+test('a queued write that misses its deadline fails without cancelling anything and leaves the queue in order', () => {
+  const co = coordinator();
+  co.write(1, 1, 'x');
+  co.write(2, 1, 'y');
+  co.write(3, 1, 'z');
+  const effects = co.onDeadline(2);
+  assert.equal(types(effects), ['reject']);
+  assert.match((effects[0] as Extract<Effect, { type: 'reject' }>).failure.message, /queued behind an earlier write/);
+  co.onQueryReply(1, 'a', INITIAL);
+  co.onQueryReply(1, 'b', INITIAL);
+  co.onUpdateAck(1, 'a');
+  assert.equal(co.onUpdateAck(1, 'b').at(-1), { type: 'send-query', opId: 3, to: M, addr: 1, values: false });
 });
 
 test('refusals by members with another member set fail the op once no quorum is possible', () => {
-  const net = new CoreNet(M);
-  const op = net.write('a', 1, 'x');
-  net.refuse('a', op, 'query', 'b');
-  assert.is(net.outcome('a', op), undefined);
-  net.refuse('a', op, 'query', 'c');
-  assert.is((net.outcome('a', op) as any).failure.code, 'membership_mismatch');
+  const co = coordinator();
+  co.write(1, 1, 'x');
+  assert.equal(co.onRefused(1, 'query', 'b', 'other members'), []);
+  const effects = co.onRefused(1, 'query', 'c', 'other members');
+  assert.equal(types(effects), ['cancel', 'reject']);
+  assert.is((effects[1] as Extract<Effect, { type: 'reject' }>).failure.code, 'membership_mismatch');
+});
+
+test('shutdown fails every operation, queued ones included', () => {
+  const co = coordinator();
+  co.read(1, 1);
+  co.write(2, 2, 'x');
+  co.write(3, 2, 'y');
+  const rejects = co.shutdown().filter((e) => e.type === 'reject');
+  assert.equal(rejects.map((e) => e.opId).sort(), [1, 2, 3]);
+  assert.is(co.inFlight, 0);
 });
 
 test('a cluster of one is its own quorum', () => {
-  const net = new CoreNet(['solo']);
-  const w = net.write('solo', 0, 'alone');
-  net.deliverAll();
-  assert.is(net.outcome('solo', w)?.type, 'resolve');
-  const r = net.read('solo', 0);
-  net.deliverAll();
-  assert.is((net.outcome('solo', r) as any).result.value, 'alone');
+  const co = coordinator(['solo']);
+  co.write(1, 0, 'alone');
+  assert.equal(types(co.onQueryReply(1, 'solo', INITIAL)), ['cancel', 'send-update']);
+  assert.equal(types(co.onUpdateAck(1, 'solo')), ['cancel', 'resolve']);
 });
 
 test.run();

@@ -8,6 +8,17 @@ export class EventQueue {
     return this.heap.length;
   }
 
+  /** Moves the clock forward to `time` (no event may be due before it). */
+  advanceTo(time: number): void {
+    if (time < this.now || this.nextTime() < time) throw new Error(`cannot advance the clock to ${time}`);
+    this.now = time;
+  }
+
+  /** When the next event is due (Infinity when none is left). */
+  nextTime(): number {
+    return this.heap[0]?.time ?? Number.POSITIVE_INFINITY;
+  }
+
   at(time: number, run: () => void): void {
     const item = { time: Math.max(time, this.now), seq: this.seq++, run };
     const h = this.heap;
