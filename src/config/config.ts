@@ -270,7 +270,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     dataDir: dataDir.value ?? '',
     durability: oneOf('durability', ['full', 'normal'] as const),
     valueBytesMax: int('valueBytesMax', 1, limits.valueBytesMax),
-    opDeadlineMs: int('opDeadlineMs', 10, 600_000),
+    opDeadlineMs: int('opDeadlineMs', 10, limits.opDeadlineMsMax),
     peerRequestDeadlineMs: int('peerRequestDeadlineMs', 10, 600_000),
     heartbeatIntervalMs: int('heartbeatIntervalMs', 10, 60_000),
     connectionsMax: int('connectionsMax', 8, 1_000_000),

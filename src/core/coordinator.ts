@@ -1,3 +1,4 @@
+import { limits } from './limits.js';
 import { assert } from './assert.js';
 import { QuorumTracker } from './quorum.js';
 import { INITIAL, maxVersioned, nextTag, tagsEqual } from './tag.js';
@@ -36,6 +37,8 @@ export interface ProtocolMutations {
   readonly fastPathWhenSelfHasMax?: boolean;
   /** Quorum size used instead of the majority. */
   readonly quorumOverride?: number;
+  /** A write after one that failed past its update takes its tag only from the query (seed 8320's bug). */
+  readonly reuseFailedWriteTags?: boolean;
 }
 
 export interface CoordinatorConfig {
@@ -60,11 +63,19 @@ type OpState =
  *
  * Writes to the same address through the same coordinator are serialised: two concurrent
  * writes here would otherwise observe the same maximum tag and both issue (s+1, writer)
- * with different values, breaking the "one value per tag" contract.
+ * with different values, breaking the "one value per tag" contract. For the same reason a
+ * write that failed after sending its update (a deadline) leaves its tag behind as a floor for
+ * the next write to that address here: its update may still land anywhere later, and the next
+ * write's query may not see it yet (simulation seed 8320: the two writes got the same tag, and
+ * reads flipped between their values).
  */
 export class Coordinator {
   private readonly ops = new Map<OpId, OpState>();
   private readonly writeQueues = new Map<Addr, OpId[]>();
+  /** Highest seq of a write here that failed after sending its update, per address, until a later write here succeeds. */
+  private readonly unsettledSeqs = new Map<Addr, number>();
+  /** The highest seq dropped from unsettledSeqs when it was full: a floor for every address. */
+  private unsettledFloor = 0;
 
   constructor(readonly config: CoordinatorConfig) {
     assert(config.members.includes(config.self), 'self must be a member');
@@ -192,7 +203,8 @@ export class Coordinator {
   private startWriteUpdate(opId: OpId, op: Extract<OpState, { kind: 'write' }>): Effect[] {
     op.phase = 'update';
     op.tracker = this.tracker();
-    const tag = nextTag(op.best.tag, this.config.writer);
+    const floor = this.config.mutations?.reuseFailedWriteTags ? 0 : Math.max(this.unsettledFloor, this.unsettledSeqs.get(op.addr) ?? 0);
+    const tag = nextTag(op.best.tag.seq >= floor ? op.best.tag : { seq: floor, writer: '' }, this.config.writer);
     op.best = { tag, value: op.value };
     const item: RegisterItem = { addr: op.addr, tag, value: op.value };
     op.item = item;
@@ -204,8 +216,30 @@ export class Coordinator {
     assert(op !== undefined, `finish of unknown op ${opId}`);
     this.ops.delete(opId);
     const effects: Effect[] = phase ? [{ type: 'cancel', opId, phase }, outcome] : [outcome];
+    if (op.kind === 'write' && op.item) this.settleTag(op.item, outcome.type === 'resolve');
     if (op.kind === 'write') effects.push(...this.dequeueWrite(op.addr, opId));
     return effects;
+  }
+
+  /**
+   * A write that sent its update finished. Failed: its tag may still land, so the next write to
+   * the address here must go above it. Succeeded: its tag is on a quorum, so every later query
+   * sees at least it, and a floor below it is no longer needed. Bounded: past
+   * limits.unsettledTagsMax addresses the oldest entry becomes a floor for all addresses.
+   */
+  private settleTag(item: RegisterItem, ok: boolean): void {
+    const pending = this.unsettledSeqs.get(item.addr);
+    if (ok) {
+      if (pending !== undefined && pending <= item.tag.seq) this.unsettledSeqs.delete(item.addr);
+      return;
+    }
+    this.unsettledSeqs.delete(item.addr); // re-inserted last: the map's order is oldest first
+    this.unsettledSeqs.set(item.addr, Math.max(pending ?? 0, item.tag.seq));
+    if (this.unsettledSeqs.size > limits.unsettledTagsMax) {
+      const [oldest, seq] = this.unsettledSeqs.entries().next().value!;
+      this.unsettledSeqs.delete(oldest);
+      this.unsettledFloor = Math.max(this.unsettledFloor, seq);
+    }
   }
 
   private dequeueWrite(addr: Addr, opId: OpId): Effect[] {

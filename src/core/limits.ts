@@ -26,6 +26,10 @@ export const limits = Object.freeze({
   peerPingsPerSecondMax: 100,
   /** Default deadline of one client operation. */
   opDeadlineMsDefault: 5_000,
+  /** Addresses a coordinator remembers the tag of a failed write for (core/coordinator.ts); beyond, one floor for all. */
+  unsettledTagsMax: 100_000,
+  /** The largest --op-deadline-ms (a recovering member may wait this long before it copies). */
+  opDeadlineMsMax: 600_000,
   /** Default deadline of one request to a peer before it is retried. */
   peerRequestDeadlineMsDefault: 1_000,
   /** Age at which a peer stream is replaced by a new one (well within httpRequestMs). */

@@ -1,6 +1,6 @@
 import { Coordinator, type ProtocolMutations } from '../core/coordinator.js';
 import { majority } from '../core/quorum.js';
-import { Recovery } from '../core/recovery.js';
+import { Recovery, type RecoveryMutations } from '../core/recovery.js';
 import type { Addr, MemberId, ReadResult, WriteResult } from '../core/types.js';
 import { plural } from '../format.js';
 import type { Logger } from '../log/logger.js';
@@ -14,7 +14,7 @@ import { FailureDetector } from './failure-detector.js';
 import { markInitialized, type Identity } from './identity.js';
 import { QuorumWatch } from './quorum-watch.js';
 import { runRecovery } from './recovery-runner.js';
-import { RepairRunner } from './repair-runner.js';
+import { RepairRunner, type RepairMutations } from './repair-runner.js';
 import { Replica } from './replica.js';
 import { Runtime, type OpObserver, type RuntimeMutations } from './runtime.js';
 import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
@@ -30,7 +30,7 @@ export interface NodeConfig {
 }
 
 /** Broken variants for the simulator's mutation tests; production passes none. */
-export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations;
+export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations & RecoveryMutations & RepairMutations;
 
 /**
  * Everything non-deterministic enters a node through these (docs: README "Correctness"): the
@@ -73,15 +73,18 @@ export class ShmemNode {
   private started = false;
   private stopped = false;
   readonly startedMs: number;
+  /** When this process started, on the monotonic clock (the recovery fence counts from it). */
+  private readonly startedMonoMs: number;
 
   constructor(private readonly deps: NodeDeps) {
     const { config, identity, store, links, clock, random, logger } = deps;
     this.startedMs = clock.wallNow();
+    this.startedMonoMs = clock.now();
     this.quorum = majority(config.members.length);
 
     // The replica role; it stays silent while a new or wiped data dir is being recovered.
     this.replica = new Replica(store, !identity.initialized);
-    this.recovery = identity.initialized ? undefined : new Recovery(config.self, config.members, this.quorum);
+    this.recovery = identity.initialized ? undefined : new Recovery(config.self, config.members, this.quorum, config.opDeadlineMs, deps.mutations);
 
     // The pure protocol core and the runtime that carries out its effects.
     const coordinator = new Coordinator({
@@ -89,6 +92,8 @@ export class ShmemNode {
     });
     this.runtime = new Runtime(coordinator, config.opDeadlineMs, logger, deps.onOp, clock, deps.mutations);
     this.runtime.explainQuorum = () => quorumHint(this.verdict());
+    // A recovering member probes whether we coordinate anything, and how long our deadline is.
+    this.replica.coordinatorFacts = () => ({ busy: this.runtime.inFlight > 0, opDeadlineMs: config.opDeadlineMs });
 
     // One channel per member: the local replica without a network hop, the others over their links.
     const channelDeps = { clock, random, mutations: deps.mutations };
@@ -99,7 +104,7 @@ export class ShmemNode {
     // Heartbeats for status, readiness and logs (never for safety).
     this.detector = new FailureDetector(links, config.heartbeatIntervalMs, logger, clock);
     // Registers that fail their checksum are repaired from the other members.
-    this.repair = new RepairRunner(store, links, config.members.length, this.quorum, logger, clock);
+    this.repair = new RepairRunner(store, links, config.members.length, this.quorum, logger, clock, config.opDeadlineMs, deps.mutations);
     this.quorumWatch = new QuorumWatch(logger, limits.downAfterMs, () => clock.now());
   }
 
@@ -133,14 +138,14 @@ export class ShmemNode {
         sourcesNeeded: recovery.needed,
       });
     }
-    runRecovery(recovery, links, store, logger, this.stopRecovery.signal, clock).then((outcome) => {
+    runRecovery(recovery, links, store, logger, this.stopRecovery.signal, this.startedMonoMs, clock).then((outcome) => {
       if (this.stopRecovery.signal.aborted) return;
       markInitialized(store);
       this.replica.recovering = false;
-      if (outcome.anySourceHadData) {
+      if (!outcome.newCluster) {
         logger.info(`recovery complete: copied ${plural(outcome.registersCopied, 'register')}; answering as a replica`, { sources: outcome.sources });
       } else {
-        logger.info('new cluster: every member started empty; answering as a replica', { sources: outcome.sources });
+        logger.info('new cluster: every other member is empty, so nothing can have been lost; answering as a replica', { sources: outcome.sources, fenced: outcome.fenced });
       }
     }, (err: unknown) => {
       if (this.stopRecovery.signal.aborted) return; // stopping: the store closed under it
@@ -165,9 +170,10 @@ export class ShmemNode {
     const checks = [
       `${accepting ? '[+]' : '[-]'}node ${accepting ? 'ok' : 'shutting down'}`,
       storeCheck(this.deps.store, this.deps.clock),
-      this.replica.recovering
-        ? `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`
-        : '[+]replica ok',
+      !this.replica.recovering ? '[+]replica ok'
+        : recovery?.phase === 'probe'
+          ? '[-]replica recovering: waiting one operation deadline before copying the other members (writes in flight must finish first)'
+          : `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`,
       `${v.hasQuorum ? '[+]' : '[-]'}quorum ${v.hasQuorum ? 'ok' : 'unavailable'}: ${v.text.replace(/^[^:]*: /, '')}`,
     ];
     return { ready: accepting && !this.replica.recovering && v.hasQuorum && this.deps.store.health().ok, checks };

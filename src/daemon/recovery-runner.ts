@@ -1,23 +1,29 @@
 import { limits } from '../core/limits.js';
-import type { Recovery, RecoveryEffect } from '../core/recovery.js';
+import type { Pass, Recovery, RecoveryEffect } from '../core/recovery.js';
 import type { MemberId } from '../core/types.js';
 import type { Logger } from '../log/logger.js';
 import type { RegisterStore } from '../storage/register-store.js';
-import { realClock, sleep, type Clock } from '../platform/clock.js';
+import { realClock, sleep, type Clock, type Timer } from '../platform/clock.js';
 import type { MemberLink } from '../transport/peer-link.js';
 
-/** What a finished recovery copied: from whom, how many registers, and whether any source had data. */
+/** What a finished recovery copied: from whom, how many registers, and whether it waited out the fence. */
 export interface RecoveryOutcome {
   readonly sources: readonly MemberId[];
   readonly registersCopied: number;
-  /** False when every source was itself empty: a new cluster, nothing was lost. */
-  readonly anySourceHadData: boolean;
+  /** False when a probe showed nothing could be lost (a new cluster): nothing was copied. */
+  readonly fenced: boolean;
+  /** Every member it probed or copied from was itself uninitialised or empty: a new cluster. */
+  readonly newCluster: boolean;
 }
 
+/** Added to the longest operation deadline before the copy starts: clocks of members may run at slightly different rates. */
+export const FENCE_MARGIN_MS = 1_000;
+
 /**
- * Carries out a Recovery's effects: pages through each other member's registers over HTTP
- * (retrying with backoff while a member is down or refuses), stores every page durably
- * before asking for the next, and resolves once enough were copied.
+ * Carries out a Recovery's effects: probes and then pages through each other member's
+ * registers over their links (retrying with backoff while a member is down or refuses),
+ * stores every page durably before asking for the next, arms the fence timer from the
+ * moment this process started (`startedMs`, on `clock`), and resolves once enough were copied.
  */
 export function runRecovery(
   recovery: Recovery,
@@ -25,11 +31,14 @@ export function runRecovery(
   store: RegisterStore,
   logger: Logger,
   signal: AbortSignal,
+  startedMs: number,
   clock: Clock = realClock,
 ): Promise<RecoveryOutcome> {
   const byMember = new Map(links.map((l) => [l.member, l]));
   let registersCopied = 0;
-  let anySourceHadData = false;
+  let sawData = false;
+  let fence: Timer | undefined;
+  signal.addEventListener('abort', () => clock.clearTimeout(fence), { once: true });
   return new Promise((resolve, reject) => {
     const handle = async (effects: readonly RecoveryEffect[]): Promise<void> => {
       for (const e of effects) {
@@ -37,18 +46,31 @@ export function runRecovery(
         if (e.type === 'store') {
           await store.putIfNewer(e.items);
           registersCopied += e.items.length;
-          anySourceHadData = true;
-        } else if (e.type === 'fetch') void fetchLoop(e.from, e.after);
-        else resolve({ sources: e.sources, registersCopied, anySourceHadData });
+        } else if (e.type === 'fetch') void fetchLoop(e.from, e.after, e.pass);
+        else if (e.type === 'fence') {
+          clock.clearTimeout(fence);
+          const waitMs = Math.max(0, startedMs + e.deadlineMs + FENCE_MARGIN_MS - clock.now());
+          logger.debug('recovery fence armed', { deadlineMs: e.deadlineMs, waitMs });
+          fence = clock.setTimeout(() => {
+            logger.info(`copying the other members' registers now: waited ${Math.round((clock.now() - startedMs) / 1000)} s since start, so that no write still in flight can count an acknowledgement this data dir lost`, {
+              deadlineMs: e.deadlineMs,
+            });
+            handle(recovery.onFence()).catch(reject);
+          }, waitMs);
+        } else {
+          clock.clearTimeout(fence);
+          resolve({ sources: e.sources, registersCopied, fenced: e.fenced, newCluster: !sawData });
+        }
       }
     };
-    const fetchLoop = async (from: MemberId, after: number | null): Promise<void> => {
+    const fetchLoop = async (from: MemberId, after: number | null, pass: Pass): Promise<void> => {
       const link = byMember.get(from)!;
-      for (let attempt = 0; !signal.aborted; attempt++) {
+      for (let attempt = 0; !signal.aborted && recovery.phase === pass && !recovery.done; attempt++) {
         try {
           const page = await link.registers(after, signal);
-          logger.debug('recovery page', { peer: from, items: page.items.length, initialized: page.initialized });
-          await handle(recovery.onPage(from, page));
+          logger.debug('recovery page', { peer: from, pass, items: page.items.length, initialized: page.initialized });
+          if (page.initialized && (page.items.length > 0 || page.next !== null)) sawData = true;
+          await handle(recovery.onPage(from, page, pass));
           return;
         } catch (err) {
           if (signal.aborted) return;
@@ -61,4 +83,3 @@ export function runRecovery(
     handle(recovery.start()).catch(reject);
   });
 }
-

@@ -6,11 +6,18 @@ import { LogLimiter } from '../log/rate-limited.js';
 import type { RegisterStore } from '../storage/register-store.js';
 import { realClock, type Clock, type Timer } from '../platform/clock.js';
 import type { PeerLink } from '../transport/peer-link.js';
+import { FENCE_MARGIN_MS } from './recovery-runner.js';
 
 /** How often the runner looks for damaged registers, and retries those it could not repair. */
 const REPAIR_INTERVAL_MS = 1_000;
 /** Damaged addresses repaired per round. */
 const REPAIR_BATCH = 256;
+
+/** A broken variant for the simulator's mutation tests. */
+export interface RepairMutations {
+  /** Repair a damaged register as soon as it is seen, without waiting out the fence. */
+  readonly repairWithoutFence?: boolean;
+}
 
 /**
  * Repairs registers that failed their checksum (docs/storage-integrity.md): asks every other
@@ -18,6 +25,11 @@ const REPAIR_BATCH = 256;
  * argument of wiped-dir recovery, per address: an acknowledged write is on at least Q-1 of the
  * others, so any N-Q+1 of them include one), stores the largest pair and lifts the mark. Until
  * then the replica answers those addresses `unavailable`.
+ *
+ * An address is repaired only once one operation deadline (plus a margin) has passed since
+ * this process first saw it damaged: the lost register may have acknowledged a write that is
+ * still in flight, and only past its deadline has that write either completed, and so reached
+ * the members the repair reads, or failed for good (core/recovery.ts argues the same fence).
  */
 export class RepairRunner {
   private timer: Timer | undefined;
@@ -25,6 +37,8 @@ export class RepairRunner {
   private readonly stopped = new AbortController();
   private readonly waitingLog = new LogLimiter(60_000);
   private readonly needed: number;
+  /** When this process first saw each damaged address (monotonic ms). */
+  private readonly firstSeen = new Map<Addr, number>();
   repaired = 0;
 
   constructor(
@@ -34,6 +48,8 @@ export class RepairRunner {
     quorum: number,
     private readonly logger: Logger,
     private readonly clock: Clock = realClock,
+    private readonly opDeadlineMs: number = 0,
+    private readonly mutations: RepairMutations = {},
   ) {
     this.needed = recoverySourcesNeeded(members, quorum);
   }
@@ -56,7 +72,13 @@ export class RepairRunner {
   /** One round: repairs what it can of the first damaged addresses. */
   async round(): Promise<void> {
     if (this.running || this.stopped.signal.aborted) return;
-    const addrs = this.store.damagedAddrs(REPAIR_BATCH);
+    const now = this.clock.now();
+    const damaged = this.store.damagedAddrs(REPAIR_BATCH);
+    const current = new Set(damaged);
+    for (const a of this.firstSeen.keys()) if (!current.has(a)) this.firstSeen.delete(a);
+    for (const a of damaged) if (!this.firstSeen.has(a)) this.firstSeen.set(a, now);
+    const fenceMs = this.mutations.repairWithoutFence ? 0 : this.opDeadlineMs + FENCE_MARGIN_MS;
+    const addrs = damaged.filter((a) => now - this.firstSeen.get(a)! >= fenceMs);
     if (addrs.length === 0) return;
     this.running = true;
     try {
@@ -87,6 +109,7 @@ export class RepairRunner {
       });
       await this.store.putIfNewer(items);
       this.store.clearDamaged(done);
+      for (const a of done) this.firstSeen.delete(a);
       this.repaired += done.length;
       if (this.needed === 0) {
         this.logger.error('damaged registers had no other copy (a one-member cluster): their last values are lost', { addrs: done.slice(0, 20) });

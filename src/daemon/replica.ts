@@ -14,6 +14,9 @@ import type { LocalReplica } from '../transport/peer-link.js';
 export class Replica implements LocalReplica {
   constructor(private readonly store: RegisterStore, public recovering: boolean) {}
 
+  /** What a recovering member must know of this node's coordinator (core/recovery.ts); set by the node. */
+  coordinatorFacts: () => { readonly busy: boolean; readonly opDeadlineMs: number } | Record<string, never> = () => ({});
+
   query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[] {
     this.refuseWhileRecovering();
     return this.store.query(addrs, want);
@@ -32,7 +35,7 @@ export class Replica implements LocalReplica {
   page(after: Addr | null, limit: number): RegisterPage {
     if (this.recovering) return { initialized: false, items: [], next: null };
     const { items, next } = this.store.page(after, limit, limits.registerPageValueBytesMax);
-    return { initialized: true, items, next };
+    return { initialized: true, items, next, ...this.coordinatorFacts() };
   }
 
   private refuseWhileRecovering(): void {

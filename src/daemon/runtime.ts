@@ -148,6 +148,7 @@ export class Runtime implements ChannelSink {
           for (const ch of this.channels.values()) ch.cancel(e.opId, e.phase);
           break;
         case 'resolve': {
+          if (this.answeredTooLate(e.opId)) break;
           const fastPath = e.result.kind === 'read' && e.result.fastPath;
           if (e.result.kind === 'read') this.counters.reads += 1;
           else this.counters.writes += 1;
@@ -162,6 +163,25 @@ export class Runtime implements ChannelSink {
           break;
       }
     }
+  }
+
+  /**
+   * An operation is never answered `ok` after its deadline, even when its quorum completes late
+   * (a paused process, a slow disk, timers that fired late): wiped-dir recovery and register
+   * repair wait one deadline before they copy from the others, and that wait is only safe if no
+   * operation can still complete, past it, on acknowledgements a wiped member gave before it
+   * lost them (docs/storage-integrity.md, simulation seed 1704 before this rule). The caller
+   * sees quorum_unavailable; a write's outcome is unknown, as with any failed write.
+   */
+  private answeredTooLate(opId: OpId): boolean {
+    const w = this.waiters.get(opId);
+    if (!w || this.clock.now() - w.startedMs <= this.opDeadlineMs) return false;
+    this.counters.failures += 1;
+    this.counters.quorumFailures += 1;
+    this.settle(opId, 'quorum_unavailable', false)?.reject(new QuorumUnavailableError(
+      `the quorum answered after the deadline of ${this.opDeadlineMs} ms; a write's outcome is unknown`, { hint: this.explainQuorum() },
+    ));
+    return true;
   }
 
   private settle(opId: OpId, outcome: OpOutcome, fastPath: boolean): Waiter | undefined {

@@ -11,6 +11,8 @@ export class MemoryDisk {
   constructor(readonly generation = 0) {}
 
   readonly registers = new Map<Addr, Versioned>();
+  /** The address of the last register committed (the simulator rots it to hit a write in flight). */
+  lastWritten: Addr | undefined;
   readonly meta = new Map<string, string>();
   /**
    * Addresses marked damaged: their register failed its checksum, so what they held is
@@ -208,6 +210,7 @@ export class MemoryStore implements RegisterStore {
     const stored = d.registers.has(item.addr) && !d.rotten.has(item.addr) ? d.stored(item.addr) : undefined;
     if (!storeDecision(stored, d.damaged.has(item.addr), item)) return;
     d.registers.set(item.addr, { tag: item.tag, value: item.value });
+    d.lastWritten = item.addr;
     d.rotten.delete(item.addr);
     this.noteTag(item.tag);
   }

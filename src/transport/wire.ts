@@ -290,5 +290,7 @@ export function isPingReply(v: unknown): v is PingReply {
 
 export function isRegisterPage(v: unknown): v is RegisterPage {
   return isObject(v) && typeof v['initialized'] === 'boolean' && Array.isArray(v['items']) && v['items'].every(isRegisterItem)
-    && (v['next'] === null || isAddr(v['next']));
+    && (v['next'] === null || isAddr(v['next']))
+    && (v['busy'] === undefined || typeof v['busy'] === 'boolean')
+    && (v['opDeadlineMs'] === undefined || (Number.isSafeInteger(v['opDeadlineMs']) && (v['opDeadlineMs'] as number) > 0 && (v['opDeadlineMs'] as number) <= limits.opDeadlineMsMax));
 }

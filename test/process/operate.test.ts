@@ -91,7 +91,7 @@ test('a new cluster with two of three members started: status says no quorum, wh
     assert.not.match(nodes[0]!.log, /"level":"warn","msg":"new or wiped/);
     nodes[2]!.start();
     await Promise.all(nodes.map((n) => n.waitFor('/readyz', 15_000)));
-    assert.match(nodes[0]!.log, /new cluster: every member started empty/);
+    assert.match(nodes[0]!.log, /new cluster: every other member is empty/);
   } finally {
     await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
   }

@@ -34,6 +34,7 @@ test('a node restarted on a wiped data dir recovers before it counts, so no ackn
 
     b.signal('SIGCONT');
     await wiped.waitFor('/readyz');
+    assert.match(wiped.log, /copying the other members' registers now: waited [0-9]+ s since start/, 'it waited out the fence before copying');
     assert.match(wiped.log, /recovery complete/);
     // Now lose a: the only quorum left is b + the recovered node, and it must still have the write.
     await a.stop('SIGKILL');

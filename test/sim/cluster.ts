@@ -23,6 +23,9 @@ export class HandCluster {
   private readonly disks = new Map<MemberId, MemoryDisk>();
   private readonly refusals = new Map<MemberId, string>();
 
+  /** Members whose disk fails every commit (as when full). */
+  readonly fullDisks = new Set<MemberId>();
+
   constructor(readonly members: readonly MemberId[], options: { opDeadlineMs?: number } = {}) {
     this.net = new SimNetwork(this.world, new Random(1), {
       dropRate: 0, duplicateRate: 0, delayMinMs: 0, delayMaxMs: 0, longDelayRate: 0, longDelayMs: 0,
@@ -37,6 +40,7 @@ export class HandCluster {
         // Heartbeats and repair rounds only run when a test advances time: none here.
         members, opDeadlineMs: options.opDeadlineMs ?? 60_000, heartbeatIntervalMs: 3_600_000, randomSeed: 1,
         refusing: () => this.refusals.get(m),
+        store: { commitFailure: () => (this.fullDisks.has(m) ? 'disk full (test)' : undefined) },
       }));
     }
   }

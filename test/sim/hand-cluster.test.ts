@@ -144,6 +144,41 @@ test('a write that misses its deadline fails and lets the write queued behind it
   assert.is(c.stored('c', 1).value, 'y');
 });
 
+test('a write after one that failed past its update gets a larger tag, so one tag never holds two values (seed 8320)', async () => {
+  const c = new HandCluster(M, { opDeadlineMs: 1_000 });
+  c.fullDisks.add('a'); // the coordinator's own replica cannot commit: it needs both others
+  const first = c.write('a', 3, 'one');
+  await c.deliver(requests('query'));
+  await c.advance(1_000); // its updates to b and c are still on the wire: it fails at the deadline
+  assert.is(first.outcome?.ok, false);
+  const second = c.write('a', 3, 'two');
+  await c.deliver(requests('query')); // b and c have not seen 'one' yet
+  const tags = c.net.held.filter((m) => m.kind === 'update').map((m) => ({ value: m.items![0]!.value, tag: m.items![0]!.tag as Tag }));
+  const one = tags.find((t) => t.value === 'one')!.tag;
+  const two = tags.find((t) => t.value === 'two')!.tag;
+  assert.ok(compareTags(two, one) > 0, `the second write's tag ${JSON.stringify(two)} is above the failed one's ${JSON.stringify(one)}`);
+  // Whatever order the updates land in, b and c end with the same pair: the second write's.
+  await c.deliver(both(requests('update'), to('c')));
+  await c.deliver();
+  assert.ok(second.outcome?.ok, 'the second write succeeded');
+  assert.equal(c.stored('b', 3), c.stored('c', 3));
+  assert.is(c.stored('b', 3).value, 'two');
+});
+
+test('a quorum that completes after the deadline (the coordinator was paused) is not answered ok: quorum_unavailable', async () => {
+  const c = new HandCluster(M, { opDeadlineMs: 1_000 });
+  const w = c.write('a', 3, 'late');
+  await c.deliver(requests('query'));
+  c.procs.get('a')!.scope.stalledUntil = c.world.now + 2_000; // SIGSTOP: b's ack waits, then the deadline timer too
+  await c.deliver(to('b'));
+  assert.is(w.outcome, undefined, 'nothing runs in a paused process');
+  await c.advance(2_000);
+  assert.ok(w.outcome && !w.outcome.ok, 'failed');
+  assert.is((w.outcome as { code: string }).code, 'quorum_unavailable');
+  assert.match((w.outcome as { message: string }).message, /answered after the deadline of 1000 ms/);
+  assert.is(c.stored('b', 3).value, 'late', 'the write did land (its outcome is unknown to the client, as with any failed write)');
+});
+
 test('members that refuse this node (another member set) fail the op once no quorum is possible', async () => {
   const c = new HandCluster(M);
   c.refuse('b', 'another member set');

@@ -33,7 +33,8 @@ if (mutationName !== undefined && !(mutationName in MUTATIONS)) fail(`unknown --
 const nodes = intFlag('nodes', 3);
 if (nodes < 1 || nodes > 9) fail('--nodes must be from 1 to 9');
 const faultsText = flag('faults');
-const faults = faultsText === undefined ? FAULT_KINDS : faultsText.split(',').filter((f) => f !== '') as FaultKind[];
+const faults = faultsText !== undefined ? faultsText.split(',').filter((f) => f !== '') as FaultKind[]
+  : (mutationName ? MUTATIONS[mutationName]!.faults : undefined) ?? FAULT_KINDS;
 for (const f of faults) if (!FAULT_KINDS.includes(f)) fail(`unknown fault "${f}"; known: ${FAULT_KINDS.join(', ')}`);
 const single = flag('seed');
 const from = single !== undefined ? intFlag('seed', 1) : intFlag('from', 1);

@@ -8,10 +8,10 @@ const test = suite('deterministic simulation of real nodes');
 interface Totals { ops: number; ok: number; wipes: number; events: number; kinds: Map<FaultKind, number>; queues: number }
 
 /** Runs seeds from..from+count-1; stops at the first one that fails a check. */
-async function runSeeds(from: number, count: number, nodes: number, mutations: SimMutations = {}) {
+async function runSeeds(from: number, count: number, nodes: number, mutations: SimMutations = {}, faults: readonly FaultKind[] = FAULT_KINDS) {
   const totals: Totals = { ops: 0, ok: 0, wipes: 0, events: 0, kinds: new Map(), queues: 0 };
   for (let seed = from; seed < from + count; seed++) {
-    const r = await simulate(defaultSimOptions(seed, { nodes, mutations }));
+    const r = await simulate(defaultSimOptions(seed, { nodes, mutations, faults: [...faults] }));
     totals.ops += r.counts.ops;
     totals.ok += r.counts.ok;
     totals.wipes += r.counts.wipes;
@@ -46,9 +46,9 @@ test('the same seed replays the same run exactly; another seed runs differently'
   assert.not.equal((await simulate(defaultSimOptions(1235))).history, a.history);
 });
 
-for (const [name, { what, mutations }] of Object.entries(MUTATIONS)) {
-  test(`the simulation catches a broken node within 1,000 seeds: ${what} (${name})`, async () => {
-    const r = await runSeeds(1, 1000, 3, mutations);
+for (const [name, { what, mutations, faults }] of Object.entries(MUTATIONS)) {
+  test(`the simulation catches a broken node within 1,000 seeds: ${what} (${name}${faults ? `; faults ${faults.join(', ')}` : ''})`, async () => {
+    const r = await runSeeds(1, 1000, 3, mutations, faults);
     assert.ok(r.failed !== undefined, 'no check failed in 1,000 seeds');
   });
 }

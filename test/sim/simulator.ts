@@ -27,12 +27,12 @@ export type { SimMutations } from './sim-node.js';
 
 export const FAULT_KINDS = [
   'crash', 'crash-after-commit', 'wipe', 'stop', 'isolate', 'split', 'one-way', 'stall',
-  'slow-disk', 'disk-full', 'rot', 'reset', 'refuse', 'wall-jump',
+  'slow-disk', 'disk-full', 'rot', 'reset', 'refuse', 'wall-jump', 'wipe-mid-write', 'rot-mid-write',
 ] as const;
 export type FaultKind = typeof FAULT_KINDS[number];
 
 /** Faults that make a node unable to serve for a while: at most `maxFaulty` nodes at once (unless the seed is a chaos seed). */
-const HEAVY: ReadonlySet<FaultKind> = new Set(['crash', 'crash-after-commit', 'wipe', 'stop', 'isolate', 'split', 'one-way', 'stall', 'disk-full', 'refuse']);
+const HEAVY: ReadonlySet<FaultKind> = new Set(['crash', 'crash-after-commit', 'wipe', 'wipe-mid-write', 'stop', 'isolate', 'split', 'one-way', 'stall', 'disk-full', 'refuse']);
 
 /** One injected fault, as data: what, where, when and for how long (printed when replaying a seed). */
 export interface Fault {
@@ -135,6 +135,8 @@ interface Member {
   wipes: number;
   /** Wiped, and not restarted yet. */
   wipePending: boolean;
+  /** A rot-mid-write fault will rot a register of this disk in a moment (a disk fault under way). */
+  rotPending: boolean;
   proc: Proc | undefined;
   /** Bumped whenever a pending restart is superseded. */
   restartToken: number;
@@ -185,6 +187,9 @@ class Simulation {
   private readonly chaos: boolean;
   private clientsInFaultPhase: number;
   private clientsLeft: number;
+  /** Faults have stopped (heal() ran). */
+  private healed = false;
+  /** Clients are in the quiet phase: faults stopped and a majority serves again. */
   private quiet = false;
   private healedAtMs = 0;
   private finished = false;
@@ -199,7 +204,7 @@ class Simulation {
       longDelayRate: o.longDelayRate, longDelayMs: o.longDelayMs,
     }, { requestDeadlineMs: o.requestDeadlineMs, pageItems: o.pageItems, registersDeadlineMs: 30_000 });
     this.members = this.ids.map((id, index) => ({
-      id, index, disk: new MemoryDisk(), wipes: 0, wipePending: false, proc: undefined, restartToken: 0,
+      id, index, disk: new MemoryDisk(), wipes: 0, wipePending: false, rotPending: false, proc: undefined, restartToken: 0,
       busyUntil: 0, slowDiskUntil: 0, diskFullUntil: 0, refusingUntil: 0,
     }));
     this.clientsInFaultPhase = o.clients;
@@ -342,7 +347,7 @@ class Simulation {
 
   /** Ends every fault: processes restarted, partitions healed, disks and clocks well, few drops. */
   private heal(): void {
-    this.quiet = true;
+    this.healed = true;
     this.healedAtMs = this.world.now;
     this.net.healAll();
     this.net.conditions.dropRate = this.o.quietDropRate;
@@ -359,6 +364,24 @@ class Simulation {
         this.restart(m, false);
       }
     }
+    this.openQuietPhase();
+  }
+
+  /**
+   * Clients' quiet phase starts once a majority of members serves as replicas again: members
+   * restarted with a wiped or new data dir wait out the recovery fence first (one operation
+   * deadline, core/recovery.ts), and while a majority does so no quorum can exist. That wait
+   * is bounded too: a majority must serve within the recovery bound.
+   */
+  private openQuietPhase(): void {
+    const serving = this.members.filter((m) => m.proc && !m.proc.node.replica.recovering).length;
+    const late = this.world.now - this.healedAtMs >= this.o.recoveryBoundMs;
+    if (serving >= Math.floor(this.o.nodes / 2) + 1 || late) {
+      if (late) this.problems.push(`liveness: only ${serving} of ${this.o.nodes} members serve ${this.world.now - this.healedAtMs} ms after the faults stopped`);
+      this.quiet = true;
+      return;
+    }
+    this.world.queue.after(50, () => this.openQuietPhase());
   }
 
   /** After the last operation: every node must finish recovery and repair within the bound. */
@@ -425,7 +448,7 @@ class Simulation {
   // ---- faults --------------------------------------------------------------------------
 
   private injectFault(): void {
-    if (this.quiet) return;
+    if (this.healed) return;
     this.world.queue.after(this.rng.int(1, this.o.faultEveryMs * 2), () => this.injectFault());
     const kind = this.rng.pick(this.o.faults);
     const now = this.world.now;
@@ -441,8 +464,8 @@ class Simulation {
     // repaired or recovered (or was never initialised) is a second lost copy, more than a
     // majority quorum promises to survive (core/recovery.ts). Then the two wait for each
     // other, safely: found by seed 25 before this rule, see the README's correctness section.
-    const diskBusy = this.members.some((m) => m.disk.damaged.size > 0 || m.wipePending || m.disk.meta.get('initialized') !== '1');
-    if ((kind === 'wipe' || kind === 'rot') && diskBusy) return;
+    const diskBusy = this.members.some((m) => m.disk.damaged.size > 0 || m.wipePending || m.rotPending || m.disk.meta.get('initialized') !== '1');
+    if ((kind === 'wipe' || kind === 'wipe-mid-write' || kind === 'rot' || kind === 'rot-mid-write') && diskBusy) return;
     if (candidates.length === 0) return;
     const m = this.rng.pick(candidates);
     const proc = m.proc!;
@@ -469,6 +492,42 @@ class Simulation {
         this.kill(m);
         this.restartLater(m, durationMs, true);
         return;
+      case 'wipe-mid-write': {
+        // Seed 1704's shape, on purpose: the member is wiped and back within moments while
+        // the others commit slowly and cannot reach each other, so writes it acknowledged
+        // are still in flight, on no other disk yet, when it starts recovering.
+        record(others.map((x) => x.id));
+        const slowMs = Math.max(durationMs, 1_000);
+        for (const x of others) x.slowDiskUntil = now + slowMs;
+        this.partition(others, others, slowMs, false);
+        m.wipePending = true;
+        m.busyUntil = now + slowMs;
+        this.world.queue.after(this.rng.int(50, 400), () => {
+          if (m.proc !== proc || this.healed) {
+            m.wipePending = false; // crashed meanwhile, or the faults stopped: no wipe
+            return;
+          }
+          this.kill(m);
+          this.restartLater(m, this.rng.int(1, 50), true);
+        });
+        return;
+      }
+      case 'rot-mid-write': {
+        // The same shape for a register that rots: the register this member committed last
+        // (most likely one a write in flight just updated) loses its tag while the others
+        // commit slowly and cannot reach each other.
+        record(others.map((x) => x.id));
+        const slowMs = Math.max(durationMs, 2_000);
+        for (const x of others) x.slowDiskUntil = now + slowMs;
+        this.partition(others, others, slowMs, false);
+        m.rotPending = true;
+        this.world.queue.after(this.rng.int(50, 400), () => {
+          m.rotPending = false;
+          if (m.proc !== proc || this.healed) return;
+          if (m.disk.lastWritten !== undefined) m.disk.rot(m.disk.lastWritten);
+        });
+        return;
+      }
       case 'stop': {
         record();
         proc.stopping = true;
@@ -477,7 +536,7 @@ class Simulation {
           void proc.node.stop(Math.min(this.o.opDeadlineMs, limits.drainMsMax)).then(() => {
             if (m.proc !== proc) return;
             this.kill(m);
-            if (this.quiet) this.restart(m, false);
+            if (this.healed) this.restart(m, false);
             else this.restartLater(m, durationMs, false);
           });
         });
@@ -544,6 +603,7 @@ class Simulation {
   private partition(from: Member[], to: Member[], durationMs: number, both: boolean): void {
     const pairs: [MemberId, MemberId][] = [];
     for (const a of from) for (const b of to) {
+      if (a === b) continue;
       pairs.push([a.id, b.id]);
       if (both) pairs.push([b.id, a.id]);
     }
