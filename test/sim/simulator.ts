@@ -497,12 +497,9 @@ class Simulation {
         // the others commit slowly and cannot reach each other, so writes it acknowledged
         // are still in flight, on no other disk yet, when it starts recovering.
         record(others.map((x) => x.id));
-        const slowMs = Math.max(durationMs, 1_000);
-        for (const x of others) x.slowDiskUntil = now + slowMs;
-        this.partition(others, others, slowMs, false);
         m.wipePending = true;
-        m.busyUntil = now + slowMs;
-        this.world.queue.after(this.rng.int(50, 400), () => {
+        m.busyUntil = now + Math.max(durationMs, 1_000);
+        this.midWrite(others, Math.max(durationMs, 1_000), () => {
           if (m.proc !== proc || this.healed) {
             m.wipePending = false; // crashed meanwhile, or the faults stopped: no wipe
             return;
@@ -517,11 +514,8 @@ class Simulation {
         // (most likely one a write in flight just updated) loses its tag while the others
         // commit slowly and cannot reach each other.
         record(others.map((x) => x.id));
-        const slowMs = Math.max(durationMs, 2_000);
-        for (const x of others) x.slowDiskUntil = now + slowMs;
-        this.partition(others, others, slowMs, false);
         m.rotPending = true;
-        this.world.queue.after(this.rng.int(50, 400), () => {
+        this.midWrite(others, Math.max(durationMs, 2_000), () => {
           m.rotPending = false;
           if (m.proc !== proc || this.healed) return;
           if (m.disk.lastWritten !== undefined) m.disk.rot(m.disk.lastWritten);
@@ -597,6 +591,16 @@ class Simulation {
         proc.scope.wallOffsetMs += this.rng.int(-3_600_000, 3_600_000);
         return;
     }
+  }
+
+  /**
+   * The stage of the *-mid-write faults: `others` commit slowly and cannot reach each other for
+   * `slowMs`, so writes wait on the one member left out; `then` runs 50-400 ms into it.
+   */
+  private midWrite(others: Member[], slowMs: number, then: () => void): void {
+    for (const x of others) x.slowDiskUntil = this.world.now + slowMs;
+    this.partition(others, others, slowMs, false);
+    this.world.queue.after(this.rng.int(50, 400), then);
   }
 
   /** Cuts `from` -> `to` (and back, if `both`) for `durationMs`. */
