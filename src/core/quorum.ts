@@ -49,3 +49,50 @@ export class QuorumTracker {
     return 'pending';
   }
 }
+
+/**
+ * A quorum in every one of several member sets at once: during a change of the member set
+ * each phase needs a majority of the old set AND of the new one (docs/membership.md; etcd's
+ * quorum/joint.go). An answer counts in every set that contains its sender. Reached when every
+ * set's quorum is; impossible as soon as one set's is.
+ */
+export class JointQuorumTracker {
+  private readonly parts: readonly QuorumTracker[];
+  private readonly sets: readonly (readonly MemberId[])[];
+
+  constructor(groups: readonly { readonly members: readonly MemberId[]; readonly needed: number }[]) {
+    assert(groups.length >= 1, 'a joint quorum needs at least one member set');
+    this.sets = groups.map((g) => g.members);
+    this.parts = groups.map((g) => new QuorumTracker(g.members, g.needed));
+  }
+
+  /** Records an answer; returns true when it was the first from `from`. */
+  answer(from: MemberId): boolean {
+    let counted = false;
+    let known = false;
+    this.parts.forEach((t, i) => {
+      if (!this.sets[i]!.includes(from)) return;
+      known = true;
+      if (t.answer(from)) counted = true;
+    });
+    assert(known, `answer from non-member ${from}`);
+    return counted;
+  }
+
+  refuse(from: MemberId): void {
+    this.parts.forEach((t, i) => {
+      if (this.sets[i]!.includes(from)) t.refuse(from);
+    });
+  }
+
+  get state(): QuorumState {
+    const states = this.parts.map((t) => t.state);
+    if (states.includes('impossible')) return 'impossible';
+    return states.every((s) => s === 'reached') ? 'reached' : 'pending';
+  }
+
+  /** Answers counted per member set, as "2/3 and 1/5": for error messages. */
+  describe(): string {
+    return this.parts.map((t, i) => `${t.count}/${this.sets[i]!.length}`).join(' and ');
+  }
+}
