@@ -1,6 +1,6 @@
 import { limits } from './limits.js';
 import { assert } from './assert.js';
-import { QuorumTracker } from './quorum.js';
+import { JointQuorumTracker } from './quorum.js';
 import { INITIAL, maxVersioned, nextTag, tagsEqual } from './tag.js';
 import type {
   Addr, MemberId, OpFailure, OpResult, RegisterItem, Versioned, WriterId,
@@ -41,21 +41,38 @@ export interface ProtocolMutations {
   readonly reuseFailedWriteTags?: boolean;
 }
 
+/** One member set whose quorum a phase needs. */
+export interface QuorumGroup {
+  readonly members: readonly MemberId[];
+  readonly needed: number;
+}
+
+/**
+ * The member sets whose quorums every phase needs: one in a stable configuration, the old and
+ * the new during a change of the member set (docs/membership.md). Requests go to every member
+ * of every set.
+ */
+export interface Membership {
+  readonly groups: readonly QuorumGroup[];
+}
+
 export interface CoordinatorConfig {
   /** This node's member id; its own replica is reached through the same effects. */
   readonly self: MemberId;
   /** Writer id stamped into tags of writes coordinated here (node id + incarnation). */
   readonly writer: WriterId;
-  /** Every member of the cluster, self included. */
+  /** Every member of the cluster, self included (the stable case; `membership` overrides). */
   readonly members: readonly MemberId[];
   /** Answers needed per phase: a majority of `members`. */
   readonly quorum: number;
+  /** The member sets to count, when not just `members` (a change of the member set in progress). */
+  readonly membership?: Membership;
   readonly mutations?: ProtocolMutations;
 }
 
 type OpState =
-  | { kind: 'read'; addr: Addr; phase: Phase; tracker: QuorumTracker; replies: Versioned[]; best: Versioned; refusals: string[]; own?: Versioned }
-  | { kind: 'write'; addr: Addr; value: string; phase: Phase | 'queued'; tracker: QuorumTracker; best: Versioned; item?: RegisterItem; refusals: string[] };
+  | { kind: 'read'; addr: Addr; phase: Phase; tracker: JointQuorumTracker; replies: Versioned[]; best: Versioned; refusals: string[]; own?: Versioned }
+  | { kind: 'write'; addr: Addr; value: string; phase: Phase | 'queued'; tracker: JointQuorumTracker; best: Versioned; item?: RegisterItem; refusals: string[] };
 
 /**
  * The ABD coordinator as a pure state machine (SPEC section 2). It holds every in-flight
@@ -77,10 +94,55 @@ export class Coordinator {
   /** The highest seq dropped from unsettledSeqs when it was full: a floor for every address. */
   private unsettledFloor = 0;
 
+  /** The member sets counted now, and everyone requests go to. */
+  private view: Membership;
+  private targets: readonly MemberId[];
+
   constructor(readonly config: CoordinatorConfig) {
-    assert(config.members.includes(config.self), 'self must be a member');
     assert(new Set(config.members).size === config.members.length, 'members must be distinct');
     assert(config.quorum >= 1 && config.quorum <= config.members.length, 'quorum out of range');
+    this.view = config.membership ?? { groups: [{ members: config.members, needed: config.quorum }] };
+    this.targets = participantsOf(this.view);
+    this.checkView();
+  }
+
+  /**
+   * The member sets changed (this node learned a newer configuration): new operations count
+   * the new sets, and every phase in flight starts again under them, answers counted afresh,
+   * so no operation completes on a quorum of a set its members know has been replaced.
+   * An answer already on its way from before still counts if its sender is counted now: it
+   * reports what that member stored (an acknowledgement: durably), which is all a quorum needs.
+   */
+  reconfigure(view: Membership): Effect[] {
+    this.view = view;
+    this.targets = participantsOf(view);
+    this.checkView();
+    const effects: Effect[] = [];
+    for (const [opId, op] of this.ops) {
+      if (op.phase === 'queued') continue;
+      op.tracker = this.tracker();
+      effects.push({ type: 'cancel', opId, phase: op.phase });
+      if (op.phase === 'query') {
+        if (op.kind === 'read') {
+          op.replies = [];
+          op.own = undefined;
+        }
+        effects.push({ type: 'send-query', opId, to: this.targets, addr: op.addr, values: op.kind === 'read' });
+      } else {
+        const item: RegisterItem = op.kind === 'write' ? op.item! : { addr: op.addr, tag: op.best.tag, value: op.best.value };
+        effects.push({ type: 'send-update', opId, to: this.targets, item });
+      }
+    }
+    return effects;
+  }
+
+  private checkView(): void {
+    assert(this.view.groups.length >= 1, 'at least one member set');
+    for (const g of this.view.groups) {
+      assert(new Set(g.members).size === g.members.length, 'members must be distinct');
+      assert(g.needed >= 1 && g.needed <= g.members.length, 'quorum out of range');
+    }
+    assert(this.targets.includes(this.config.self), 'self must be a member');
   }
 
   /** Number of operations in flight or queued. */
@@ -94,7 +156,7 @@ export class Coordinator {
     this.ops.set(opId, {
       kind: 'read', addr, phase: 'query', tracker: this.tracker(), replies: [], best: INITIAL, refusals: [],
     });
-    return [{ type: 'send-query', opId, to: this.config.members, addr, values: true }];
+    return [{ type: 'send-query', opId, to: this.targets, addr, values: true }];
   }
 
   /** Starts a linearizable write of `value` to `addr` (queued behind earlier writes here). */
@@ -115,7 +177,7 @@ export class Coordinator {
   /** A member answered a query of `opId` with its stored pair. */
   onQueryReply(opId: OpId, from: MemberId, stored: Versioned): Effect[] {
     const op = this.ops.get(opId);
-    if (!op || op.phase !== 'query') return []; // late or duplicated answer
+    if (!op || op.phase !== 'query' || !this.targets.includes(from)) return []; // late, duplicated, or from a member no longer counted
     if (!op.tracker.answer(from)) return [];
     op.best = maxVersioned(op.best, stored);
     if (op.kind === 'read') {
@@ -129,7 +191,7 @@ export class Coordinator {
   /** A member acknowledged (stored or ignored as stale) the update of `opId`. */
   onUpdateAck(opId: OpId, from: MemberId): Effect[] {
     const op = this.ops.get(opId);
-    if (!op || op.phase !== 'update') return [];
+    if (!op || op.phase !== 'update' || !this.targets.includes(from)) return [];
     if (!op.tracker.answer(from) || op.tracker.state !== 'reached') return [];
     const result: OpResult = op.kind === 'read'
       ? { kind: 'read', addr: op.addr, value: op.best.value, tag: op.best.tag, fastPath: false }
@@ -140,7 +202,7 @@ export class Coordinator {
   /** A member will never answer this phase (it has another member set). */
   onRefused(opId: OpId, phase: Phase, from: MemberId, reason: string): Effect[] {
     const op = this.ops.get(opId);
-    if (!op || op.phase !== phase) return [];
+    if (!op || op.phase !== phase || !this.targets.includes(from)) return [];
     op.tracker.refuse(from);
     op.refusals.push(`${from}: ${reason}`);
     if (op.tracker.state !== 'impossible') return [];
@@ -155,10 +217,10 @@ export class Coordinator {
     const op = this.ops.get(opId);
     if (!op) return [];
     const phase = op.phase === 'queued' ? undefined : op.phase;
-    const got = op.phase === 'queued' ? 'queued behind an earlier write' : `${op.tracker.count}/${this.config.members.length} answered the ${op.phase} phase`;
+    const got = op.phase === 'queued' ? 'queued behind an earlier write' : `${op.tracker.describe()} answered the ${op.phase} phase`;
     return this.finish(opId, {
       type: 'reject', opId,
-      failure: { code: 'quorum_unavailable', message: `no quorum of ${op.tracker.needed} before the deadline (${got})` },
+      failure: { code: 'quorum_unavailable', message: `no quorum of ${op.tracker.describeNeeded()} before the deadline (${got})` },
     }, phase);
   }
 
@@ -173,15 +235,18 @@ export class Coordinator {
     return effects;
   }
 
-  private tracker(): QuorumTracker {
-    return new QuorumTracker(this.config.members, this.config.mutations?.quorumOverride ?? this.config.quorum);
+  private tracker(): JointQuorumTracker {
+    const override = this.config.mutations?.quorumOverride;
+    return new JointQuorumTracker(this.view.groups.map((g) => ({
+      members: g.members, needed: override === undefined ? g.needed : Math.min(override, g.members.length),
+    })));
   }
 
   private startWrite(opId: OpId): Effect[] {
     const op = this.ops.get(opId);
     assert(op?.kind === 'write' && op.phase === 'queued', 'startWrite on a queued write');
     op.phase = 'query';
-    return [{ type: 'send-query', opId, to: this.config.members, addr: op.addr, values: false }];
+    return [{ type: 'send-query', opId, to: this.targets, addr: op.addr, values: false }];
   }
 
   private finishReadQuery(opId: OpId, op: Extract<OpState, { kind: 'read' }>): Effect[] {
@@ -197,7 +262,7 @@ export class Coordinator {
     op.phase = 'update';
     op.tracker = this.tracker();
     const item: RegisterItem = { addr: op.addr, tag: op.best.tag, value: op.best.value };
-    return [{ type: 'cancel', opId, phase: 'query' }, { type: 'send-update', opId, to: this.config.members, item }];
+    return [{ type: 'cancel', opId, phase: 'query' }, { type: 'send-update', opId, to: this.targets, item }];
   }
 
   private startWriteUpdate(opId: OpId, op: Extract<OpState, { kind: 'write' }>): Effect[] {
@@ -208,7 +273,7 @@ export class Coordinator {
     op.best = { tag, value: op.value };
     const item: RegisterItem = { addr: op.addr, tag, value: op.value };
     op.item = item;
-    return [{ type: 'cancel', opId, phase: 'query' }, { type: 'send-update', opId, to: this.config.members, item }];
+    return [{ type: 'cancel', opId, phase: 'query' }, { type: 'send-update', opId, to: this.targets, item }];
   }
 
   private finish(opId: OpId, outcome: Effect, phase: Phase | undefined): Effect[] {
@@ -255,4 +320,9 @@ export class Coordinator {
     }
     return wasHead ? this.startWrite(queue[0]!) : [];
   }
+}
+
+/** Every member of every set, each once, in order. */
+function participantsOf(view: Membership): readonly MemberId[] {
+  return [...new Set(view.groups.flatMap((g) => g.members))];
 }

@@ -68,31 +68,39 @@ export class JointQuorumTracker {
 
   /** Records an answer; returns true when it was the first from `from`. */
   answer(from: MemberId): boolean {
+    if (this.parts.length === 1) return this.parts[0]!.answer(from); // the stable case, on every reply
     let counted = false;
     let known = false;
-    this.parts.forEach((t, i) => {
-      if (!this.sets[i]!.includes(from)) return;
+    for (let i = 0; i < this.parts.length; i++) {
+      if (!this.sets[i]!.includes(from)) continue;
       known = true;
-      if (t.answer(from)) counted = true;
-    });
+      if (this.parts[i]!.answer(from)) counted = true;
+    }
     assert(known, `answer from non-member ${from}`);
     return counted;
   }
 
   refuse(from: MemberId): void {
-    this.parts.forEach((t, i) => {
-      if (this.sets[i]!.includes(from)) t.refuse(from);
-    });
+    for (let i = 0; i < this.parts.length; i++) if (this.sets[i]!.includes(from)) this.parts[i]!.refuse(from);
   }
 
   get state(): QuorumState {
-    const states = this.parts.map((t) => t.state);
-    if (states.includes('impossible')) return 'impossible';
-    return states.every((s) => s === 'reached') ? 'reached' : 'pending';
+    let reached = true;
+    for (const t of this.parts) {
+      const s = t.state;
+      if (s === 'impossible') return 'impossible';
+      if (s !== 'reached') reached = false;
+    }
+    return reached ? 'reached' : 'pending';
   }
 
   /** Answers counted per member set, as "2/3 and 1/5": for error messages. */
   describe(): string {
     return this.parts.map((t, i) => `${t.count}/${this.sets[i]!.length}`).join(' and ');
+  }
+
+  /** Answers needed per member set, as "2 and 3". */
+  describeNeeded(): string {
+    return this.parts.map((t) => String(t.needed)).join(' and ');
   }
 }

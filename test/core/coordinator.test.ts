@@ -130,4 +130,71 @@ test('a cluster of one is its own quorum', () => {
   assert.equal(types(co.onUpdateAck(1, 'solo')), ['cancel', 'resolve']);
 });
 
+// ---- a change of the member set (docs/membership.md): joint quorums -----------------------
+
+const FIVE = ['a', 'b', 'c', 'd', 'e'];
+const joint = { groups: [{ members: M, needed: 2 }, { members: FIVE, needed: 3 }] };
+
+test('in a transition 3 -> 5 a phase needs a majority of the old set and of the new one; requests go to all five', () => {
+  const co = new Coordinator({ self: 'a', writer: 'a.1', members: M, quorum: 2, membership: joint });
+  assert.equal(co.write(1, 3, 'x'), [{ type: 'send-query', opId: 1, to: FIVE, addr: 3, values: false }]);
+  co.onQueryReply(1, 'd', INITIAL);
+  co.onQueryReply(1, 'e', INITIAL);
+  assert.equal(co.onQueryReply(1, 'a', INITIAL), [], '{a, d, e} is a majority of the new set only');
+  assert.equal(types(co.onQueryReply(1, 'b', pair(1, 'b.1', null))), ['cancel', 'send-update']);
+  for (const m of ['c', 'd', 'e']) assert.equal(co.onUpdateAck(1, m), [], `${m}: the old set has only c`);
+  assert.equal(types(co.onUpdateAck(1, 'b')), ['cancel', 'resolve']);
+});
+
+test('a read in a transition takes the fast path only when the quorums of both sets agree', () => {
+  const co = new Coordinator({ self: 'a', writer: 'a.1', members: M, quorum: 2, membership: joint });
+  co.read(1, 3);
+  co.onQueryReply(1, 'a', pair(2, 'b.1', 'v'));
+  co.onQueryReply(1, 'd', INITIAL); // d and e are new and still empty
+  assert.equal(co.onQueryReply(1, 'e', INITIAL), [], '{a, d, e} is a quorum of the new set only');
+  const effects = co.onQueryReply(1, 'b', pair(2, 'b.1', 'v'));
+  assert.equal(types(effects), ['cancel', 'send-update'], 'the answers disagree: written back to both sets before it returns');
+  assert.equal((effects[1] as Extract<Effect, { type: 'send-update' }>).to, FIVE);
+});
+
+test('learning a newer configuration restarts every phase in flight under it, counting answers afresh', () => {
+  const co = coordinator();
+  co.write(1, 3, 'x');
+  co.onQueryReply(1, 'a', INITIAL);
+  co.onQueryReply(1, 'b', INITIAL);
+  assert.equal(co.onUpdateAck(1, 'a'), []);
+  co.read(2, 4);
+  const effects = co.reconfigure(joint);
+  assert.equal(effects, [
+    { type: 'cancel', opId: 1, phase: 'update' },
+    { type: 'send-update', opId: 1, to: FIVE, item: { addr: 3, tag: { seq: 1, writer: 'a.1' }, value: 'x' } },
+    { type: 'cancel', opId: 2, phase: 'query' },
+    { type: 'send-query', opId: 2, to: FIVE, addr: 4, values: true },
+  ]);
+  assert.equal(co.onUpdateAck(1, 'b'), [], "a's acknowledgement was counted under the old set; the new round starts from none");
+  co.onUpdateAck(1, 'd');
+  assert.equal(co.onUpdateAck(1, 'e'), [], '{b, d, e} is a quorum of the new set, {b} none of the old');
+  assert.equal(types(co.onUpdateAck(1, 'c')), ['cancel', 'resolve']);
+});
+
+test('after a shrink an answer from the removed member is ignored, not a crash', () => {
+  const co = new Coordinator({ self: 'a', writer: 'a.1', members: FIVE, quorum: 3 });
+  co.read(1, 3);
+  co.reconfigure({ groups: [{ members: M, needed: 2 }] });
+  assert.equal(co.onQueryReply(1, 'e', pair(9, 'e.1', 'late')), []);
+  assert.equal(co.onUpdateAck(1, 'd'), []);
+  assert.equal(co.onRefused(1, 'query', 'd', 'retired'), []);
+  co.onQueryReply(1, 'b', INITIAL);
+  assert.equal(types(co.onQueryReply(1, 'c', INITIAL)), ['cancel', 'resolve']);
+});
+
+test('a deadline in a transition names both quorums', () => {
+  const co = new Coordinator({ self: 'a', writer: 'a.1', members: M, quorum: 2, membership: joint });
+  co.read(1, 3);
+  co.onQueryReply(1, 'a', INITIAL);
+  co.onQueryReply(1, 'd', INITIAL);
+  const reject = co.onDeadline(1)[1] as Extract<Effect, { type: 'reject' }>;
+  assert.is(reject.failure.message, 'no quorum of 2 and 3 before the deadline (1/3 and 2/5 answered the query phase)');
+});
+
 test.run();
