@@ -54,6 +54,12 @@ export interface QuorumGroup {
  */
 export interface Membership {
   readonly groups: readonly QuorumGroup[];
+  /**
+   * Position of the configuration state these sets come from (membership/configuration.ts
+   * stateRank). Answers say the state they were given under; only those given under this one
+   * count. Absent: every answer counts (a member set that never changes).
+   */
+  readonly rank?: number;
 }
 
 export interface CoordinatorConfig {
@@ -110,8 +116,10 @@ export class Coordinator {
    * The member sets changed (this node learned a newer configuration): new operations count
    * the new sets, and every phase in flight starts again under them, answers counted afresh,
    * so no operation completes on a quorum of a set its members know has been replaced.
-   * An answer already on its way from before still counts if its sender is counted now: it
-   * reports what that member stored (an acknowledgement: durably), which is all a quorum needs.
+   * Answers already on their way from before do not count: they carry the state they were
+   * given under, and only answers of the current one do. (A new member's answer given during
+   * the transition, before the state transfer reached it, must not count in the new set alone:
+   * the model check of docs/membership.md found a read that returned an old value that way.)
    */
   reconfigure(view: Membership): Effect[] {
     this.view = view;
@@ -134,6 +142,11 @@ export class Coordinator {
       }
     }
     return effects;
+  }
+
+  /** Whether an answer from `from`, given under state `rank`, counts now. */
+  private counts(from: MemberId, rank: number | undefined): boolean {
+    return this.targets.includes(from) && (rank === undefined || this.view.rank === undefined || rank === this.view.rank);
   }
 
   private checkView(): void {
@@ -175,9 +188,9 @@ export class Coordinator {
   }
 
   /** A member answered a query of `opId` with its stored pair. */
-  onQueryReply(opId: OpId, from: MemberId, stored: Versioned): Effect[] {
+  onQueryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number): Effect[] {
     const op = this.ops.get(opId);
-    if (!op || op.phase !== 'query' || !this.targets.includes(from)) return []; // late, duplicated, or from a member no longer counted
+    if (!op || op.phase !== 'query' || !this.counts(from, rank)) return []; // late, duplicated, or not counted now
     if (!op.tracker.answer(from)) return [];
     op.best = maxVersioned(op.best, stored);
     if (op.kind === 'read') {
@@ -189,9 +202,9 @@ export class Coordinator {
   }
 
   /** A member acknowledged (stored or ignored as stale) the update of `opId`. */
-  onUpdateAck(opId: OpId, from: MemberId): Effect[] {
+  onUpdateAck(opId: OpId, from: MemberId, rank?: number): Effect[] {
     const op = this.ops.get(opId);
-    if (!op || op.phase !== 'update' || !this.targets.includes(from)) return [];
+    if (!op || op.phase !== 'update' || !this.counts(from, rank)) return [];
     if (!op.tracker.answer(from) || op.tracker.state !== 'reached') return [];
     const result: OpResult = op.kind === 'read'
       ? { kind: 'read', addr: op.addr, value: op.best.value, tag: op.best.tag, fastPath: false }
@@ -246,6 +259,7 @@ export class Coordinator {
     const op = this.ops.get(opId);
     assert(op?.kind === 'write' && op.phase === 'queued', 'startWrite on a queued write');
     op.phase = 'query';
+    op.tracker = this.tracker(); // the member sets may have changed while it waited
     return [{ type: 'send-query', opId, to: this.targets, addr: op.addr, values: false }];
   }
 

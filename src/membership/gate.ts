@@ -1,5 +1,5 @@
 import type { Membership } from '../core/coordinator.js';
-import { compareStates, countingConfigurations, isParticipant, quorumOf, type ConfigState, type Member } from './configuration.js';
+import { compareStates, countingConfigurations, isParticipant, quorumOf, stateRank, type ConfigState, type Member } from './configuration.js';
 
 /**
  * What a replica does with a peer request, given the configuration state it holds and the one
@@ -29,5 +29,5 @@ export function gateRequest(mine: ConfigState, self: string, theirs: ConfigState
  * transition). `key` names a member as the coordinator's links do.
  */
 export function membershipOf(s: ConfigState, key: (m: Member) => string = (m) => m.id): Membership {
-  return { groups: countingConfigurations(s).map((c) => ({ members: c.members.map(key), needed: quorumOf(c) })) };
+  return { groups: countingConfigurations(s).map((c) => ({ members: c.members.map(key), needed: quorumOf(c) })), rank: stateRank(s) };
 }

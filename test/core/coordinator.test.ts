@@ -197,4 +197,16 @@ test('a deadline in a transition names both quorums', () => {
   assert.is(reject.failure.message, 'no quorum of 2 and 3 before the deadline (1/3 and 2/5 answered the query phase)');
 });
 
+test('answers count only under the configuration state they were given in (model seed 3451)', () => {
+  const co = new Coordinator({ self: 'a', writer: 'a.1', members: ['a', 'b'], quorum: 1, membership: { groups: [{ members: ['b'], needed: 1 }, { members: ['a'], needed: 1 }], rank: 3 } });
+  co.read(1, 3);
+  assert.equal(co.onQueryReply(1, 'a', pair(1, 'x.1', 'old'), 3), [], "a's answer counts for the new set {a}; the old set {b} has not answered");
+  co.reconfigure({ groups: [{ members: ['a'], needed: 1 }], rank: 4 });
+  assert.equal(co.onQueryReply(1, 'a', pair(1, 'x.1', 'old'), 3), [], 'given during the transition, before the state transfer reached a: it must not count alone');
+  assert.equal(co.onQueryReply(1, 'a', pair(7, 'b.1', 'new'), 4), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'resolve', opId: 1, result: { kind: 'read', addr: 3, value: 'new', tag: { seq: 7, writer: 'b.1' }, fastPath: true } },
+  ]);
+});
+
 test.run();

@@ -22,9 +22,9 @@ test('a member removed by the newest configuration it knows answers retired, eve
   assert.equal(gateRequest(j, 'd', j), { kind: 'serve' }, 'and the new member counts in the new set');
 });
 
-test('the coordinator counts a majority of each set of the state', () => {
-  assert.equal(membershipOf(j), { groups: [{ members: ['a', 'b', 'c'], needed: 2 }, { members: ['a', 'c', 'd'], needed: 2 }] });
-  assert.equal(membershipOf(s2, (m) => m.address), { groups: [{ members: ['127.0.0.1:4000', '127.0.0.1:4001', '127.0.0.1:4002'], needed: 2 }] });
+test('the coordinator counts a majority of each set of the state, and only answers given under it', () => {
+  assert.equal(membershipOf(j), { groups: [{ members: ['a', 'b', 'c'], needed: 2 }, { members: ['a', 'c', 'd'], needed: 2 }], rank: 3 });
+  assert.equal(membershipOf(s2, (m) => m.address), { groups: [{ members: ['127.0.0.1:4000', '127.0.0.1:4001', '127.0.0.1:4002'], needed: 2 }], rank: 4 });
 });
 
 test.run();
