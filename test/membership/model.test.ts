@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runModel, type ModelMutations, type ModelOptions } from './model.js';
+import { MODEL_MUTATIONS, runModel, type ModelOptions } from './model.js';
 
 /**
  * docs/membership.md checked before it is wired into the node: the pure pieces (Coordinator
@@ -40,18 +40,22 @@ test('400 random runs of one- and two-member sets (replacing the only member): l
   assert.is(failed, undefined, failed && `seed ${failed.seed}: ${failed.why}`);
 });
 
-/** Each broken variant, and the mix of runs that exposes it (as the node simulation's fault mixes). */
-const MUTATIONS: Record<string, { readonly mutations: ModelMutations; readonly options?: Omit<ModelOptions, 'seed' | 'steps' | 'mutations'> }> = {
-  'the new configuration counts before the state transfer': { mutations: { newConfigBeforeTransfer: true } },
-  "operations in a transition count only the new set's quorum": { mutations: { onlyNewQuorumInTransition: true } },
-  'two proposers both install epoch e+1 (no prepare phase)': { mutations: { skipPrepare: true } },
-  'a retired member still answers as a replica': { mutations: { retiredAnswers: true } },
-  'answers given under an earlier state still count (model seed 3451; one- and two-member sets)': { mutations: { answersOutliveStates: true }, options: { maxMembers: 2 } },
+/** Each broken variant (MODEL_MUTATIONS), what it breaks, and the mix of runs that exposes it. */
+const MUTATIONS: Record<string, { readonly what: string; readonly options?: Omit<ModelOptions, 'seed' | 'steps' | 'mutations'> }> = {
+  'new-config-before-transfer': { what: 'the new configuration counts before the state transfer' },
+  'only-new-quorum-in-transition': { what: "operations in a transition count only the new set's quorum" },
+  'skip-prepare': { what: 'two proposers both install epoch e+1 (no prepare phase)' },
+  'retired-answers': { what: 'a retired member still answers as a replica' },
+  'answers-outlive-states': { what: 'answers given under an earlier state still count (model seed 3451; one- and two-member sets)', options: { maxMembers: 2 } },
 };
 
-for (const [what, { mutations, options }] of Object.entries(MUTATIONS)) {
-  test(`caught within 1,000 runs: ${what}`, () => {
-    assert.ok(firstFailing(1_000, { mutations, ...options }) !== undefined, 'no violation (linearizability, or two member sets for one epoch) in 1,000 runs');
+test('every mutation of the model is tested', () => {
+  assert.equal(Object.keys(MUTATIONS).sort(), Object.keys(MODEL_MUTATIONS).sort());
+});
+
+for (const [name, { what, options }] of Object.entries(MUTATIONS)) {
+  test(`caught within 1,000 runs: ${what} (${name})`, () => {
+    assert.ok(firstFailing(1_000, { mutations: MODEL_MUTATIONS[name], ...options }) !== undefined, 'no violation (linearizability, or two member sets for one epoch) in 1,000 runs');
   });
 }
 

@@ -32,6 +32,15 @@ export interface ModelMutations {
   readonly answersOutliveStates?: boolean;
 }
 
+/** The mutations by name, for `npm run model -- --mutation NAME` and the tests. */
+export const MODEL_MUTATIONS: Readonly<Record<string, ModelMutations>> = {
+  'new-config-before-transfer': { newConfigBeforeTransfer: true },
+  'only-new-quorum-in-transition': { onlyNewQuorumInTransition: true },
+  'skip-prepare': { skipPrepare: true },
+  'retired-answers': { retiredAnswers: true },
+  'answers-outlive-states': { answersOutliveStates: true },
+};
+
 export interface ModelOptions {
   readonly seed: number;
   readonly steps: number;
