@@ -127,8 +127,8 @@ export class Coordinator {
     this.checkView();
     const effects: Effect[] = [];
     for (const [opId, op] of this.ops) {
-      if (op.phase === 'queued') continue;
       op.tracker = this.tracker();
+      if (op.phase === 'queued') continue; // it starts under the new sets when its turn comes
       effects.push({ type: 'cancel', opId, phase: op.phase });
       if (op.phase === 'query') {
         if (op.kind === 'read') {
@@ -259,7 +259,6 @@ export class Coordinator {
     const op = this.ops.get(opId);
     assert(op?.kind === 'write' && op.phase === 'queued', 'startWrite on a queued write');
     op.phase = 'query';
-    op.tracker = this.tracker(); // the member sets may have changed while it waited
     return [{ type: 'send-query', opId, to: this.targets, addr: op.addr, values: false }];
   }
 

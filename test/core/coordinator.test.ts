@@ -209,4 +209,18 @@ test('answers count only under the configuration state they were given in (model
   ]);
 });
 
+test('a write queued behind another starts under the member sets learned while it waited', () => {
+  const co = coordinator();
+  co.write(1, 3, 'first');
+  assert.equal(co.write(2, 3, 'second'), [], 'queued');
+  co.reconfigure(joint);
+  for (const m of ['a', 'b', 'd']) co.onQueryReply(1, m, INITIAL);
+  co.onUpdateAck(1, 'a');
+  co.onUpdateAck(1, 'b');
+  const started = co.onUpdateAck(1, 'd'); // {a, b} of the old set and {a, b, d} of the new one
+  assert.equal(types(started), ['cancel', 'resolve', 'send-query']);
+  assert.equal(started[2], { type: 'send-query', opId: 2, to: FIVE, addr: 3, values: false });
+  assert.equal(co.onQueryReply(2, 'e', INITIAL), [], 'an answer from a new member counts (no assertion), one of three');
+});
+
 test.run();
