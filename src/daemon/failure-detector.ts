@@ -88,7 +88,7 @@ export class FailureDetector {
         : silentMs >= limits.suspectAfterMs ? 'suspect' : 'up';
       return {
         member, state, nodeId: e.nodeId,
-        lastContactMsAgo: e.lastContact === null ? null : now - e.lastContact,
+        lastContactMsAgo: e.lastContact === null ? null : Math.round(now - e.lastContact),
         // A round trip measured before the peer went silent says nothing about it now.
         rttMs: state === 'up' ? e.rttMs : null, recovering: e.recovering, error: e.error,
       };
@@ -122,7 +122,7 @@ export class FailureDetector {
         continue;
       }
       const fields = {
-        peer: h.member, from: e.logged, forMs: now - e.sinceMs, ...(e.unlogged > 0 ? { changesNotLogged: e.unlogged } : {}),
+        peer: h.member, from: e.logged, forMs: Math.round(now - e.sinceMs), ...(e.unlogged > 0 ? { changesNotLogged: e.unlogged } : {}),
         ...(h.state !== 'up' && h.error ? { error: h.error } : {}),
       };
       this.logger.warn(h.state === 'up' ? `peer up again after ${describeMs(now - e.sinceMs)} ${e.logged}` : `peer ${h.state}`, fields);

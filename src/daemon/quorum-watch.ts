@@ -24,9 +24,9 @@ export class QuorumWatch {
     if (this.had === undefined) {
       if (!v.hasQuorum) this.logger.warn('no quorum yet: reads and writes through this node fail until one forms', { serving: v.serving, quorum: v.quorum, missing });
     } else if (v.hasQuorum) {
-      this.logger.warn(`quorum regained after ${describeMs(t - this.sinceMs)} without`, { serving: v.serving, quorum: v.quorum, lostForMs: t - this.sinceMs });
+      this.logger.warn(`quorum regained after ${describeMs(t - this.sinceMs)} without`, { serving: v.serving, quorum: v.quorum, lostForMs: Math.round(t - this.sinceMs) });
     } else {
-      this.logger.warn('quorum lost: reads and writes through this node fail', { serving: v.serving, quorum: v.quorum, missing, hadForMs: t - this.sinceMs });
+      this.logger.warn('quorum lost: reads and writes through this node fail', { serving: v.serving, quorum: v.quorum, missing, hadForMs: Math.round(t - this.sinceMs) });
     }
     this.had = v.hasQuorum;
     this.sinceMs = t;

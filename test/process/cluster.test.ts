@@ -31,6 +31,13 @@ test('a write through one node is read through every node', () => withCluster(as
   assert.equal(never.body, { addr: 4, value: null, tag: { seq: 0, writer: '' } });
 }));
 
+test('/status gives the last contact with each peer in whole milliseconds (top printed "339.14156200…" before)', () => withCluster(async (c) => {
+  await new Promise((r) => setTimeout(r, 400)); // a few heartbeats
+  const status = await (await fetch(`${c.node(0).url}/status`)).json() as { peers: { member: string; lastContactMsAgo: number | null }[] };
+  assert.is(status.peers.length, 2);
+  for (const p of status.peers) assert.ok(Number.isInteger(p.lastContactMsAgo), `${p.member}: ${p.lastContactMsAgo}`);
+}));
+
 test('one node SIGKILLed: the others keep serving, and the restarted node serves the newest value', () => withCluster(async (c) => {
   assert.is((await writeVia(c.node(0), 1, 'before')).status, 200);
   await c.node(2).stop('SIGKILL');
