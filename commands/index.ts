@@ -1,5 +1,9 @@
 import Backup from './backup.js';
 import Help from './help.js';
+import MemberAdd from './member/add.js';
+import MemberList from './member/list.js';
+import MemberRemove from './member/remove.js';
+import MemberReplace from './member/replace.js';
 import Read from './read.js';
 import Restore from './restore.js';
 import ServiceUnit from './service/unit.js';
@@ -16,6 +20,10 @@ import Write from './write.js';
 export const COMMANDS = {
   backup: Backup,
   help: Help,
+  'member:add': MemberAdd,
+  'member:list': MemberList,
+  'member:remove': MemberRemove,
+  'member:replace': MemberReplace,
   read: Read,
   restore: Restore,
   'service:unit': ServiceUnit,

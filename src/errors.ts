@@ -123,6 +123,40 @@ export class OverloadedError extends ShmemError {
   readonly httpStatus = 503;
 }
 
+/**
+ * A peer request met another configuration state of the member set than it was sent under
+ * (docs/membership.md): `stale_config` (the sender is behind; `state` is ours), `config_behind`
+ * (we are behind: the sender pushes its state and retries), `retired` (this member is no longer
+ * in the configuration; `state` is the one that replaced it). Nothing in such an answer counts.
+ */
+export class ConfigStateError extends ShmemError {
+  override readonly name = 'ConfigStateError';
+  static readonly codes = ['stale_config', 'config_behind', 'retired'] as const;
+  readonly httpStatus = 409;
+  constructor(readonly code: (typeof ConfigStateError.codes)[number], message: string, readonly state?: unknown, options?: { hint?: string }) {
+    super(message, options);
+  }
+}
+
+/** This node is not a member of the cluster's configuration (not yet added, or removed): it coordinates nothing. */
+export class NotMemberError extends ShmemError {
+  override readonly name = 'NotMemberError';
+  static readonly codes = ['not_member'] as const;
+  readonly code = 'not_member';
+  readonly httpStatus = 503;
+}
+
+/** A change of the member set was refused (nothing changed), or could not finish now (it resumes). */
+export class MemberChangeError extends ShmemError {
+  override readonly name = 'MemberChangeError';
+  static readonly codes = ['change_refused', 'change_failed'] as const;
+  readonly httpStatus: number;
+  constructor(readonly code: (typeof MemberChangeError.codes)[number], message: string, options?: { hint?: string }) {
+    super(message, options);
+    this.httpStatus = code === 'change_refused' ? 409 : 503;
+  }
+}
+
 /** The CLI could not reach any of its endpoints. */
 export class NoEndpointError extends ShmemError {
   override readonly name = 'NoEndpointError';
@@ -157,7 +191,7 @@ export const ERROR_CODES: readonly string[] = [
   ...[
     BadInputError, NotFoundError, MethodNotAllowedError, QuorumUnavailableError, MembershipMismatchError, UnauthenticatedError,
     PermissionDeniedError, ShuttingDownError, RecoveringError, StorageUnavailableError, RegisterDamagedError, OverloadedError,
-    NoEndpointError, BadResponseError, ConfigError,
+    NoEndpointError, BadResponseError, ConfigError, ConfigStateError, NotMemberError, MemberChangeError,
   ].flatMap((c) => c.codes),
   'internal', 'usage',
 ];

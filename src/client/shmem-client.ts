@@ -66,6 +66,11 @@ export class ShmemClient {
     return { addr, tag: b['tag'], endpoint };
   }
 
+  /** POST a JSON body (for example a member change) to the first endpoint that answers. */
+  async postJson(path: string, body: unknown): Promise<{ body: unknown; endpoint: string }> {
+    return this.call('POST', path, JSON.stringify(body));
+  }
+
   /** GET a JSON document (for example /status) from the first endpoint that answers. */
   async getJson(path: string): Promise<{ body: unknown; endpoint: string }> {
     return this.call('GET', path);

@@ -20,6 +20,8 @@ export interface Config {
   readonly peers: readonly MemberId[];
   /** Every member, self included, sorted. */
   readonly members: readonly MemberId[];
+  /** Members to ask for the configuration when this node's data dir is new and it joins a running cluster (--join). */
+  readonly join: readonly MemberId[];
   readonly dataDir: string;
   readonly durability: Durability;
   readonly valueBytesMax: number;
@@ -59,7 +61,8 @@ export const SETTINGS = {
   port: { flag: '--port', env: 'SHMEM_PORT', fallback: '3030', help: 'TCP port for clients and peers' },
   host: { flag: '--host', env: 'SHMEM_HOST', fallback: '127.0.0.1', help: 'address to listen on; beyond loopback it needs TLS and client authentication, or --insecure' },
   advertise: { flag: '--advertise', env: 'SHMEM_ADVERTISE', shown: 'host:port', help: 'host:port the other members use for this node (required with --host 0.0.0.0)' },
-  peers: { flag: '--peers', env: 'SHMEM_PEERS', fallback: '', shown: 'none', help: 'the other members, comma-separated host:port (in a config file: a string or an array)' },
+  peers: { flag: '--peers', env: 'SHMEM_PEERS', fallback: '', shown: 'none', help: 'the other founding members of a new cluster, comma-separated host:port (in a config file: a string or an array); a data dir that has a member set keeps it' },
+  join: { flag: '--join', env: 'SHMEM_JOIN', fallback: '', shown: 'none', help: 'members of a running cluster to join, comma-separated host:port: a new node fetches the member set from them (then `shmem member add` it)' },
   dataDir: { flag: '--data-dir', env: 'SHMEM_DATA_DIR', shown: 'required', help: 'directory of the SQLite database (created with mode 0700)' },
   durability: { flag: '--durability', env: 'SHMEM_DURABILITY', fallback: 'full', help: 'full: fsync every commit; normal: survives a process crash, not a power loss' },
   valueBytesMax: { flag: '--value-bytes-max', env: 'SHMEM_VALUE_BYTES_MAX', fallback: String(limits.valueBytesDefault), help: `largest value in UTF-8 bytes (at most ${limits.valueBytesMax})` },
@@ -106,8 +109,8 @@ export function readConfigFile(path: string): FileSettings {
     if (!Object.hasOwn(SETTINGS, key)) {
       // Own keys only: "toString" or "constructor" are not settings.
       problems.push(`"${key.length > 40 ? `${key.slice(0, 40)}…` : key}" is not a setting (known: ${Object.keys(SETTINGS).join(', ')})`);
-    } else if (key === 'peers' && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
-      settings.peers = value.join(',');
+    } else if ((key === 'peers' || key === 'join') && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      settings[key] = value.join(',');
     } else if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
       settings[key as SettingName] = String(value);
     } else {
@@ -243,6 +246,19 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     problems.push(`${peersRaw.source}: ${peers.length + 1} members, at most ${limits.membersMax} are supported`);
   }
 
+  const joinRaw = pick('join');
+  const join: MemberId[] = [];
+  for (const text of (joinRaw.value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const parsed = parseMemberAddress(text);
+    if (!parsed.ok) problems.push(`${joinRaw.source}: ${parsed.message}`);
+    else if (parsed.member === self || isThisNode(parsed.member, port, host)) problems.push(`${joinRaw.source}: ${parsed.member} is this node itself; name members of the running cluster`);
+    else if (!join.includes(parsed.member)) join.push(parsed.member);
+  }
+  if (join.length > 0 && peers.length > 0) {
+    problems.push(`${joinRaw.source} and ${peersRaw.source} exclude each other: --peers founds a new cluster, --join joins a running one`);
+  }
+  if (join.length > limits.membersMax) problems.push(`${joinRaw.source}: ${join.length} endpoints, at most ${limits.membersMax}`);
+
   const dataDir = pick('dataDir');
   if (dataDir.value === undefined || dataDir.value.trim() === '') {
     problems.push(`${SETTINGS.dataDir.flag} (or ${SETTINGS.dataDir.env}) is required: the directory that holds this node's data`);
@@ -267,6 +283,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     self,
     peers,
     members: canonicalMembers([self, ...peers]),
+    join,
     dataDir: dataDir.value ?? '',
     durability: oneOf('durability', ['full', 'normal'] as const),
     valueBytesMax: int('valueBytesMax', 1, limits.valueBytesMax),

@@ -155,7 +155,8 @@ export class Coordinator {
       assert(new Set(g.members).size === g.members.length, 'members must be distinct');
       assert(g.needed >= 1 && g.needed <= g.members.length, 'quorum out of range');
     }
-    assert(this.targets.includes(this.config.self), 'self must be a member');
+    // A node outside its configuration (joining, or removed) keeps a view but coordinates nothing (the node refuses its ops).
+    assert(this.config.membership !== undefined || this.targets.includes(this.config.self), 'self must be a member');
   }
 
   /** Number of operations in flight or queued. */

@@ -48,18 +48,26 @@ export class FailureDetector {
   private readonly startedAt: number;
 
   constructor(
-    private readonly links: readonly MemberLink[],
+    private links: readonly MemberLink[],
     private readonly intervalMs: number,
     private readonly logger: Logger,
     private readonly clock: Clock = realClock,
   ) {
     this.startedAt = clock.now();
+    this.setLinks(links);
+  }
+
+  /** The members to watch changed (a change of the member set): new ones start unseen, removed ones are forgotten. */
+  setLinks(links: readonly MemberLink[]): void {
+    this.links = links;
     for (const l of links) {
+      if (this.entries.has(l.member)) continue;
       this.entries.set(l.member, {
         nodeId: null, lastContact: null, rttMs: null, error: null, mismatch: false, recovering: false,
-        logged: undefined, loggedAtMs: Number.NEGATIVE_INFINITY, sinceMs: clock.now(), seen: undefined, unlogged: 0,
+        logged: undefined, loggedAtMs: Number.NEGATIVE_INFINITY, sinceMs: this.clock.now(), seen: undefined, unlogged: 0,
       });
     }
+    for (const member of [...this.entries.keys()]) if (!links.some((l) => l.member === member)) this.entries.delete(member);
   }
 
   start(): void {

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { canonicalMembers, describeMemberDifference } from '../config/members.js';
-import type { MemberId, WriterId } from '../core/types.js';
-import { ConfigError } from '../errors.js';
+import type { WriterId } from '../core/types.js';
 import { readIncarnation, writeIncarnation } from '../storage/data-dir.js';
 import type { RegisterStore } from '../storage/register-store.js';
 
@@ -32,25 +30,10 @@ export function markInitialized(store: RegisterStore): void {
 }
 
 /**
- * Loads (or creates) the node's identity and checks the configured member set against the
- * one persisted at first start. A changed member set is refused: counting a quorum over a
- * different set of members than the rest of the cluster would break the majority argument.
+ * Loads (or creates) the node's identity. The member set is not part of it: it lives in the
+ * data dir as a configuration with epochs (membership-boot.ts, docs/membership.md).
  */
-export function loadIdentity(store: RegisterStore, members: readonly MemberId[], dataDir: string, state: DataDirState = { walLost: false }): Identity {
-  const stored = store.getMeta('members');
-  const wanted = canonicalMembers(members);
-  if (stored !== undefined) {
-    const previous = JSON.parse(stored) as MemberId[];
-    if (previous.join(',') !== wanted.join(',')) {
-      throw new ConfigError(
-        `data dir ${dataDir} belongs to a cluster with members ${previous.join(', ')}; ` +
-        `this start was configured with ${wanted.join(', ')} (it ${describeMemberDifference(previous, wanted)})`,
-        { hint: 'start with the same --port/--peers as before; changing membership is not supported yet (use a new data dir for a new cluster)' },
-      );
-    }
-  } else {
-    store.setMeta('members', JSON.stringify(wanted));
-  }
+export function loadIdentity(store: RegisterStore, dataDir: string, state: DataDirState = { walLost: false }): Identity {
   // A lost write-ahead log may have taken acknowledged commits with it: recover like a wiped
   // data dir (docs/storage-integrity.md), and say so durably in case this start is cut short.
   if (state.walLost) store.setMeta('initialized', '0');

@@ -19,6 +19,14 @@ import { Replica } from './replica.js';
 import { Runtime, type OpObserver, type RuntimeMutations } from './runtime.js';
 import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
 import { limits } from '../core/limits.js';
+import { recoverySourcesNeeded } from '../core/recovery.js';
+import { NotMemberError } from '../errors.js';
+import type { ConfigState } from '../membership/configuration.js';
+import { describeState, toConfigState } from '../membership/config-store.js';
+import { membershipOf } from '../membership/gate.js';
+import { participantAddresses, type MembershipKeeper } from '../membership/keeper.js';
+import type { ChannelDeps } from '../transport/peer-channel.js';
+import type { ConfigLink } from '../transport/peer-link.js';
 
 /** What the node's logic needs of the configuration (the daemon's Config has more). */
 export interface NodeConfig {
@@ -42,8 +50,15 @@ export interface NodeDeps {
   readonly config: NodeConfig;
   readonly identity: Identity;
   readonly store: RegisterStore;
-  /** One link per other member. */
+  /** One link per other member (of the stored configuration, when there is `membership`). */
   readonly links: readonly MemberLink[];
+  /**
+   * The member set as configurations with epochs (docs/membership.md): the node counts its
+   * quorums, stamps its peer requests and checks those it serves by it, and makes links to
+   * members that join with `linkTo`. Without it (the simulator today) the member set is
+   * `config.members`, fixed.
+   */
+  readonly membership?: { readonly keeper: MembershipKeeper; readonly linkTo: (address: MemberId) => ConfigLink };
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
@@ -60,12 +75,13 @@ export interface NodeDeps {
  * wired in order. `start()` begins the background work; `stop()` drains and stops it.
  */
 export class ShmemNode {
-  readonly quorum: number;
   readonly replica: Replica;
   readonly recovery: Recovery | undefined;
   readonly runtime: Runtime;
-  /** The channels to the other members (the local one is not in this list). */
-  readonly channels: readonly PeerChannel[];
+  /** Links and channels to the other members, by address (the local one is not here). */
+  private readonly linkMap = new Map<MemberId, MemberLink>();
+  private readonly channelMap = new Map<MemberId, PeerChannel>();
+  private readonly channelDeps: ChannelDeps;
   readonly detector: FailureDetector;
   readonly repair: RepairRunner;
   private readonly quorumWatch: QuorumWatch;
@@ -80,15 +96,18 @@ export class ShmemNode {
     const { config, identity, store, links, clock, random, logger } = deps;
     this.startedMs = clock.wallNow();
     this.startedMonoMs = clock.now();
-    this.quorum = majority(config.members.length);
+    const keeper = deps.membership?.keeper;
+    const members = keeper ? participantAddresses(keeper.state) : config.members;
+    const quorum = majority(members.length);
 
     // The replica role; it stays silent while a new or wiped data dir is being recovered.
-    this.replica = new Replica(store, !identity.initialized);
-    this.recovery = identity.initialized ? undefined : new Recovery(config.self, config.members, this.quorum, config.opDeadlineMs, deps.mutations);
+    this.replica = new Replica(store, !identity.initialized, keeper);
+    this.recovery = identity.initialized ? undefined : new Recovery(config.self, members, quorum, config.opDeadlineMs, deps.mutations);
 
     // The pure protocol core and the runtime that carries out its effects.
     const coordinator = new Coordinator({
-      self: config.self, writer: identity.writer, members: config.members, quorum: this.quorum, mutations: deps.mutations,
+      self: config.self, writer: identity.writer, members, quorum, mutations: deps.mutations,
+      ...(keeper ? { membership: membershipOf(keeper.state, (m) => m.address) } : {}),
     });
     this.runtime = new Runtime(coordinator, config.opDeadlineMs, logger, deps.onOp, clock, deps.mutations);
     this.runtime.explainQuorum = () => quorumHint(this.verdict());
@@ -96,26 +115,140 @@ export class ShmemNode {
     this.replica.coordinatorFacts = () => ({ busy: this.runtime.inFlight > 0, opDeadlineMs: config.opDeadlineMs });
 
     // One channel per member: the local replica without a network hop, the others over their links.
-    const channelDeps = { clock, random, mutations: deps.mutations };
-    this.runtime.addChannel(new PeerChannel(new LocalLink(config.self, this.replica), this.runtime, channelDeps));
-    this.channels = links.map((l) => new PeerChannel(l, this.runtime, channelDeps));
-    for (const ch of this.channels) this.runtime.addChannel(ch);
+    // Every request names the configuration state it is sent under; answers of another state come back here.
+    this.channelDeps = {
+      clock, random, mutations: deps.mutations,
+      ...(keeper ? {
+        membership: {
+          rank: () => keeper.rank,
+          learned: (state: unknown, from: MemberId) => this.learn(state, from),
+          behind: (member: MemberId) => this.tell(member),
+        },
+      } : {}),
+    };
+    this.runtime.addChannel(new PeerChannel(new LocalLink(config.self, this.replica), this.runtime, this.channelDeps));
+    for (const l of links) this.addMember(l);
 
     // Heartbeats for status, readiness and logs (never for safety).
     this.detector = new FailureDetector(links, config.heartbeatIntervalMs, logger, clock);
     // Registers that fail their checksum are repaired from the other members.
-    this.repair = new RepairRunner(store, links, config.members.length, this.quorum, logger, clock, config.opDeadlineMs, deps.mutations);
+    this.repair = new RepairRunner(store, links, members.length, quorum, logger, clock, config.opDeadlineMs, deps.mutations);
     this.quorumWatch = new QuorumWatch(logger, limits.downAfterMs, () => clock.now());
+    keeper?.onChange((next, previous) => this.onConfigChange(next, previous));
+  }
+
+  /** The channels to the other members (the local one is not in this list). */
+  get channels(): readonly PeerChannel[] {
+    return [...this.channelMap.values()];
+  }
+
+  /** The links to the other members, by address. */
+  link(member: MemberId): MemberLink | undefined {
+    return this.linkMap.get(member);
+  }
+
+  links(): readonly MemberLink[] {
+    return [...this.linkMap.values()];
+  }
+
+  /** Closes every link (after stop()). */
+  closeLinks(): void {
+    for (const l of this.linkMap.values()) l.close();
+  }
+
+  /** Majority of the members (in a transition: of both sets together; status only, never safety). */
+  get quorum(): number {
+    const keeper = this.deps.membership?.keeper;
+    return majority(keeper ? participantAddresses(keeper.state).length : this.deps.config.members.length);
+  }
+
+  private addMember(link: MemberLink): void {
+    this.linkMap.set(link.member, link);
+    const channel = new PeerChannel(link, this.runtime, this.channelDeps);
+    this.channelMap.set(link.member, channel);
+    this.runtime.addChannel(channel);
+  }
+
+  /**
+   * A newer configuration state is durable here: links and channels to members that joined,
+   * phases in flight restarted under the new quorums, and the links to members no longer in
+   * any counted set closed.
+   */
+  private onConfigChange(next: ConfigState, previous: ConfigState): void {
+    const { config, logger } = this.deps;
+    const others = participantAddresses(next).filter((a) => a !== config.self);
+    for (const a of others) if (!this.linkMap.has(a)) this.addMember(this.deps.membership!.linkTo(a));
+    this.runtime.reconfigure(membershipOf(next, (m) => m.address));
+    for (const [a, l] of [...this.linkMap]) {
+      if (others.includes(a)) continue;
+      this.runtime.removeChannel(a);
+      this.channelMap.delete(a);
+      this.linkMap.delete(a);
+      l.close();
+    }
+    const links = [...this.linkMap.values()];
+    this.detector.setLinks(links);
+    // In a transition a damaged register is repaired from every other member (more than enough for both sets).
+    this.repair.setPeers(links, next.kind === 'joint' ? links.length : recoverySourcesNeeded(others.length + 1, majority(others.length + 1)));
+    const retired = !participantAddresses(next).includes(config.self);
+    logger.info(retired ? 'this node is no longer a member: it stops answering as a replica and coordinating' : 'member set changed', {
+      from: describeState(previous), to: describeState(next),
+    });
+    this.onMembersChanged(next, previous);
+  }
+
+  /** Told after every change of the member set (metrics, the daemon's links' credentials). */
+  onMembersChanged: (next: ConfigState, previous: ConfigState) => void = () => {};
+
+  /** A member answered with its state: adopt it if it is newer and valid. */
+  learn(state: unknown, from: MemberId): void {
+    const keeper = this.deps.membership?.keeper;
+    if (!keeper) return;
+    const parsed = toConfigState(state);
+    if (typeof parsed === 'string') {
+      this.deps.logger.warn('a member answered with a configuration state that is not valid; ignored', { peer: from, problem: parsed });
+      return;
+    }
+    try {
+      keeper.adopt(parsed);
+    } catch (err) {
+      this.deps.logger.error('refused a configuration state from a member', { peer: from, err: (err as Error).message });
+    }
+  }
+
+  /** Sends our state to `member`, which is behind (config_behind); failures are retried by the caller's retry. */
+  async tell(member: MemberId): Promise<void> {
+    const link = this.linkMap.get(member) as ConfigLink | undefined;
+    const keeper = this.deps.membership?.keeper;
+    if (!link || !keeper) return;
+    try {
+      const answer = await link.pushConfig(keeper.state, new AbortController().signal);
+      this.learn(answer.state, member);
+    } catch (err) {
+      this.deps.logger.debug('could not tell a member the configuration state', { peer: member, err: (err as Error).message });
+      await new Promise<void>((r) => this.deps.clock.setTimeout(() => r(), limits.retryBackoffMsMin));
+    }
   }
 
   /** A linearizable read through this node (the coordinator role). */
   read(addr: Addr): Promise<ReadResult> {
-    return this.runtime.read(addr);
+    const refused = this.notMember();
+    return refused ? Promise.reject(refused) : this.runtime.read(addr);
   }
 
   /** A linearizable write through this node. */
   write(addr: Addr, value: string): Promise<WriteResult> {
-    return this.runtime.write(addr, value);
+    const refused = this.notMember();
+    return refused ? Promise.reject(refused) : this.runtime.write(addr, value);
+  }
+
+  /** A node outside its configuration coordinates nothing: it could not count itself in a quorum. */
+  private notMember(): NotMemberError | undefined {
+    const keeper = this.deps.membership?.keeper;
+    if (!keeper || keeper.isMember) return undefined;
+    return new NotMemberError(`${this.deps.config.self} is not a member of ${describeState(keeper.state)}`, {
+      hint: 'use another endpoint; add this node with `shmem member add`, or it was removed',
+    });
   }
 
   /** Begins heartbeats, repair, the quorum log and, for a new or wiped data dir, recovery. */
@@ -138,7 +271,7 @@ export class ShmemNode {
         sourcesNeeded: recovery.needed,
       });
     }
-    runRecovery(recovery, links, store, logger, this.stopRecovery.signal, this.startedMonoMs, clock).then((outcome) => {
+    runRecovery(recovery, [...this.linkMap.values()], store, logger, this.stopRecovery.signal, this.startedMonoMs, clock).then((outcome) => {
       if (this.stopRecovery.signal.aborted) return;
       markInitialized(store);
       this.replica.recovering = false;
@@ -176,7 +309,14 @@ export class ShmemNode {
           : `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`,
       `${v.hasQuorum ? '[+]' : '[-]'}quorum ${v.hasQuorum ? 'ok' : 'unavailable'}: ${v.text.replace(/^[^:]*: /, '')}`,
     ];
-    return { ready: accepting && !this.replica.recovering && v.hasQuorum && this.deps.store.health().ok, checks };
+    const keeper = this.deps.membership?.keeper;
+    if (keeper) {
+      checks.push(keeper.isMember
+        ? `[+]member of ${describeState(keeper.state)}`
+        : `[-]not a member of ${describeState(keeper.state)}: waiting for \`shmem member add ${this.deps.config.self}\` (or it was removed)`);
+    }
+    const member = keeper?.isMember ?? true;
+    return { ready: accepting && member && !this.replica.recovering && v.hasQuorum && this.deps.store.health().ok, checks };
   }
 
   ping(): PingReply {

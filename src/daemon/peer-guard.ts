@@ -19,7 +19,7 @@ const REFUSAL_LOG_INTERVAL_MS = 30_000;
  * this node twice and would count it twice.
  */
 export function createPeerGuard(
-  self: MemberId, members: readonly MemberId[], clusterId: string, nodeId: string, logger: Logger,
+  self: MemberId, membersNow: () => readonly MemberId[], clusterId: string, nodeId: string, logger: Logger,
 ): (headers: IncomingHttpHeaders) => void {
   const refusals = new LogLimiter(REFUSAL_LOG_INTERVAL_MS);
   return (headers) => {
@@ -47,6 +47,7 @@ export function createPeerGuard(
     if (typeof theirId !== 'string') throw new BadInputError('bad_request', 'peer request without cluster identity');
     const from = String(headers[HEADER_FROM] ?? 'unknown sender');
     const theirs = String(headers[HEADER_MEMBERS] ?? '').split(',').filter((m) => m !== '');
+    const members = membersNow();
     const message = `${self} refuses ${from}: this node's members are ${members.join(', ')}; ` +
       `${from} was started with ${theirs.join(', ') || 'no member list'} (it ${describeMemberDifference(members, theirs)}).`;
     if (refusals.shouldLog(`members ${from}`)) logger.error('refused a peer with another member set', { peer: from, theirs, reason: message });

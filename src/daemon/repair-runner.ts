@@ -36,14 +36,14 @@ export class RepairRunner {
   private running = false;
   private readonly stopped = new AbortController();
   private readonly waitingLog = new LogLimiter(60_000);
-  private readonly needed: number;
+  private needed: number;
   /** When this process first saw each damaged address (monotonic ms). */
   private readonly firstSeen = new Map<Addr, number>();
   repaired = 0;
 
   constructor(
     private readonly store: RegisterStore,
-    private readonly peers: readonly PeerLink[],
+    private peers: readonly PeerLink[],
     members: number,
     quorum: number,
     private readonly logger: Logger,
@@ -52,6 +52,12 @@ export class RepairRunner {
     private readonly mutations: RepairMutations = {},
   ) {
     this.needed = recoverySourcesNeeded(members, quorum);
+  }
+
+  /** The member set changed: repair reads `needed` of these peers from now on. */
+  setPeers(peers: readonly PeerLink[], needed: number): void {
+    this.peers = peers;
+    this.needed = needed;
   }
 
   start(): void {

@@ -3,6 +3,7 @@ import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types.js';
 import { RecoveringError } from '../errors.js';
 import type { RegisterStore } from '../storage/register-store.js';
+import type { MembershipKeeper } from '../membership/keeper.js';
 import type { LocalReplica } from '../transport/peer-link.js';
 
 /**
@@ -10,29 +11,42 @@ import type { LocalReplica } from '../transport/peer-link.js';
  * recovering a wiped data dir it answers nothing (503 `recovering`), so it is never counted
  * in a quorum with data it does not have; senders retry elsewhere or later. Addresses whose
  * register is damaged are answered `unavailable` by the store until repaired.
+ *
+ * Every request names the configuration state it was sent under (`rank`); the keeper answers
+ * one of another state with `stale_config`, `config_behind` or `retired` instead
+ * (docs/membership.md). An update is checked again when its commit is done: if this member
+ * learned a newer state meanwhile (a state transfer read it while the commit was under way),
+ * the acknowledgement would count under a state this member knows is over, so it is answered
+ * `stale_config` instead (the items stay stored: a newer pair is always safe to keep).
  */
 export class Replica implements LocalReplica {
-  constructor(private readonly store: RegisterStore, public recovering: boolean) {}
+  constructor(private readonly store: RegisterStore, public recovering: boolean, private readonly membership?: MembershipKeeper) {}
 
   /** What a recovering member must know of this node's coordinator (core/recovery.ts); set by the node. */
   coordinatorFacts: () => { readonly busy: boolean; readonly opDeadlineMs: number } | Record<string, never> = () => ({});
 
-  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[] {
+  query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[] {
+    this.membership?.check(rank);
     this.refuseWhileRecovering();
     return this.store.query(addrs, want);
   }
 
   /** Resolves once the items are durable; stale items are not stored but still acknowledged. */
-  update(items: readonly RegisterItem[]): Promise<void> {
-    if (this.recovering) return Promise.reject(this.recoveringError());
-    return this.store.putIfNewer(items);
+  async update(items: readonly RegisterItem[], rank?: number): Promise<void> {
+    const membership = this.membership;
+    membership?.check(rank);
+    if (this.recovering) throw this.recoveringError();
+    const before = membership?.rank;
+    await this.store.putIfNewer(items);
+    if (membership && membership.rank !== before) membership.check(before);
   }
 
   /**
    * A page of registers for a recovering member (at most limits.registerPageValueBytesMax of
    * values); "not initialised" while recovering ourselves.
    */
-  page(after: Addr | null, limit: number): RegisterPage {
+  page(after: Addr | null, limit: number, rank?: number): RegisterPage {
+    if (rank !== undefined) this.membership?.check(rank);
     if (this.recovering) return { initialized: false, items: [], next: null };
     const { items, next } = this.store.page(after, limit, limits.registerPageValueBytesMax);
     return { initialized: true, items, next, ...this.coordinatorFacts() };

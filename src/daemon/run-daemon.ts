@@ -3,7 +3,6 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isLoopback, type Config } from '../config/config.js';
-import { clusterId as computeClusterId } from '../config/members.js';
 import { limits } from '../core/limits.js';
 import type { Addr, ReadResult, RegisterItem, WriteResult } from '../core/types.js';
 import { ConfigError } from '../errors.js';
@@ -18,9 +17,15 @@ import type { NodeApi, Readiness } from '../server/node-api.js';
 import { clearRunning, dataDirError, lockDataDir, markRunning, previousRun } from '../storage/data-dir.js';
 import { DB_FILE, SqliteStore } from '../storage/sqlite-store.js';
 import { HttpLink, type PeerCredentials } from '../transport/http-link.js';
-import type { PingReply } from '../transport/wire.js';
+import { JOINING_CLUSTER_ID, type PingReply } from '../transport/wire.js';
 import { VERSION } from '../version.js';
-import { loadIdentity, type Identity } from './identity.js';
+import { loadIdentity, markInitialized, type Identity } from './identity.js';
+import { MemberChanges } from './member-changes.js';
+import { loadMembership, type MembershipBoot } from './membership-boot.js';
+import { memberList, membershipApi } from './membership-api.js';
+import { MembershipKeeper, participantAddresses } from '../membership/keeper.js';
+import { describeState } from '../membership/config-store.js';
+import type { MemberId } from '../core/types.js';
 import { ShmemNode } from './node.js';
 import { createPeerGuard } from './peer-guard.js';
 import type { StatusDoc } from './status-doc.js';
@@ -65,13 +70,41 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   try {
     const problem = previous.walLost ? null : store.quickCheck();
     if (problem !== null) throw damagedDatabase(store.path, `SQLite's integrity check found: ${problem.slice(0, 300)}`);
-    identity = loadIdentity(store, config.members, config.dataDir, previous);
+    identity = loadIdentity(store, config.dataDir, previous);
     markRunning(config.dataDir);
   } catch (err) {
     await store.close();
     lock.release();
     throw err;
   }
+  // One link per member, over HTTP (the peer streams), made for the cluster this node belongs to.
+  const peerCredentials = (c: Credentials, cluster: string): PeerCredentials => ({ tls: c.tls, proof: c.secret?.proof(cluster) });
+  let keeper: MembershipKeeper | undefined;
+  const makeLink = (member: MemberId, cluster: string): HttpLink => new HttpLink(member, {
+    self: config.self, members: () => (keeper ? participantAddresses(keeper.state) : config.members), clusterId: cluster,
+    nodeId: identity.nodeId, requestDeadlineMs: config.peerRequestDeadlineMs, valueBytesMax: config.valueBytesMax,
+    credentials: peerCredentials(credentials, cluster),
+  });
+  // The member set: the configuration the data dir holds, founded from --peers, or fetched
+  // from a running cluster with --join (membership-boot.ts, docs/membership.md).
+  let boot: MembershipBoot;
+  try {
+    boot = await loadMembership(store, config, store.path, logger, (a) => makeLink(a, JOINING_CLUSTER_ID));
+  } catch (err) {
+    await store.close();
+    clearRunning(config.dataDir);
+    lock.release();
+    throw err;
+  }
+  if (boot.joined && !identity.initialized) {
+    // A joining node is filled by the state transfer of its `member add`, not by recovery: until
+    // then it is counted only together with a majority of the members that have the data.
+    markInitialized(store);
+    identity = { ...identity, initialized: true };
+  }
+  const clusterId = boot.clusterId;
+  keeper = new MembershipKeeper(boot.store, boot.state, config.self);
+  const membershipKeeper = keeper;
   if (previous.walLost) {
     logger.warn('the node was killed and its write-ahead log is gone: acknowledged writes may be lost here; recovering from the other members', {
       file: `${store.path}-wal`,
@@ -79,30 +112,39 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   }
   // From here on every log line names the node id too, not only its address.
   logger = logger.child({ nodeId: identity.nodeId });
-  const clusterId = computeClusterId(config.members);
-
-  // One link per other member, over HTTP (the peer streams).
-  const peerCredentials = (c: Credentials): PeerCredentials => ({ tls: c.tls, proof: c.secret?.proof(clusterId) });
-  const links = config.peers.map((m) => new HttpLink(m, {
-    self: config.self, members: config.members, clusterId, nodeId: identity.nodeId, requestDeadlineMs: config.peerRequestDeadlineMs,
-    valueBytesMax: config.valueBytesMax, credentials: peerCredentials(credentials),
-  }));
+  const links = participantAddresses(membershipKeeper.state).filter((a) => a !== config.self).map((a) => makeLink(a, clusterId));
 
   // The node itself: replica, coordinator and runtime, channels, heartbeats, recovery, repair
   // (node.ts), on the process's clock. The simulator runs the same wiring on a virtual one.
   let metrics: NodeMetrics | undefined;
   const shmem = new ShmemNode({
     config, identity, store, links, clock: realClock, random: realRandom, logger, clusterId, version: VERSION,
+    membership: { keeper: membershipKeeper, linkTo: (a) => makeLink(a, clusterId) },
     onOp: (op, outcome, seconds, fastPath) => metrics?.observeOp(op, outcome, seconds, fastPath),
   });
-  const { replica, runtime, channels, detector, quorum } = shmem;
+  const { replica, runtime, detector } = shmem;
+
+  // Changes of the member set (member-changes.ts): Paxos, the joint phase, the state transfer.
+  const changes = new MemberChanges({
+    self: config.self, nodeId: identity.nodeId, keeper: membershipKeeper, configStore: boot.store, replica, clusterId, logger, clock: realClock,
+    linkTo: (a) => {
+      const own = shmem.link(a) as HttpLink | undefined;
+      if (own) return { link: own, release: () => {} };
+      const temporary = makeLink(a, clusterId);
+      return { link: temporary, release: () => temporary.close() };
+    },
+    onStep: (step) => metrics?.observeMemberChange(step),
+  });
+  const members = { keeper: membershipKeeper, changes, clusterId, nodeId: identity.nodeId, self: config.self, peers: () => detector.health() };
 
   // Prometheus metrics, read from the modules at scrape time.
   metrics = new NodeMetrics({
     peers: () => detector.health(),
-    channels: () => channels.map((c) => ({ member: c.member, ...c.stats() })),
+    channels: () => shmem.channels.map((c) => ({ member: c.member, ...c.stats() })),
     recovering: () => replica.recovering,
     damaged: () => store.stats().damaged,
+    epoch: () => membershipKeeper.epoch,
+    joint: () => membershipKeeper.state.kind === 'joint',
   });
   store.onCommit = (seconds, items) => metrics?.observeCommit(seconds, items);
   store.onDamage = (addr, what) => {
@@ -116,7 +158,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
 
   // Who may call what: checked once per request by the server (security/access-control.ts).
   const access = new AccessControl(credentials, {
-    clusterId, members: config.members, clientCertAuth: config.security.clientCertAuth, logger,
+    clusterId, clientCertAuth: config.security.clientCertAuth, logger,
     onRefused: (scope, code) => metrics?.observeAccessRefused(scope, code),
   });
   const peerInputLog = new LogLimiter(60_000);
@@ -127,11 +169,12 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     valueBytesMax: config.valueBytesMax,
     read: (addr: Addr): Promise<ReadResult> => shmem.read(addr),
     write: (addr: Addr, value: string): Promise<WriteResult> => shmem.write(addr, value),
-    query: (addrs, want) => replica.query(addrs, want),
-    update: (items: readonly RegisterItem[]): Promise<void> => replica.update(items),
-    registers: (after, limit) => replica.page(after, limit),
+    query: (addrs, want, rank) => replica.query(addrs, want, rank),
+    update: (items: readonly RegisterItem[], rank): Promise<void> => replica.update(items, rank),
+    registers: (after, limit, rank) => replica.page(after, limit, rank),
     tags: (from, limit) => store.tags(from, limit),
-    checkPeer: createPeerGuard(config.self, config.members, clusterId, identity.nodeId, logger),
+    membership: membershipApi(members),
+    checkPeer: createPeerGuard(config.self, () => participantAddresses(membershipKeeper.state), clusterId, identity.nodeId, logger),
     ping: (): PingReply => shmem.ping(),
     peerInputRefused: (reason, message, from) => {
       metrics?.observePeerInputRefused(reason);
@@ -149,8 +192,8 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
           tls: credentials.tls !== undefined,
         },
         cluster: {
-          id: clusterId, members: config.members, size: v.size, quorum, serving: v.serving,
-          hasQuorum: v.hasQuorum, verdict: v.text, verdictCode: v.code, unavailable: v.unavailable,
+          id: clusterId, members: participantAddresses(membershipKeeper.state), size: v.size, quorum: shmem.quorum, serving: v.serving,
+          hasQuorum: v.hasQuorum, verdict: v.text, verdictCode: v.code, unavailable: v.unavailable, membership: memberList(members),
         },
         peers,
         store: { ...store.stats(), health: store.health() },
@@ -162,7 +205,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       return {
         ...doc,
         node: { ...doc.node, pid: process.pid, dataDir: config.dataDir, security: securitySummary(config, credentials) },
-        transport: Object.fromEntries(channels.map((c) => [c.member, c.stats()])),
+        transport: Object.fromEntries(shmem.channels.map((c) => [c.member, c.stats()])),
       };
     },
     metrics: async () => ({ contentType: metrics!.contentType, text: await metrics!.text() }),
@@ -180,7 +223,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   try {
     await listen(server, config.port, config.host);
   } catch (err) {
-    for (const l of links) l.close();
+    shmem.closeLinks();
     await store.close();
     clearRunning(config.dataDir);
     lock.release();
@@ -192,14 +235,15 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     void stop('recovery failed');
   };
   shmem.start();
+  changes.start();
   logger.info('security', securitySummary(config, credentials));
   if (config.insecure && !isLoopback(config.host)) {
     logger.warn('listening beyond loopback with --insecure', securitySummary(config, credentials));
   }
-  notifySystemd('ready', `serving ${config.self} (${config.members.length} members)`, logger);
-  logger.info('serving', {
+  notifySystemd('ready', `serving ${config.self} (${describeState(membershipKeeper.state)})`, logger);
+  logger.info(membershipKeeper.isMember ? 'serving' : 'serving as a node outside the member set: waiting to be added', {
     member: config.self, nodeId: identity.nodeId, incarnation: identity.incarnation,
-    members: config.members, quorum, dataDir: config.dataDir,
+    members: participantAddresses(membershipKeeper.state), epoch: membershipKeeper.epoch, clusterId, quorum: shmem.quorum, dataDir: config.dataDir,
   });
 
   let stopping: Promise<void> | undefined;
@@ -211,12 +255,13 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       edge.beginDrain();
       // Operations in flight finish (or fail with shutting_down); requests already on their way
       // are answered (with connection: close); then their answers are written.
+      changes.stop();
       await shmem.stop(Math.min(config.opDeadlineMs, limits.drainMsMax));
       await new Promise((r) => setTimeout(r, DRAIN_GRACE_MS));
       await edge.idle(1_000);
       server.closeAllConnections();
       server.close(); // its connection checks stop too
-      for (const l of links) l.close();
+      shmem.closeLinks();
       await store.close();
       clearRunning(config.dataDir);
       lock.release();
@@ -230,7 +275,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       credentials = fresh;
       access.replace(fresh);
       if (fresh.tls !== undefined) (server as HttpsServer).setSecureContext(secureOptions(fresh.tls, config.security.clientCertAuth));
-      for (const l of links) l.setCredentials(peerCredentials(fresh));
+      for (const l of shmem.links()) (l as HttpLink).setCredentials(peerCredentials(fresh, clusterId));
       metrics?.observeReload('ok');
       logger.info('reloaded credentials', { ...securitySummary(config, fresh), certificateNotAfter: fresh.tls?.notAfter.toISOString() });
     } catch (err) {

@@ -1,4 +1,4 @@
-import { Coordinator, type Effect, type OpId, type Phase } from '../core/coordinator.js';
+import { Coordinator, type Effect, type Membership, type OpId, type Phase } from '../core/coordinator.js';
 import type { Addr, MemberId, OpFailure, ReadResult, Versioned, WriteResult } from '../core/types.js';
 import {
   MembershipMismatchError, QuorumUnavailableError, ShuttingDownError, type ShmemError,
@@ -107,12 +107,28 @@ export class Runtime implements ChannelSink {
     for (const ch of this.channels.values()) ch.close();
   }
 
-  queryReply(opId: OpId, from: MemberId, stored: Versioned): void {
-    this.execute(this.coordinator.onQueryReply(opId, from, stored));
+  queryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number): void {
+    this.execute(this.coordinator.onQueryReply(opId, from, stored, rank));
   }
 
-  updateAck(opId: OpId, from: MemberId): void {
-    this.execute(this.coordinator.onUpdateAck(opId, from));
+  updateAck(opId: OpId, from: MemberId, rank?: number): void {
+    this.execute(this.coordinator.onUpdateAck(opId, from, rank));
+  }
+
+  /** The member sets changed: phases in flight restart under the new ones (core/coordinator.ts reconfigure). */
+  reconfigure(view: Membership): void {
+    this.execute(this.coordinator.reconfigure(view));
+  }
+
+  /** Adds the channel to a member that joined; idempotent. */
+  hasChannel(member: MemberId): boolean {
+    return this.channels.has(member);
+  }
+
+  /** Drops the channel to a member no longer in any counted set (after reconfigure). */
+  removeChannel(member: MemberId): void {
+    this.channels.get(member)?.close();
+    this.channels.delete(member);
   }
 
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void {

@@ -5,6 +5,30 @@ import type { PeerHealth } from './failure-detector.js';
 import type { OpStats } from './runtime.js';
 import type { MemberServing } from './status.js';
 
+/** One member as `shmem member list` shows it. */
+export interface MemberRow {
+  readonly id: string;
+  readonly address: string;
+  /** voting: counted now; joining: in the next set only (being filled); leaving: in the old set only. */
+  readonly state: 'voting' | 'joining' | 'leaving';
+  /** The node id its heartbeats report (founding members are listed by address until then). */
+  readonly nodeId: string | null;
+  readonly health: string;
+}
+
+/** The member set: GET /members, and `cluster.membership` of /status. */
+export interface MemberList {
+  readonly clusterId: string;
+  readonly epoch: number;
+  /** stable: one member set counts; joint: a change is in progress, both sets count. */
+  readonly phase: 'stable' | 'joint';
+  readonly members: readonly MemberRow[];
+  /** This node is in the member set (else it is joining, or was removed). */
+  readonly thisNodeIsMember: boolean;
+  /** The state transfer of a change, as far as this node ran it. */
+  readonly transfer: { readonly epoch: number; readonly registers: number; readonly cursor: number | null } | null;
+}
+
 /**
  * The document GET /status answers, typed once for the node that builds it (run-daemon.ts)
  * and the clients that read it (`shmem status`, `shmem top`). Admins also get the fields
@@ -39,6 +63,8 @@ export interface StatusDoc {
     readonly verdict: string;
     readonly verdictCode: 'ok' | 'degraded' | 'no_quorum';
     readonly unavailable: readonly MemberServing[];
+    /** The member set as configurations (docs/membership.md). */
+    readonly membership: MemberList;
   };
   readonly peers: readonly PeerHealth[];
   readonly store: StoreStats & { readonly health: StoreHealth };

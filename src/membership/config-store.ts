@@ -13,6 +13,8 @@ import { NO_ACCEPTOR_STATE, type AcceptorState, type Ballot } from './paxos.js';
 
 const STATE_KEY = 'config_state';
 const ACCEPTOR_KEY = 'config_acceptor';
+/** `<epoch>:<addr>`: how far the state transfer to that epoch got here (membership/transfer.ts). */
+const TRANSFER_KEY = 'transfer_cursor';
 /** Far more than 15 members need; a larger stored text is damage, not a configuration. */
 const STORED_CHARS_MAX = 64 * 1024;
 
@@ -57,6 +59,15 @@ export class ConfigStore {
     const stored = this.acceptor();
     if (next.slot < stored.slot) throw new Error(`refusing to move the acceptor back from slot ${stored.slot} to ${next.slot}`);
     this.meta.setMeta(ACCEPTOR_KEY, JSON.stringify(next));
+  }
+
+  /** The saved cursor of the state transfer run here, as saved. */
+  transferCursor(): string | undefined {
+    return this.meta.getMeta(TRANSFER_KEY);
+  }
+
+  saveTransferCursor(text: string): void {
+    this.meta.setMeta(TRANSFER_KEY, text);
   }
 
   private damaged(what: string, problem: string): ConfigError {

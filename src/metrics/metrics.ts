@@ -7,6 +7,9 @@ export interface MetricsSources {
   recovering(): boolean;
   /** Stored registers that failed their checksum and are not repaired yet. */
   damaged(): number;
+  /** Epoch of the member set held (the next one during a change), and whether a change is in progress. */
+  epoch(): number;
+  joint(): boolean;
 }
 
 export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down';
@@ -26,6 +29,7 @@ export class NodeMetrics {
   private readonly peerInputRefused: Counter<'reason'>;
   private readonly accessRefused: Counter<'scope' | 'code'>;
   private readonly reloads: Counter<'outcome'>;
+  private readonly memberChanges: Counter<'step'>;
   private readonly damage: Counter;
   private readonly connectionsRefused: Counter<'reason'>;
 
@@ -65,6 +69,17 @@ export class NodeMetrics {
       collect() {
         this.set(sources.damaged());
       },
+    });
+    this.memberChanges = new Counter({
+      name: 'shmem_member_changes_total', help: 'Steps of changes of the member set run here: proposed, chosen, joint, transferred, retired, failed', labelNames: ['step'], registers,
+    });
+    new Gauge({
+      name: 'shmem_config_epoch', help: 'Epoch of the member set this node holds (the next one during a change)', registers,
+      collect() { this.set(sources.epoch()); },
+    });
+    new Gauge({
+      name: 'shmem_config_joint', help: '1 while a change of the member set is in progress (operations need a majority of both sets)', registers,
+      collect() { this.set(sources.joint() ? 1 : 0); },
     });
     this.reloads = new Counter({ name: 'shmem_credential_reloads_total', help: 'SIGHUP reloads of certificates, tokens and secret', labelNames: ['outcome'], registers });
     new Counter({
@@ -122,6 +137,10 @@ export class NodeMetrics {
 
   observeDamage(): void {
     this.damage.inc();
+  }
+
+  observeMemberChange(step: string): void {
+    this.memberChanges.inc({ step });
   }
 
   observeReload(outcome: 'ok' | 'failed'): void {

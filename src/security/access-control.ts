@@ -5,7 +5,7 @@ import type { MemberId } from '../core/types.js';
 import { PermissionDeniedError, UnauthenticatedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
-import { HEADER_FROM } from '../transport/wire.js';
+import { HEADER_CLUSTER, HEADER_FROM } from '../transport/wire.js';
 import { HEADER_PEER_PROOF } from './cluster-secret.js';
 import type { Credentials } from './credentials.js';
 import { roleAllows, type Access, type Caller, type Role } from './roles.js';
@@ -20,7 +20,6 @@ const REFUSAL_LOG_INTERVAL_MS = 60_000;
 export interface AccessControlOptions {
   readonly clusterId: string;
   /** Every member, self included: a peer certificate must name one of their hosts. */
-  readonly members: readonly MemberId[];
   readonly clientCertAuth: boolean;
   readonly logger: Logger;
   /** Told of every refusal (metrics). */
@@ -90,9 +89,10 @@ export class AccessControl {
         throw new PermissionDeniedError('the peer certificate is not signed by the member CA (--tls-ca)');
       }
       const { host } = splitMember(from);
-      if (!this.options.members.includes(from) || host === '') {
-        throw new PermissionDeniedError(`peer "${from.slice(0, 80)}" is not a member of this cluster`);
-      }
+      // The member CA is the boundary of the cluster: a certificate it signed for host H speaks for
+      // the node at H, member or not yet (a node being added asks its members for the configuration
+      // first). What counts in a quorum is decided by the configuration, not here.
+      if (host === '') throw new PermissionDeniedError(`peer "${from.slice(0, 80)}" sent no member address (x-shmem-from)`);
       if (cert.checkIP(host) === undefined && cert.checkHost(host) === undefined) {
         throw new PermissionDeniedError(`the peer certificate does not name ${host}, the host of member ${from}`);
       }
@@ -100,7 +100,8 @@ export class AccessControl {
     if (secret !== undefined) {
       const proof = req.headers[HEADER_PEER_PROOF];
       if (typeof proof !== 'string' || proof === '') throw new UnauthenticatedError('peer requests need the cluster secret (--cluster-secret-file)');
-      if (!secret.verify(this.options.clusterId, proof)) throw new PermissionDeniedError('the peer proved another cluster secret');
+      // Proven over the cluster id the sender names (the peer guard then checks it is ours; a joining node names JOINING_CLUSTER_ID).
+      if (!secret.verify(String(req.headers[HEADER_CLUSTER] ?? ''), proof)) throw new PermissionDeniedError('the peer proved another cluster secret');
     }
     return { kind: 'peer', name: from || 'unknown peer', role: null };
   }

@@ -18,12 +18,13 @@ export function roleAllows(held: Role, needed: Role): boolean {
  * What a route needs, declared on the route and checked in one place (the server):
  * - `open`: anyone (liveness and readiness say nothing about data);
  * - `client`: a client with at least `role` (public API and operator endpoints);
- * - `peer`: a member of this cluster (the replica API).
+ * - `peer`: a member of this cluster (the replica API); `joining`: also a node that has the
+ *   cluster's credentials but not its cluster id yet (`start --join` fetching the configuration).
  */
 export type Access =
   | { readonly scope: 'open' }
   | { readonly scope: 'client'; readonly role: Role }
-  | { readonly scope: 'peer' };
+  | { readonly scope: 'peer'; readonly joining?: true };
 
 /** The authenticated caller of one request, for handlers, logs and metrics. */
 export interface Caller {

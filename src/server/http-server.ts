@@ -1,3 +1,4 @@
+import { HEADER_CLUSTER, JOINING_CLUSTER_ID } from '../transport/wire.js';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps, type Server as HttpsServer } from 'node:https';
 import { limits } from '../core/limits.js';
@@ -11,6 +12,7 @@ import { ConnectionGuard, type ConnectionRefusal, type ConnectionStats } from '.
 import { errorBody, sendError } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { opsRoutes } from './ops-routes.js';
+import { memberRoutes } from './member-routes.js';
 import { peerRoutes } from './peer-routes.js';
 import { publicRoutes } from './public-routes.js';
 import { resolveRoute, type Route } from './router.js';
@@ -60,7 +62,7 @@ export interface HttpEdge {
  */
 export function createHttpServer(node: NodeApi, logger: Logger, options: HttpServerOptions): HttpEdge {
   const bodies = new BodyBudget(limits.largeBodyBytesInFlightMax);
-  const routes: Route[] = [...publicRoutes(node, bodies), ...peerRoutes(node, logger), ...opsRoutes(node)];
+  const routes: Route[] = [...publicRoutes(node, bodies), ...peerRoutes(node, logger, bodies), ...opsRoutes(node), ...memberRoutes(node, bodies)];
   const common = {
     headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.httpRequestMs,
     connectionsCheckingInterval: limits.connectionsCheckIntervalMs, keepAlive: true,
@@ -85,7 +87,7 @@ export function createHttpServer(node: NodeApi, logger: Logger, options: HttpSer
         const { route, params } = resolveRoute(routes, req.method ?? 'GET', path);
         const admitted = options.access.authorize(req, route.access);
         const caller = admitted instanceof Promise ? await admitted : admitted;
-        if (route.access.scope === 'peer') node.checkPeer(req.headers);
+        if (route.access.scope === 'peer' && !(route.access.joining && req.headers[HEADER_CLUSTER] === JOINING_CLUSTER_ID)) node.checkPeer(req.headers);
         await route.handler(req, res, params, caller);
       } catch (err) {
         if (!res.headersSent && !req.complete) req.resume();

@@ -4,6 +4,20 @@ import type { Addr, ReadResult, RegisterItem, ReplicaAnswer, ValueWant, WriteRes
 import type { TagCursor, TagEntry } from '../storage/register-store.js';
 import type { PingReply, RefusalReason } from '../transport/wire.js';
 
+/** What the edge asks of membership; bodies are untrusted JSON, checked by the implementation. */
+export interface MembershipApi {
+  /** GET /peer/config. */
+  config(): unknown;
+  /** POST /peer/config: adopt the state if newer; answers as config(). */
+  pushConfig(body: unknown): unknown;
+  /** POST /peer/paxos: one acceptor step, durable before it answers. */
+  paxos(body: unknown): unknown;
+  /** GET /members: the member list for operators. */
+  list(): Promise<unknown>;
+  /** POST /members: add, remove or replace (admin); resolves when the change is complete. */
+  change(body: unknown): Promise<unknown>;
+}
+
 /** Readiness checklist (rqlite style): `[+]store ok`, `[-]quorum 1/3 reachable`. */
 export interface Readiness {
   readonly ready: boolean;
@@ -19,10 +33,12 @@ export interface NodeApi {
   /** Linearizable operations (coordinator role). */
   read(addr: Addr): Promise<ReadResult>;
   write(addr: Addr, value: string): Promise<WriteResult>;
-  /** Replica role. */
-  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[];
-  update(items: readonly RegisterItem[]): Promise<void>;
-  registers(after: Addr | null, limit: number): RegisterPage;
+  /** Replica role; `rank`: the configuration state the request was sent under (docs/membership.md). */
+  query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
+  update(items: readonly RegisterItem[], rank?: number): Promise<void>;
+  registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
+  /** The member set (docs/membership.md): peers' GET/POST /peer/config and /peer/paxos, operators' /members. */
+  readonly membership: MembershipApi;
   /** This replica's tags (no values), for operators and the dashboard; whatever its state. */
   tags(from: TagCursor, limit: number): TagEntry[];
   /** Throws MembershipMismatchError unless the headers carry our member set. */

@@ -8,9 +8,14 @@ import { sendJson } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { servePeerStream } from './peer-stream.js';
 import type { Route } from './router.js';
+import type { BodyBudget } from './body-budget.js';
+import { readJsonBody } from './request.js';
+
+/** A configuration state or Paxos message: far below this (15 members). */
+const CONFIG_BODY_BYTES_MAX = 64 * 1024;
 
 /** The internal replica API: members only (the server checks credentials, then the member set). */
-export function peerRoutes(node: NodeApi, logger: Logger): Route[] {
+export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): Route[] {
   const exact = (path: string): RegExp => new RegExp(`^${path}$`);
   let streamsServed = 0;
   return [
@@ -51,8 +56,28 @@ export function peerRoutes(node: NodeApi, logger: Logger): Route[] {
         if (!/^\d{1,7}$/.test(limitText) || limit < 1 || limit > REGISTER_PAGE_ITEMS) {
           throw new BadInputError('bad_request', `limit must be an integer from 1 to ${REGISTER_PAGE_ITEMS}, got "${limitText.slice(0, 20)}"`);
         }
-        sendJson(res, 200, node.registers(after === null ? null : after.addr, limit));
+        const cfgText = params.get('cfg');
+        if (cfgText !== null && !/^\d{1,15}$/.test(cfgText)) throw new BadInputError('bad_request', `cfg must be a non-negative integer, got "${cfgText.slice(0, 20)}"`);
+        sendJson(res, 200, node.registers(after === null ? null : after.addr, limit, cfgText === null ? undefined : Number(cfgText)));
       },
+    },
+    {
+      method: 'GET',
+      pattern: exact(PEER_PATHS.config),
+      access: { scope: 'peer', joining: true },
+      handler: (_req, res) => sendJson(res, 200, node.membership.config()),
+    },
+    {
+      method: 'POST',
+      pattern: exact(PEER_PATHS.config),
+      access: { scope: 'peer' },
+      handler: async (req, res) => sendJson(res, 200, node.membership.pushConfig(await readJsonBody(req, res, CONFIG_BODY_BYTES_MAX, bodies))),
+    },
+    {
+      method: 'POST',
+      pattern: exact(PEER_PATHS.paxos),
+      access: { scope: 'peer' },
+      handler: async (req, res) => sendJson(res, 200, node.membership.paxos(await readJsonBody(req, res, CONFIG_BODY_BYTES_MAX, bodies))),
     },
   ];
 }

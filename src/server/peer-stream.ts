@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { limits } from '../core/limits.js';
 import type { ValueWant } from '../core/types.js';
-import { ShmemError } from '../errors.js';
+import { ConfigStateError, ShmemError } from '../errors.js';
 import { FRAMES, FrameDecoder, FrameError, writeFrames, type EncodedFrame, type Frame } from '../transport/frames.js';
 import { encodeAnswer, encodeQueryAnswer, parseStreamRequest, type RefusalReason, type StreamRequest } from '../transport/wire.js';
 import type { NodeApi } from './node-api.js';
@@ -141,7 +141,7 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
     if (request.op === 'query') {
       const want: ValueWant = { values: request.values, budgetBytes: request.budget, oversize: request.oversize };
       try {
-        send(encodeQueryAnswer(request.id, node.query(request.addrs, want), request.values));
+        send(encodeQueryAnswer(request.id, node.query(request.addrs, want, request.cfg), request.values));
       } catch (err) {
         send(encodeAnswer({ id: request.id, error: errorOf(err, onUnexpected) }));
       }
@@ -149,7 +149,7 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
     }
     updatesPending += 1;
     updateBytesPending += request.valueBytes;
-    node.update(request.items).then(
+    node.update(request.items, request.cfg).then(
       () => send(encodeAnswer({ id: request.id, acked: request.items.length })),
       (err: unknown) => send(encodeAnswer({ id: request.id, error: errorOf(err, onUnexpected) })),
     ).finally(() => {
@@ -183,7 +183,8 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
   });
 }
 
-function errorOf(err: unknown, onUnexpected: OnUnexpected): { code: string; message: string } {
+function errorOf(err: unknown, onUnexpected: OnUnexpected): { code: string; message: string; state?: unknown } {
+  if (err instanceof ConfigStateError && err.state !== undefined) return { code: err.code, message: err.message, state: err.state };
   if (err instanceof ShmemError) return { code: err.code, message: err.message };
   onUnexpected(err);
   return { code: 'internal', message: 'internal error; see the node log' };

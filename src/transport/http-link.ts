@@ -9,13 +9,17 @@ import { HEADER_PEER_PROOF } from '../security/cluster-secret.js';
 import type { TlsMaterial } from '../security/tls.js';
 import { valueSize } from '../core/value.js';
 import { ByteGate } from './byte-gate.js';
-import { isRefusal, PeerRefusedError, type MemberLink } from './peer-link.js';
+import { isRefusal, PeerAnswerError, PeerRefusedError, type ConfigAnswer, type ConfigLink, type PaxosMessage } from './peer-link.js';
+
+/** Configuration and Paxos requests are small; a member that takes longer is treated as not answering. */
+const CONFIG_REQUEST_MS = 5_000;
 import { PeerStream } from './peer-stream.js';
 import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
 
 export interface HttpLinkOptions {
   readonly self: MemberId;
-  readonly members: readonly MemberId[];
+  /** The members this node counts now (sent for the refusal message of a node of another cluster). */
+  readonly members: () => readonly MemberId[];
   readonly clusterId: string;
   /** This node's id, sent so that a member that is this node under another name refuses us. */
   readonly nodeId?: string;
@@ -74,7 +78,7 @@ class Lane {
  * pages are plain requests. got's retries are off: retries belong to the PeerChannel, which
  * knows when the quorum no longer needs an answer.
  */
-export class HttpLink implements MemberLink {
+export class HttpLink implements ConfigLink {
   private client!: Got;
   private agent!: Agent | HttpsAgent;
   /** Every stream not yet closed: the lanes' current ones and those still finishing answers. */
@@ -108,11 +112,12 @@ export class HttpLink implements MemberLink {
     return { bulkBytesInFlight: this.gate.bytesInFlight, bulkWaiting: this.gate.waiting };
   }
 
-  async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal): Promise<QueryAnswer[]> {
-    const answer = await this.call(this.small, { op: 'query', addrs, values: withValues, budget: limits.smallAnswerValueBytesMax }, signal);
+  async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal, rank?: number): Promise<QueryAnswer[]> {
+    const cfg = rank === undefined ? {} : { cfg: rank };
+    const answer = await this.call(this.small, { op: 'query', addrs, values: withValues, budget: limits.smallAnswerValueBytesMax, ...cfg }, signal);
     const items = answer.items!;
     // Only wanted values are ever deferred.
-    return (items.some(isDeferred) ? await this.fetchDeferred(addrs, [...items], signal) : items) as QueryAnswer[];
+    return (items.some(isDeferred) ? await this.fetchDeferred(addrs, [...items], signal, rank) : items) as QueryAnswer[];
   }
 
   /**
@@ -120,7 +125,7 @@ export class HttpLink implements MemberLink {
    * be newer than the tag first answered (the member moved on): it is still the member's state
    * at a moment during this query, which is all a query answer must be.
    */
-  private async fetchDeferred(addrs: readonly Addr[], items: ReplicaAnswer[], signal: AbortSignal): Promise<ReplicaAnswer[]> {
+  private async fetchDeferred(addrs: readonly Addr[], items: ReplicaAnswer[], signal: AbortSignal, rank: number | undefined): Promise<ReplicaAnswer[]> {
     for (;;) {
       const waiting = items.flatMap((a, i) => (isDeferred(a) ? [i] : []));
       if (waiting.length === 0) return items;
@@ -137,6 +142,7 @@ export class HttpLink implements MemberLink {
       try {
         const answer = await this.call(this.bulk, {
           op: 'query', addrs: batch.map((i) => addrs[i]!), values: true, budget: limits.bulkAnswerValueBytesMax, oversize: true,
+          ...(rank === undefined ? {} : { cfg: rank }),
         }, signal);
         answer.items!.forEach((a, k) => (items[batch[k]!] = a));
       } finally {
@@ -145,19 +151,20 @@ export class HttpLink implements MemberLink {
     }
   }
 
-  async update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void> {
+  async update(items: readonly RegisterItem[], signal: AbortSignal, rank?: number): Promise<void> {
+    const cfg = rank === undefined ? {} : { cfg: rank };
     const small: RegisterItem[] = [];
     const big: RegisterItem[] = [];
     for (const item of items) (valueSize(item.value) >= limits.bulkValueBytesMin ? big : small).push(item);
     const sends: Promise<unknown>[] = [];
-    if (small.length > 0) sends.push(this.call(this.small, { op: 'update', items: small }, signal));
+    if (small.length > 0) sends.push(this.call(this.small, { op: 'update', items: small, ...cfg }, signal));
     // Big values in bulk requests of at most one batch's bytes each, admitted by the gate.
     let batch: RegisterItem[] = [];
     let bytes = 0;
     const sendBatch = (b: RegisterItem[], n: number): void => {
       sends.push(this.gate.acquire(n).then(async (release) => {
         try {
-          await this.call(this.bulk, { op: 'update', items: b }, signal);
+          await this.call(this.bulk, { op: 'update', items: b, ...cfg }, signal);
         } finally {
           release();
         }
@@ -189,12 +196,35 @@ export class HttpLink implements MemberLink {
   }
 
   /** One page of the peer's registers after `after` (wiped-node recovery). */
-  async registers(after: Addr | null, signal: AbortSignal): Promise<RegisterPage> {
-    const searchParams = { limit: REGISTER_PAGE_ITEMS, ...(after === null ? {} : { after }) };
+  async registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage> {
+    const searchParams = { limit: REGISTER_PAGE_ITEMS, ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.registers.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: 30_000 } });
     const body = this.check(res.statusCode, res.body);
     if (!isRegisterPage(body)) throw new Error(`malformed register page from ${this.member}`);
     return body;
+  }
+
+  async config(signal: AbortSignal): Promise<ConfigAnswer> {
+    const res = await this.client.get(PEER_PATHS.config.slice(1), { signal, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
+    return this.configAnswer(this.check(res.statusCode, res.body));
+  }
+
+  async pushConfig(state: unknown, signal: AbortSignal): Promise<ConfigAnswer> {
+    const res = await this.client.post(PEER_PATHS.config.slice(1), { signal, json: { state }, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
+    return this.configAnswer(this.check(res.statusCode, res.body));
+  }
+
+  async paxos(message: PaxosMessage, signal: AbortSignal): Promise<unknown> {
+    const res = await this.client.post(PEER_PATHS.paxos.slice(1), { signal, json: message, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
+    return this.check(res.statusCode, res.body);
+  }
+
+  private configAnswer(body: unknown): ConfigAnswer {
+    const b = body as Record<string, unknown> | null;
+    if (typeof b !== 'object' || b === null || typeof b['clusterId'] !== 'string' || typeof b['nodeId'] !== 'string' || b['state'] === undefined) {
+      throw new Error(`malformed configuration answer from ${this.member}`);
+    }
+    return { clusterId: b['clusterId'], nodeId: b['nodeId'], state: b['state'] };
   }
 
   close(): void {
@@ -233,7 +263,7 @@ export class HttpLink implements MemberLink {
       throwHttpErrors: false,
       headers: {
         [HEADER_CLUSTER]: this.options.clusterId,
-        [HEADER_MEMBERS]: this.options.members.join(','),
+        [HEADER_MEMBERS]: this.options.members().join(',').slice(0, 2000),
         [HEADER_FROM]: this.options.self,
         [HEADER_TO]: this.member,
         ...(this.options.nodeId === undefined ? {} : { [HEADER_NODE]: this.options.nodeId }),
@@ -244,8 +274,9 @@ export class HttpLink implements MemberLink {
 
   private check(status: number, body: unknown): unknown {
     if (status === 200) return body;
-    const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const error = (body as { error?: { code?: string; message?: string; state?: unknown } } | undefined)?.error;
     if (isRefusal(status, error?.code)) throw new PeerRefusedError(error?.message ?? `${this.member} refused this node (HTTP ${status})`);
+    if (typeof error?.code === 'string') throw new PeerAnswerError(this.member, error.code, String(error.message ?? `HTTP ${status}`).slice(0, 500), error.state);
     throw new Error(`${this.member} answered HTTP ${status}${error?.message ? `: ${error.message}` : ''}`);
   }
 }

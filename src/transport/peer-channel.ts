@@ -2,12 +2,12 @@ import type { OpId, Phase } from '../core/coordinator.js';
 import { limits } from '../core/limits.js';
 import { isUnavailable, type Addr, type MemberId, type RegisterItem, type Versioned } from '../core/types.js';
 import { realClock, realRandom, type Clock, type Random, type Timer } from '../platform/clock.js';
-import { PeerRefusedError, type PeerLink } from './peer-link.js';
+import { PeerAnswerError, PeerRefusedError, type PeerLink } from './peer-link.js';
 
-/** Where a channel delivers what its member answered. */
+/** Where a channel delivers what its member answered; `rank`: the configuration state it was asked and answered under. */
 export interface ChannelSink {
-  queryReply(opId: OpId, from: MemberId, stored: Versioned): void;
-  updateAck(opId: OpId, from: MemberId): void;
+  queryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number): void;
+  updateAck(opId: OpId, from: MemberId, rank?: number): void;
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
 }
 
@@ -18,11 +18,25 @@ export interface ChannelMutations {
   readonly noRetry?: boolean;
 }
 
+/**
+ * The configuration state a channel sends its requests under (docs/membership.md): every
+ * batch names it, and answers that another state holds are handed back here.
+ */
+export interface ChannelMembership {
+  /** The state requests are sent under now. */
+  rank(): number;
+  /** A member answered with a state it holds (`stale_config`, `retired`): adopt it if newer. */
+  learned(state: unknown, from: MemberId): void;
+  /** A member holds an older state than ours (`config_behind`): send it ours; resolves when done or failed. */
+  behind(member: MemberId): Promise<void>;
+}
+
 /** What a channel is given: its clock and randomness (seams for the simulator), and mutations. */
 export interface ChannelDeps {
   readonly clock?: Clock;
   readonly random?: Random;
   readonly mutations?: ChannelMutations;
+  readonly membership?: ChannelMembership;
 }
 
 interface Request {
@@ -138,11 +152,12 @@ export class PeerChannel {
     const signal = this.shutdown.signal;
     this.counters.batchesSent += 1;
     this.counters.itemsSent += reqs.length;
+    const rank = this.deps.membership?.rank();
     try {
       if (phase === 'query') {
         // Reads' and writes' queries share the batch; each address says whether its value is needed.
         const all = reqs.every((r) => r.withValues === reqs[0]!.withValues);
-        const answers = await this.link.query(reqs.map((r) => r.addr), all ? reqs[0]!.withValues : reqs.map((r) => r.withValues), signal);
+        const answers = await this.link.query(reqs.map((r) => r.addr), all ? reqs[0]!.withValues : reqs.map((r) => r.withValues), signal, rank);
         reqs.forEach((r, i) => {
           const a = answers[i]!;
           // The member cannot vouch for this address (a damaged register): no answer yet, ask again later.
@@ -150,15 +165,26 @@ export class PeerChannel {
             if (this.isLive(r)) this.retryLater(r);
             return;
           }
-          if (this.settle(r)) this.sink.queryReply(r.opId, this.member, a as Versioned);
+          if (this.settle(r)) this.sink.queryReply(r.opId, this.member, a as Versioned, rank);
         });
       } else {
-        await this.link.update(reqs.map((r) => r.item!), signal);
-        for (const r of reqs) if (this.settle(r)) this.sink.updateAck(r.opId, this.member);
+        await this.link.update(reqs.map((r) => r.item!), signal, rank);
+        for (const r of reqs) if (this.settle(r)) this.sink.updateAck(r.opId, this.member, rank);
       }
     } catch (err) {
       if (signal.aborted) return; // closed
       this.counters.failures += 1;
+      const membership = this.deps.membership;
+      if (membership && err instanceof PeerAnswerError) {
+        // Another configuration state: adopt theirs (the coordinator then restarts the phase and
+        // these requests are cancelled), or send them ours; whatever is still live is retried.
+        if ((err.code === 'stale_config' || err.code === 'retired') && err.state !== undefined) membership.learned(err.state, this.member);
+        if (err.code === 'config_behind') {
+          await membership.behind(this.member);
+          for (const r of reqs) if (this.isLive(r) && !this.closed) this.enqueue(r);
+          return;
+        }
+      }
       for (const r of reqs) {
         if (!this.isLive(r)) continue;
         if (err instanceof PeerRefusedError) {

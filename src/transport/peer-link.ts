@@ -12,8 +12,9 @@ import type { PingReply } from './wire.js';
  */
 export interface PeerLink {
   readonly member: MemberId;
-  query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal): Promise<QueryAnswer[]>;
-  update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void>;
+  /** `rank`: the configuration state the request is sent under (membership/configuration.ts stateRank). */
+  query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal, rank?: number): Promise<QueryAnswer[]>;
+  update(items: readonly RegisterItem[], signal: AbortSignal, rank?: number): Promise<void>;
 }
 
 /**
@@ -24,9 +25,42 @@ export interface PeerLink {
 export interface MemberLink extends PeerLink {
   /** Resolves with the member's identity; rejects when it does not answer within `deadlineMs`. */
   ping(deadlineMs: number): Promise<PingReply>;
-  /** One page of the member's registers after `after` (wiped-dir recovery). */
-  registers(after: Addr | null, signal: AbortSignal): Promise<RegisterPage>;
+  /** One page of the member's registers after `after` (wiped-dir recovery; with `rank`, a state transfer). */
+  registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage>;
   close(): void;
+}
+
+/** What changes of the member set ask of one member, besides its replica API (HttpLink). */
+export interface ConfigLink extends MemberLink {
+  /** The member's configuration state and cluster id (GET /peer/config). */
+  config(signal: AbortSignal): Promise<ConfigAnswer>;
+  /** Tells the member a newer configuration state; resolves with the one it holds after. */
+  pushConfig(state: unknown, signal: AbortSignal): Promise<ConfigAnswer>;
+  /** One Paxos message for the choice of the next configuration (membership/paxos.ts). */
+  paxos(message: PaxosMessage, signal: AbortSignal): Promise<unknown>;
+}
+
+/** What GET/POST /peer/config answer: the member's state, its cluster id and node id. */
+export interface ConfigAnswer {
+  readonly clusterId: string;
+  readonly nodeId: string;
+  readonly state: unknown;
+}
+
+/** A Paxos request (POST /peer/paxos). */
+export type PaxosMessage =
+  | { readonly op: 'prepare'; readonly slot: number; readonly ballot: { round: number; node: string } }
+  | { readonly op: 'accept'; readonly slot: number; readonly ballot: { round: number; node: string }; readonly value: unknown };
+
+/**
+ * A member answered a request with an error (wire.ts): its code, and for `stale_config` and
+ * `retired` the configuration state it holds.
+ */
+export class PeerAnswerError extends Error {
+  override readonly name = 'PeerAnswerError';
+  constructor(readonly member: MemberId, readonly code: string, message: string, readonly state?: unknown) {
+    super(`${member}: ${message}`);
+  }
 }
 
 /** The member answered that it will not serve this node; retrying cannot help. */
@@ -45,8 +79,8 @@ export function isRefusal(status: number, code: string | undefined): boolean {
 
 /** The replica role of this node, as the local link needs it. */
 export interface LocalReplica {
-  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[];
-  update(items: readonly RegisterItem[]): Promise<void>;
+  query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
+  update(items: readonly RegisterItem[], rank?: number): Promise<void>;
 }
 
 
@@ -54,12 +88,12 @@ export interface LocalReplica {
 export class LocalLink implements PeerLink {
   constructor(readonly member: MemberId, private readonly replica: LocalReplica) {}
 
-  async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[]): Promise<QueryAnswer[]> {
+  async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], _signal?: AbortSignal, rank?: number): Promise<QueryAnswer[]> {
     // Every wanted value, whatever its size: the local replica is not behind a wire, so it defers nothing.
-    return this.replica.query(addrs, { values: withValues, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true }) as QueryAnswer[];
+    return this.replica.query(addrs, { values: withValues, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true }, rank) as QueryAnswer[];
   }
 
-  update(items: readonly RegisterItem[]): Promise<void> {
-    return this.replica.update(items);
+  update(items: readonly RegisterItem[], _signal?: AbortSignal, rank?: number): Promise<void> {
+    return this.replica.update(items, rank);
   }
 }

@@ -1,7 +1,7 @@
 import type { Got } from 'got';
 import { limits } from '../core/limits.js';
 import { FRAMES, FrameDecoder, FrameError, writeFrames, type EncodedFrame } from './frames.js';
-import { isRefusal, PeerRefusedError } from './peer-link.js';
+import { isRefusal, PeerAnswerError, PeerRefusedError } from './peer-link.js';
 import { encodeRequest, parseStreamAnswer, PEER_PATHS, type AnswerExpectation, type StreamAnswer, type StreamRequestBody } from './wire.js';
 
 interface Pending {
@@ -166,7 +166,7 @@ export class PeerStream {
       if (!p) continue; // answered after its deadline killed nothing: a stale duplicate
       this.pending.delete(answer.id);
       if (p.timer) clearTimeout(p.timer);
-      if (answer.error) p.reject(new Error(`${this.options.member}: ${answer.error.message}`));
+      if (answer.error) p.reject(new PeerAnswerError(this.options.member, String(answer.error.code), String(answer.error.message).slice(0, 500), answer.error.state));
       else p.resolve(answer);
     }
     if (this.ending && this.pending.size === 0) this.closeEnded();

@@ -24,20 +24,29 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  *                  {"id":4,"ping":PingReply}
  *                  {"id":3,"error":{"code":"recovering","message":".."}}
  *                  {"id":null,"error":{..}}                                          (ends the stream: bad input)
- *   GET  /peer/registers?after=A&limit=L           -> RegisterPage (wiped-node recovery)
+ *   GET  /peer/registers?after=A&limit=L[&cfg=R]   -> RegisterPage (wiped-node recovery; with cfg, a state transfer)
+ *   GET  /peer/config                              -> {clusterId, nodeId, state}  (the member's configuration state)
+ *   POST /peer/config   {"state": ConfigState}     -> the same, after adopting it if newer
+ *   POST /peer/paxos    {"op":"prepare"|"accept","slot":E,"ballot":{..},"value":..}  -> the acceptor's reply
+ *
+ * Query and update requests carry "cfg": the rank of the configuration state they are sent
+ * under (docs/membership.md); an answer under another state is an error: `stale_config` or
+ * `retired` (with "state"), or `config_behind`.
  *
  * The stream is one long HTTP/1.1 POST whose request body carries requests and whose
  * response body carries the answers, matched by id and sent as soon as each is ready (an
  * update's after its commit), like etcd's long-lived peer streams. Each link keeps two,
  * a small lane and a bulk lane (docs/flow-control.md).
  */
-export const PEER_PATHS = { stream: '/peer/stream', registers: '/peer/registers' } as const;
+export const PEER_PATHS = { stream: '/peer/stream', registers: '/peer/registers', config: '/peer/config', paxos: '/peer/paxos' } as const;
 
 /** Registers per page of /peer/registers (and at most limits.registerPageValueBytesMax of values). */
 export const REGISTER_PAGE_ITEMS = 1000;
 
 /** Headers identifying the sender and its member set. */
 export const HEADER_CLUSTER = 'x-shmem-cluster';
+/** The cluster id a node sends before it knows one (`start --join`), accepted by GET /peer/config only. */
+export const JOINING_CLUSTER_ID = 'joining';
 export const HEADER_MEMBERS = 'x-shmem-members';
 export const HEADER_FROM = 'x-shmem-from';
 /** The sender's node id: a node refuses requests from itself (listed as its own peer under another name). */
@@ -47,14 +56,14 @@ export const HEADER_TO = 'x-shmem-to';
 
 /** One request of the peer stream, decoded and checked. */
 export type StreamRequest =
-  | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean | readonly boolean[]; readonly budget: number; readonly oversize: boolean }
-  | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[]; readonly valueBytes: number }
+  | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean | readonly boolean[]; readonly budget: number; readonly oversize: boolean; readonly cfg?: number }
+  | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[]; readonly valueBytes: number; readonly cfg?: number }
   | { readonly id: number; readonly op: 'ping' };
 
 /** A request before the stream gives it an id. */
 export type StreamRequestBody =
-  | { readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean | readonly boolean[]; readonly budget?: number; readonly oversize?: boolean }
-  | { readonly op: 'update'; readonly items: readonly RegisterItem[] }
+  | { readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean | readonly boolean[]; readonly budget?: number; readonly oversize?: boolean; readonly cfg?: number }
+  | { readonly op: 'update'; readonly items: readonly RegisterItem[]; readonly cfg?: number }
   | { readonly op: 'ping' };
 
 /** One answer of the peer stream, decoded; `id` is null only for an error that ends the stream. */
@@ -63,7 +72,8 @@ export interface StreamAnswer {
   readonly items?: readonly ReplicaAnswer[];
   readonly acked?: number;
   readonly ping?: PingReply;
-  readonly error?: { readonly code: string; readonly message: string };
+  /** `state`: with stale_config and retired, the configuration state the member holds. */
+  readonly error?: { readonly code: string; readonly message: string; readonly state?: unknown };
 }
 
 export interface PingReply {
@@ -126,6 +136,12 @@ export function parseStreamRequest(frame: Frame, valueBytesMax: number): ParsedS
   const v = frame.header;
   if (!isObject(v) || typeof v['id'] !== 'number' || !Number.isSafeInteger(v['id'])) return refuse('malformed', 'a request has no integer id');
   const id = v['id'];
+  // The configuration state the request was sent under (membership/configuration.ts stateRank).
+  const cfgValue = v['cfg'];
+  if (cfgValue !== undefined && (typeof cfgValue !== 'number' || !Number.isSafeInteger(cfgValue) || cfgValue < 0)) {
+    return refuse('malformed', 'a request\'s "cfg" must be a non-negative integer');
+  }
+  const cfg = cfgValue === undefined ? {} : { cfg: cfgValue };
   if (v['op'] === 'ping') {
     if (frame.raw.length > 0) return refuse('malformed', 'a ping carries no raw bytes');
     return { ok: true, request: { id, op: 'ping' } };
@@ -143,7 +159,7 @@ export function parseStreamRequest(frame: Frame, valueBytesMax: number): ParsedS
     if (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget < 0) return refuse('malformed', 'a query\'s budget must be a non-negative integer');
     return {
       ok: true,
-      request: { id, op: 'query', addrs, values: values as boolean | boolean[], budget: Math.min(budget, limits.bulkAnswerValueBytesMax), oversize: v['oversize'] === true },
+      request: { id, op: 'query', addrs, values: values as boolean | boolean[], budget: Math.min(budget, limits.bulkAnswerValueBytesMax), oversize: v['oversize'] === true, ...cfg },
     };
   }
   if (v['op'] === 'update') {
@@ -174,7 +190,7 @@ export function parseStreamRequest(frame: Frame, valueBytesMax: number): ParsedS
       out.push({ addr: item['addr'], tag: item['tag'] as unknown as Tag, value: value as string | null });
     }
     if (offset !== frame.raw.length) return refuse('malformed', 'an update\'s raw bytes do not match its items');
-    return { ok: true, request: { id, op: 'update', items: out, valueBytes: frame.raw.length } };
+    return { ok: true, request: { id, op: 'update', items: out, valueBytes: frame.raw.length, ...cfg } };
   }
   return refuse('malformed', `unknown op ${JSON.stringify(v['op'])?.slice(0, 20)}`);
 }
@@ -203,7 +219,7 @@ function valuesOf<T extends { readonly value: string | null }>(entries: readonly
 export function encodeRequest(id: number, body: StreamRequestBody): EncodedFrame {
   if (body.op === 'update') {
     const { items, raw } = valuesOf(body.items, (i) => ({ addr: i.addr, tag: i.tag }));
-    return encodeFrame({ id, op: 'update', items }, raw);
+    return encodeFrame(body.cfg === undefined ? { id, op: 'update', items } : { id, op: 'update', cfg: body.cfg, items }, raw);
   }
   return encodeFrame({ id, ...body });
 }

@@ -39,6 +39,7 @@ class TestReplica {
     return {
       valueBytesMax: 2 * 1024 * 1024,
       read: fail, write: fail, registers: fail, tags: fail, status: fail, metrics: fail, readiness: fail, peerInputRefused: () => {},
+      membership: { config: fail, pushConfig: fail, paxos: fail, list: fail, change: fail },
       ping: () => ({ member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: this.recovering }),
       // The store's budget rule (sqlite-store.ts): values past the budget are deferred.
       query: (addrs, want) => {
@@ -87,13 +88,13 @@ async function start(linkOptions: { requestDeadlineMs?: number; streamRenewMs?: 
   replica = new TestReplica();
   // Security off (the loopback default): every request passes the access check.
   const access = new AccessControl({ tls: undefined, secret: undefined, tokens: undefined }, {
-    clusterId: 'c', members: [], clientCertAuth: false, logger: silent, onRefused: () => {},
+    clusterId: 'c', clientCertAuth: false, logger: silent, onRefused: () => {},
   });
   server = createHttpServer(replica.api(), silent, { access, tls: undefined, clientCertAuth: false }).server as Server;
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const member = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   link = new HttpLink(member, {
-    self: '127.0.0.1:1', members: ['127.0.0.1:1', member], clusterId: 'c', requestDeadlineMs: 1_000,
+    self: '127.0.0.1:1', members: () => ['127.0.0.1:1', member], clusterId: 'c', requestDeadlineMs: 1_000,
     valueBytesMax: 2 * 1024 * 1024, ...linkOptions,
   });
 }

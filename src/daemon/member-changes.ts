@@ -1,0 +1,520 @@
+import { limits } from '../core/limits.js';
+import { majority } from '../core/quorum.js';
+import type { RegisterPage } from '../core/recovery.js';
+import type { Addr, MemberId, RegisterItem } from '../core/types.js';
+import { ConfigStateError, MemberChangeError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { describeChange, type ConfigState, type Configuration, type Member } from '../membership/configuration.js';
+import { describeState, toConfigState, type ConfigStore } from '../membership/config-store.js';
+import { participantAddresses, type MembershipKeeper } from '../membership/keeper.js';
+import { onAccept, onPrepare, Proposer, type AcceptReply, type Ballot, type PaxosMutations, type PrepareReply, type ProposerEffect } from '../membership/paxos.js';
+import { Transfer, type TransferEffect } from '../membership/transfer.js';
+import type { Clock } from '../platform/clock.js';
+import { PeerAnswerError, type ConfigLink } from '../transport/peer-link.js';
+import { REGISTER_PAGE_ITEMS } from '../transport/wire.js';
+import type { Replica } from './replica.js';
+
+/** What an operator asks (POST /members, `shmem member ...`). */
+export type ChangeRequest =
+  | { readonly action: 'add'; readonly address: MemberId }
+  | { readonly action: 'remove'; readonly member: string }
+  | { readonly action: 'replace'; readonly member: string; readonly address: MemberId };
+
+/** What a completed change reports. */
+export interface ChangeOutcome {
+  readonly epoch: number;
+  readonly change: string;
+  readonly members: readonly Member[];
+  readonly registersCopied: number;
+  readonly ms: number;
+  /** Set when another proposer's change won the epoch: ours was not made (and may be asked again). */
+  readonly superseded?: string;
+}
+
+/** Counted in /metrics and logged: one line per step of every change. */
+export type ChangeStep = 'proposed' | 'chosen' | 'joint' | 'transferred' | 'retired' | 'failed';
+
+export interface MemberChangesDeps {
+  readonly self: MemberId;
+  readonly nodeId: string;
+  readonly keeper: MembershipKeeper;
+  readonly configStore: ConfigStore;
+  readonly replica: Replica;
+  /** A link to any address: the node's own to a member, or a short-lived one to a node that is not one yet. */
+  readonly linkTo: (address: MemberId) => { link: ConfigLink; release: () => void };
+  readonly clusterId: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly onStep?: (step: ChangeStep) => void;
+  readonly mutations?: PaxosMutations;
+}
+
+/** Paxos messages and page fetches wait this long for one member. */
+const ANSWER_WAIT_MS = 5_000;
+/** Rounds of Paxos a change tries before it reports that it was outbid. */
+const ROUNDS_MAX = 5;
+/** A transition this old with nobody finishing it here is finished by this member (the proposer may have crashed). */
+const STALLED_AFTER_MS = 10_000;
+
+/**
+ * Changes of the member set, run by the member an operator asked (docs/membership.md): agree
+ * on configuration e+1 with Paxos among the members of e, enter the joint phase, copy what a
+ * majority of e holds to a majority of e+1 (the state transfer, resumable from a durable
+ * cursor), then retire e. Any member that finds a transition stalled finishes it, and so
+ * does a member that restarts in one.
+ */
+export class MemberChanges {
+  private finishing: Promise<ConfigState> | undefined;
+  private changing = false;
+  private jointSinceMs: number | undefined;
+  private watchTimer: ReturnType<Clock['setTimeout']> | undefined;
+  private readonly stopped = new AbortController();
+  /** Progress of the transfer running here, for status, top and /readyz. */
+  transfer: { epoch: number; registers: number; cursor: Addr | null } | undefined;
+
+  constructor(private readonly deps: MemberChangesDeps) {
+    deps.keeper.onChange((next) => {
+      this.jointSinceMs = next.kind === 'joint' ? deps.clock.now() : undefined;
+    });
+    if (deps.keeper.state.kind === 'joint') this.jointSinceMs = deps.clock.now() - STALLED_AFTER_MS;
+  }
+
+  /** Watches for a stalled transition (and resumes one this member restarted in). */
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped.signal.aborted) return;
+      const s = this.deps.keeper.state;
+      if (s.kind === 'joint' && !this.finishing && this.jointSinceMs !== undefined && this.deps.clock.now() - this.jointSinceMs >= STALLED_AFTER_MS
+        && s.current.members.some((m) => m.address === this.deps.self)) {
+        this.deps.logger.warn('a change of the member set is unfinished: finishing it here', { state: describeState(s) });
+        void this.finish(s).catch((err: unknown) => this.deps.logger.warn('could not finish the change yet; trying again later', { err: (err as Error).message }));
+      }
+      this.watchTimer = this.deps.clock.setTimeout(tick, 2_000);
+    };
+    this.watchTimer = this.deps.clock.setTimeout(tick, 1_000);
+  }
+
+  stop(): void {
+    this.stopped.abort();
+    this.deps.clock.clearTimeout(this.watchTimer);
+  }
+
+  /** Runs one change to completion, or throws MemberChangeError (nothing changed, or it resumes by itself). */
+  async change(request: ChangeRequest): Promise<ChangeOutcome> {
+    if (this.changing) throw new MemberChangeError('change_refused', 'another change of the member set is running on this node; wait for it');
+    this.changing = true;
+    const startedMs = this.deps.clock.now();
+    try {
+      let state = this.deps.keeper.state;
+      if (!this.deps.keeper.isMember) throw new MemberChangeError('change_refused', `${this.deps.self} is not a member of ${describeState(state)}; ask a member`);
+      // A transition in progress is finished first: changes are serial (docs/membership.md S5).
+      if (state.kind === 'joint') state = await this.finish(state);
+      if (state.kind !== 'stable') throw new MemberChangeError('change_failed', 'the change in progress did not finish');
+      const current = state.current;
+      const wanted = await this.target(current, request);
+      this.step('proposed', { from: describeState(state), change: describeChange(current, wanted) });
+      const chosen = await this.choose(current, wanted);
+      this.step('chosen', { epoch: chosen.epoch, change: describeChange(current, chosen), ours: sameConfiguration(chosen, wanted) });
+      const joint: ConfigState = { kind: 'joint', current, next: chosen };
+      this.deps.keeper.adopt(joint);
+      this.step('joint', { state: describeState(joint) });
+      const final = await this.finish(joint);
+      const superseded = sameConfiguration(chosen, wanted) ? undefined : `another change won epoch ${chosen.epoch}: ${describeChange(current, chosen)}; yours was not made`;
+      return {
+        epoch: chosen.epoch, change: describeChange(current, chosen), members: final.current.members,
+        registersCopied: this.transfer?.registers ?? 0, ms: Math.round(this.deps.clock.now() - startedMs), ...(superseded ? { superseded } : {}),
+      };
+    } catch (err) {
+      this.step('failed', { err: (err as Error).message });
+      throw err;
+    } finally {
+      this.changing = false;
+    }
+  }
+
+  /** The configuration the request asks for, or change_refused naming why not. */
+  private async target(current: Configuration, request: ChangeRequest): Promise<Configuration> {
+    const members = [...current.members];
+    const find = (text: string): Member => {
+      const m = members.find((x) => x.id === text || x.address === text);
+      if (!m) throw new MemberChangeError('change_refused', `${text.slice(0, 80)} is not a member of epoch ${current.epoch} (${members.map((x) => `${x.id} ${x.address}`).join(', ')})`);
+      return m;
+    };
+    let out = members;
+    if (request.action === 'remove' || request.action === 'replace') {
+      const gone = find(request.member);
+      out = out.filter((m) => m !== gone);
+    }
+    if (request.action === 'add' || request.action === 'replace') {
+      if (out.some((m) => m.address === request.address) || (request.action === 'add' && members.some((m) => m.address === request.address))) {
+        throw new MemberChangeError('change_refused', `${request.address} is already a member of epoch ${current.epoch}`);
+      }
+      out = [...out, await this.newMember(request.address)];
+    }
+    if (out.length === 0) throw new MemberChangeError('change_refused', 'the last member cannot be removed');
+    if (out.length > limits.membersMax) throw new MemberChangeError('change_refused', `${out.length} members, at most ${limits.membersMax} are supported`);
+    return { epoch: current.epoch + 1, members: out.sort((a, b) => (a.address < b.address ? -1 : 1)) };
+  }
+
+  /** Asks the node at `address` who it is: it must be running, of this cluster, and not a member elsewhere. */
+  private async newMember(address: MemberId): Promise<Member> {
+    const { link, release } = this.deps.linkTo(address);
+    try {
+      const answer = await withTimeout(link.config(this.stopped.signal), ANSWER_WAIT_MS, `${address} did not answer`);
+      if (answer.clusterId !== this.deps.clusterId) {
+        throw new MemberChangeError('change_refused', `${address} belongs to another cluster (${answer.clusterId}, this is ${this.deps.clusterId})`, {
+          hint: `start the new node with an empty data dir and --join ${this.deps.self}`,
+        });
+      }
+      if (answer.nodeId === this.deps.nodeId) throw new MemberChangeError('change_refused', `${address} is this node itself`);
+      return { id: answer.nodeId, address };
+    } catch (err) {
+      if (err instanceof MemberChangeError) throw err;
+      throw new MemberChangeError('change_refused', `cannot reach ${address}: ${(err as Error).message}`, {
+        hint: `start it first: shmem start --port <port> --data-dir <empty dir> --join ${this.deps.self}`,
+      });
+    } finally {
+      release();
+    }
+  }
+
+  /** Paxos among the members of `current` for epoch current+1; resolves with the chosen configuration. */
+  private async choose(current: Configuration, wanted: Configuration): Promise<Configuration> {
+    const acceptors = current.members.map((m) => m.address);
+    let round = (this.deps.configStore.acceptor().promised?.round ?? 0) + 1;
+    for (let attempt = 0; attempt < ROUNDS_MAX; attempt += 1) {
+      const ballot: Ballot = { round, node: this.deps.nodeId };
+      const proposer = new Proposer(acceptors, wanted.epoch, ballot, wanted, this.deps.mutations);
+      const outcome = await this.runProposer(proposer, proposer.start());
+      if (outcome.type === 'chosen') return outcome.value;
+      if (outcome.type === 'outbid') {
+        round = Math.max(round, outcome.promised.round) + 1;
+        await sleep(this.deps.clock, 20 + Math.random() * 200);
+        continue;
+      }
+      throw new MemberChangeError('change_failed', `no majority of the current members (epoch ${current.epoch}: ${acceptors.join(', ')}) answered: ${outcome.why}; nothing changed`, {
+        hint: 'a change needs a majority of the current members up; bring them back, or replace the dead ones one at a time while a majority is up',
+      });
+    }
+    throw new MemberChangeError('change_failed', `outbid ${ROUNDS_MAX} times by other proposers; nothing changed here, retry`);
+  }
+
+  private async runProposer(proposer: Proposer, first: ProposerEffect[]): Promise<{ type: 'chosen'; value: Configuration } | { type: 'outbid'; promised: Ballot } | { type: 'failed'; why: string }> {
+    let effects = first;
+    const errors: string[] = [];
+    for (;;) {
+      const send = effects.find((e) => e.type === 'prepare' || e.type === 'accept');
+      const end = effects.find((e) => e.type === 'chosen' || e.type === 'outbid');
+      if (end?.type === 'chosen') return { type: 'chosen', value: end.value };
+      if (end?.type === 'outbid') return { type: 'outbid', promised: end.promised };
+      if (!send || (send.type !== 'prepare' && send.type !== 'accept')) return { type: 'failed', why: errors.join('; ') || 'no answers' };
+      // Send to every acceptor at once; feed the replies as they come, until the proposer says what is next.
+      const next = await new Promise<ProposerEffect[]>((resolve) => {
+        let pending = send.to.length;
+        let settled = false;
+        const done = (e: ProposerEffect[]): void => {
+          if (settled) return;
+          if (e.length > 0) {
+            settled = true;
+            resolve(e);
+          } else if (--pending === 0) {
+            settled = true;
+            resolve([]);
+          }
+        };
+        for (const to of send.to) {
+          const message = send.type === 'prepare'
+            ? { op: 'prepare' as const, slot: send.slot, ballot: send.ballot }
+            : { op: 'accept' as const, slot: send.slot, ballot: send.ballot, value: send.value };
+          this.paxosTo(to, message).then((reply) => {
+            if (settled) return;
+            const parsed = toReply(reply);
+            if (parsed === undefined) {
+              errors.push(`${to}: a malformed answer`);
+              done([]);
+            } else if (send.type === 'prepare' && (parsed.type === 'promise' || parsed.type === 'reject')) {
+              done(proposer.onPrepareReply(to, parsed as PrepareReply));
+            } else if (send.type === 'accept' && (parsed.type === 'accepted' || parsed.type === 'reject')) {
+              done(proposer.onAcceptReply(to, parsed as AcceptReply));
+            } else {
+              errors.push(`${to}: ${parsed.type === 'decided' ? 'the epoch was already decided' : 'an unexpected answer'}`);
+              if (parsed.type === 'decided' && parsed.state !== undefined) {
+                const s = toConfigState(parsed.state);
+                if (typeof s !== 'string') this.deps.keeper.adopt(s);
+              }
+              done([]);
+            }
+          }, (err: unknown) => {
+            errors.push(`${to}: ${(err as Error).message}`);
+            done([]);
+          });
+        }
+      });
+      effects = next;
+    }
+  }
+
+  private async paxosTo(to: MemberId, message: Parameters<ConfigLink['paxos']>[0]): Promise<unknown> {
+    if (to === this.deps.self) return this.acceptorStep(message);
+    const { link, release } = this.deps.linkTo(to);
+    try {
+      return await withTimeout(link.paxos(message, this.stopped.signal), ANSWER_WAIT_MS, 'no answer');
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * The acceptor's side (POST /peer/paxos): checked, stored durably, then answered. A slot
+   * this member already moved past is answered `decided` with its state (the proposer learns
+   * the configuration it missed).
+   */
+  acceptorStep(body: unknown): unknown {
+    const m = toPaxosMessage(body);
+    if (typeof m === 'string') throw new ConfigStateError('stale_config', `a malformed Paxos message: ${m}`);
+    const state = this.deps.keeper.state;
+    const stableEpoch = state.current.epoch;
+    if (m.slot <= stableEpoch || (state.kind === 'joint' && m.slot > state.next.epoch) || (state.kind === 'stable' && m.slot > stableEpoch + 1)) {
+      return { type: 'decided', state };
+    }
+    const acceptor = this.deps.configStore.acceptor();
+    const before = acceptor.slot > m.slot ? { slot: m.slot, promised: null, accepted: null } : acceptor;
+    const step = m.op === 'prepare' ? onPrepare(before, m.slot, m.ballot) : onAccept(before, m.slot, m.ballot, m.value);
+    this.deps.configStore.saveAcceptor(step.state);
+    return step.reply;
+  }
+
+  /**
+   * Finishes the transition `joint`: the state transfer, then the retirement of the old
+   * configuration. Resolves with the stable state; concurrent callers share one run.
+   */
+  finish(joint: ConfigState): Promise<ConfigState> {
+    this.finishing ??= this.runFinish(joint).finally(() => (this.finishing = undefined));
+    return this.finishing;
+  }
+
+  private async runFinish(joint: ConfigState): Promise<ConfigState> {
+    if (joint.kind !== 'joint') return joint;
+    const rank = 2 * joint.current.epoch + 1;
+    const startedMs = this.deps.clock.now();
+    const copied = await this.runTransfer(joint, rank);
+    if (this.deps.keeper.rank > rank) return this.deps.keeper.state; // someone else finished it
+    this.step('transferred', { epoch: joint.next.epoch, registers: copied, ms: Math.round(this.deps.clock.now() - startedMs) });
+    const stable: ConfigState = { kind: 'stable', current: joint.next };
+    this.deps.keeper.adopt(stable);
+    this.step('retired', { epoch: joint.current.epoch, state: describeState(stable) });
+    // Everyone of both sets hears of it (the old members stop answering, the new ones count alone).
+    await this.tellAll(participantAddresses(joint), stable);
+    return this.deps.keeper.state;
+  }
+
+  /** Tells every address the state, best effort (the others learn it from the first answer that carries it). */
+  private async tellAll(addresses: readonly MemberId[], state: ConfigState): Promise<void> {
+    await Promise.all(addresses.filter((a) => a !== this.deps.self).map(async (a) => {
+      const { link, release } = this.deps.linkTo(a);
+      try {
+        await withTimeout(link.pushConfig(state, this.stopped.signal), ANSWER_WAIT_MS, 'no answer');
+      } catch (err) {
+        this.deps.logger.debug('could not tell a member the new member set now', { peer: a, err: (err as Error).message });
+      } finally {
+        release();
+      }
+    }));
+  }
+
+  /** Runs membership/transfer.ts over the links until done; resumes from the durable cursor of this epoch. */
+  private async runTransfer(joint: Extract<ConfigState, { kind: 'joint' }>, rank: number): Promise<number> {
+    const sources = joint.current.members.map((m) => m.address);
+    const targets = joint.next.members.map((m) => m.address);
+    const saved = this.savedCursor(joint.next.epoch);
+    const transfer = new Transfer(sources, majority(sources.length), targets, majority(targets.length), saved);
+    this.transfer = { epoch: joint.next.epoch, registers: 0, cursor: saved };
+    // Every member of both sets is told of the transition before it is read or written.
+    await this.tellAll(participantAddresses(joint), joint);
+    return new Promise<number>((resolve, reject) => {
+      let finished = false;
+      const fail = (err: unknown): void => {
+        if (finished) return;
+        finished = true;
+        reject(err);
+      };
+      const run = (effects: TransferEffect[]): void => {
+        for (const e of effects) {
+          if (finished) return;
+          if (e.type === 'done') {
+            finished = true;
+            this.transfer = { epoch: joint.next.epoch, registers: e.registers, cursor: null };
+            resolve(e.registers);
+            return;
+          }
+          if (e.type === 'progress') {
+            this.saveCursor(joint.next.epoch, e.cursor);
+            this.transfer = { epoch: joint.next.epoch, registers: e.registers, cursor: e.cursor };
+          } else if (e.type === 'fetch') {
+            void this.retrying(() => this.page(e.from, e.after, rank), () => finished || this.moved(rank)).then((page) => {
+              if (page && !finished) run(transfer.onPage(e.from, page));
+              else if (!finished && this.moved(rank)) fail(new MemberChangeError('change_failed', 'the member set moved on during the transfer'));
+            }, fail);
+          } else if (e.type === 'write') {
+            for (const to of targets) {
+              void this.retrying(() => this.write(to, e.items, rank), () => finished || this.moved(rank)).then((ok) => {
+                if (ok !== undefined && !finished) run(transfer.onStored(to, e.upTo));
+              }, fail);
+            }
+          }
+        }
+      };
+      run(transfer.start());
+    }).catch((err: unknown) => {
+      if (this.moved(rank)) return this.transfer?.registers ?? 0;
+      throw err;
+    });
+  }
+
+  /** The state moved past `rank` here: the transition is over (someone finished it). */
+  private moved(rank: number): boolean {
+    return this.deps.keeper.rank > rank || this.stopped.signal.aborted;
+  }
+
+  private async page(from: MemberId, after: Addr | null, rank: number): Promise<RegisterPage> {
+    if (from === this.deps.self) return this.deps.replica.page(after, REGISTER_PAGE_ITEMS, rank);
+    const { link, release } = this.deps.linkTo(from);
+    try {
+      return await this.withStateRepair(from, link, () => link.registers(after, this.stopped.signal, rank));
+    } finally {
+      release();
+    }
+  }
+
+  private async write(to: MemberId, items: readonly RegisterItem[], rank: number): Promise<true> {
+    for (let i = 0; i < items.length; i += limits.batchItemsMax) {
+      const batch = items.slice(i, i + limits.batchItemsMax);
+      if (to === this.deps.self) {
+        await this.deps.replica.update(batch, rank);
+        continue;
+      }
+      const { link, release } = this.deps.linkTo(to);
+      try {
+        await this.withStateRepair(to, link, () => link.update(batch, this.stopped.signal, rank));
+      } finally {
+        release();
+      }
+    }
+    return true;
+  }
+
+  /** A member behind on the state is told it and asked again; one ahead hands us its state. */
+  private async withStateRepair<T>(member: MemberId, link: ConfigLink, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof PeerAnswerError)) throw err;
+      if (err.code === 'config_behind') {
+        await link.pushConfig(this.deps.keeper.state, this.stopped.signal);
+        return call();
+      }
+      if ((err.code === 'stale_config' || err.code === 'retired') && err.state !== undefined) {
+        const s = toConfigState(err.state);
+        if (typeof s !== 'string') this.deps.keeper.adopt(s);
+      }
+      throw new Error(`${member}: ${err.message}`);
+    }
+  }
+
+  /** Calls `fn` until it succeeds or `give up` says so (then undefined), with backoff. */
+  private async retrying<T>(fn: () => Promise<T>, giveUp: () => boolean): Promise<T | undefined> {
+    let delay = 50;
+    for (;;) {
+      if (giveUp()) return undefined;
+      try {
+        return await fn();
+      } catch (err) {
+        if (giveUp()) return undefined;
+        this.deps.logger.debug('state transfer step failed; retrying', { err: (err as Error).message });
+        await sleep(this.deps.clock, delay);
+        delay = Math.min(delay * 2, 2_000);
+      }
+    }
+  }
+
+  private savedCursor(epoch: number): Addr | null {
+    const text = this.deps.configStore.transferCursor();
+    if (text === undefined) return null;
+    const [e, c] = text.split(':').map(Number);
+    return e === epoch && Number.isSafeInteger(c) ? c! : null;
+  }
+
+  private saveCursor(epoch: number, cursor: Addr): void {
+    this.deps.configStore.saveTransferCursor(`${epoch}:${cursor}`);
+  }
+
+  private step(step: ChangeStep, fields: Record<string, unknown>): void {
+    this.deps.onStep?.(step);
+    const text: Record<ChangeStep, string> = {
+      proposed: 'member change proposed', chosen: 'member change chosen (Paxos)', joint: 'joint phase: operations need a majority of both member sets',
+      transferred: 'state transfer done', retired: 'old member set retired', failed: 'member change failed',
+    };
+    if (step === 'failed') this.deps.logger.warn(text[step], fields);
+    else this.deps.logger.info(text[step], fields);
+  }
+}
+
+function sameConfiguration(a: Configuration, b: Configuration): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((r) => clock.setTimeout(() => r(), ms));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+type AnyReply = PrepareReply | AcceptReply | { type: 'decided'; state?: unknown };
+
+function toReply(v: unknown): AnyReply | undefined {
+  const o = v as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null) return undefined;
+  const ballot = (b: unknown): Ballot | undefined => {
+    const x = b as Record<string, unknown> | null;
+    return typeof x === 'object' && x !== null && Number.isSafeInteger(x['round']) && typeof x['node'] === 'string' ? { round: x['round'] as number, node: x['node'] } : undefined;
+  };
+  if (o['type'] === 'accepted') return { type: 'accepted' };
+  if (o['type'] === 'decided') return { type: 'decided', state: o['state'] };
+  if (o['type'] === 'reject') {
+    const promised = ballot(o['promised']);
+    return promised ? { type: 'reject', promised } : undefined;
+  }
+  if (o['type'] === 'promise') {
+    if (o['accepted'] === null) return { type: 'promise', accepted: null };
+    const a = o['accepted'] as Record<string, unknown> | null;
+    const b = ballot(a?.['ballot']);
+    const value = toConfigState({ kind: 'stable', current: a?.['value'] });
+    if (!b || typeof value === 'string') return undefined;
+    return { type: 'promise', accepted: { ballot: b, value: value.current } };
+  }
+  return undefined;
+}
+
+type PaxosRequest =
+  | { op: 'prepare'; slot: number; ballot: Ballot }
+  | { op: 'accept'; slot: number; ballot: Ballot; value: Configuration };
+
+function toPaxosMessage(v: unknown): PaxosRequest | string {
+  const o = v as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null) return 'not an object';
+  if (o['op'] !== 'prepare' && o['op'] !== 'accept') return 'op must be "prepare" or "accept"';
+  if (!Number.isSafeInteger(o['slot']) || (o['slot'] as number) < 1) return 'slot must be a positive integer';
+  const b = o['ballot'] as Record<string, unknown> | null;
+  if (typeof b !== 'object' || b === null || !Number.isSafeInteger(b['round']) || typeof b['node'] !== 'string' || b['node'].length > 64) {
+    return 'ballot must be {round: integer, node: string}';
+  }
+  const ballot = { round: b['round'] as number, node: b['node'] };
+  if (o['op'] === 'prepare') return { op: 'prepare', slot: o['slot'] as number, ballot };
+  const value = toConfigState({ kind: 'stable', current: o['value'] });
+  if (typeof value === 'string') return `value: ${value}`;
+  if (value.current.epoch !== o['slot']) return `the value for slot ${o['slot'] as number} must be configuration ${o['slot'] as number}`;
+  return { op: 'accept', slot: o['slot'] as number, ballot, value: value.current };
+}
