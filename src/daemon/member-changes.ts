@@ -10,7 +10,7 @@ import { participantAddresses, type MembershipKeeper } from '../membership/keepe
 import { onAccept, onPrepare, Proposer, type AcceptReply, type Ballot, type PaxosMutations, type PrepareReply, type ProposerEffect } from '../membership/paxos.js';
 import { Transfer, type TransferEffect } from '../membership/transfer.js';
 import type { Clock } from '../platform/clock.js';
-import { PeerAnswerError, type ConfigLink } from '../transport/peer-link.js';
+import { PeerAnswerError, PeerRefusedError, type ConfigLink } from '../transport/peer-link.js';
 import { REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import type { Replica } from './replica.js';
 
@@ -170,6 +170,11 @@ export class MemberChanges {
       return { id: answer.nodeId, address };
     } catch (err) {
       if (err instanceof MemberChangeError) throw err;
+      if (err instanceof PeerRefusedError) {
+        throw new MemberChangeError('change_refused', `${address} belongs to another cluster, or refuses this cluster's credentials: ${err.message}`, {
+          hint: `start the new node on an empty data dir with --join ${this.deps.self} and the cluster's credentials`,
+        });
+      }
       throw new MemberChangeError('change_refused', `cannot reach ${address}: ${(err as Error).message}`, {
         hint: `start it first: shmem start --port <port> --data-dir <empty dir> --join ${this.deps.self}`,
       });

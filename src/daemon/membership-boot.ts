@@ -20,7 +20,7 @@ export interface MembershipBoot {
 
 const CLUSTER_ID_KEY = 'cluster_id';
 /** How long a joining node keeps asking its --join endpoints before it gives up. */
-const JOIN_WAIT_MS = 30_000;
+const JOIN_WAIT_MS = 15_000;
 
 /**
  * The member set at start-up (docs/membership.md): the configuration the data dir holds; or,

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, freePorts, NodeProcess, readVia, tempDir, writeVia } from '../helpers/cluster.js';
+import { Cluster, freePorts, http, NodeProcess, readVia, tempDir, writeVia } from '../helpers/cluster.js';
 
 /** Runs `body` on a fresh 3-node cluster and always kills it; the logs are attached to failures. */
 async function withCluster(body: (c: Cluster) => Promise<void>, extraArgs: readonly string[] = []): Promise<void> {
@@ -154,15 +154,19 @@ test('a node with another member set is refused, and says why', async () => {
   }
 });
 
-test('restarting a data dir with another member set is refused at start-up', () => withCluster(async (c) => {
+test('restarting a data dir with another --peers keeps the member set it holds, and says so', () => withCluster(async (c) => {
   await c.node(2).stop('SIGTERM');
   const [other] = await freePorts(1);
   const moved = new NodeProcess(c.node(2).port, [c.node(0).port, other!], c.node(2).dataDir);
+  c.nodes[2] = moved; // stopped with the cluster
   moved.start();
-  const code = await moved.waitExit();
-  assert.is(code, 2);
-  assert.match(moved.log, /belongs to a cluster with members/);
+  await moved.waitFor();
+  assert.match(moved.log, /--peers differs from the member set this data dir holds; the data dir's is used/);
   assert.match(moved.log, `127.0.0.1:${other}`);
+  // It still counts the real members, not the one --peers names.
+  const status = await http(`${moved.url}/status`);
+  assert.not.ok(status.body.cluster.members.includes(`127.0.0.1:${other}`));
+  assert.is((await writeVia(moved, 5, 'kept')).status, 200);
 }));
 
 test.run();
