@@ -112,7 +112,10 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   }
   // From here on every log line names the node id too, not only its address.
   logger = logger.child({ nodeId: identity.nodeId });
-  const links = participantAddresses(membershipKeeper.state).filter((a) => a !== config.self).map((a) => makeLink(a, clusterId));
+  // In the order --peers gives them (status and logs list members that way), then the rest.
+  const order = (a: MemberId): number => (config.peers.includes(a) ? config.peers.indexOf(a) : config.peers.length);
+  const links = participantAddresses(membershipKeeper.state).filter((a) => a !== config.self)
+    .sort((x, y) => order(x) - order(y)).map((a) => makeLink(a, clusterId));
 
   // The node itself: replica, coordinator and runtime, channels, heartbeats, recovery, repair
   // (node.ts), on the process's clock. The simulator runs the same wiring on a virtual one.

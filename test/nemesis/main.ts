@@ -1,5 +1,5 @@
 /**
- * npm run nemesis -- [--seconds 60] [--clients 6] [--addrs 5] [--majority] [--tls] [--seed N] [--history FILE]
+ * npm run nemesis -- [--seconds 60] [--clients 6] [--addrs 5] [--majority] [--tls] [--membership] [--seed N] [--history FILE]
  * Prints the counts and the verdict; exits 1 on a linearizability violation.
  */
 import { runNemesis } from './nemesis.js';
@@ -20,12 +20,13 @@ const seed = arg('seed', Date.now() % 1_000_000);
 const options = {
   seconds: arg('seconds', 60), clients: arg('clients', 6), addrs: arg('addrs', 5),
   majority: process.argv.includes('--majority'), seed, historyFile: historyFile!, log: (l: string) => console.log(l),
-  tls: process.argv.includes('--tls'),
+  tls: process.argv.includes('--tls'), membership: process.argv.includes('--membership'),
 };
-console.log(`nemesis: ${options.seconds}s, ${options.clients} clients, ${options.addrs} addresses, seed ${seed}${options.majority ? ', majority outages' : ''}${options.tls ? ', mutual TLS + cluster secret' : ''}`);
+console.log(`nemesis: ${options.seconds}s, ${options.clients} clients, ${options.addrs} addresses, seed ${seed}${options.majority ? ', majority outages' : ''}${options.tls ? ', mutual TLS + cluster secret' : ''}${options.membership ? ', member changes' : ''}`);
 const r = await runNemesis(options);
 const c = r.counts;
 console.log(`ops ${c.ops}: ${c.ok} ok, ${c.failed} failed, ${c.unknown} unknown; faults: ${c.kills} kills, ${c.stops} stops, ${c.wipes} wipes, ${c.majorityOutages} majority outages`);
+if (options.membership) console.log(`member changes: ${c.adds} adds, ${c.removes} removes, ${c.replaces} replaces asked; ${c.changesFailed} failed (nothing changed)`);
 if (options.majority) console.log(`while a majority was down: ${r.duringOutages.refused} operations refused, ${r.duringOutages.succeeded} succeeded`);
 console.log(`history: ${historyFile}`);
 if (r.duringOutages.succeeded > 0) {

@@ -1,7 +1,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { HistoryEvent } from '../../src/check/history.js';
 import { checkHistory, type Verdict } from '../../src/check/linearizability.js';
-import { Cluster, http, type NodeProcess } from '../helpers/cluster.js';
+import { Cluster, freePorts, http, NodeProcess } from '../helpers/cluster.js';
 import { TestPki } from '../helpers/certs.js';
 import { Random } from '../sim/random.js';
 
@@ -23,11 +24,16 @@ export interface NemesisOptions {
   readonly log?: (line: string) => void;
   /** Run the cluster with mutual TLS (certificates made for the run) and a cluster secret; clients use https. */
   readonly tls?: boolean;
+  /** Also change the member set: add, remove and replace members (wiped ones too) between 3 and 5, among the faults. */
+  readonly membership?: boolean;
 }
 
 export interface NemesisReport {
   readonly verdict: Verdict;
-  readonly counts: { ops: number; ok: number; failed: number; unknown: number; kills: number; stops: number; wipes: number; majorityOutages: number };
+  readonly counts: {
+    ops: number; ok: number; failed: number; unknown: number; kills: number; stops: number; wipes: number; majorityOutages: number;
+    adds: number; removes: number; replaces: number; changesFailed: number;
+  };
   /** Operations invoked and completed while a majority was down: refused ones, and any that succeeded (must be 0). */
   readonly duringOutages: { refused: number; succeeded: number };
   readonly history: HistoryEvent[];
@@ -50,24 +56,27 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
     throw err;
   }
   const history: HistoryEvent[] = [];
-  const counts = { ops: 0, ok: 0, failed: 0, unknown: 0, kills: 0, stops: 0, wipes: 0, majorityOutages: 0 };
+  const counts = { ops: 0, ok: 0, failed: 0, unknown: 0, kills: 0, stops: 0, wipes: 0, majorityOutages: 0, adds: 0, removes: 0, replaces: 0, changesFailed: 0 };
   const end = Date.now() + o.seconds * 1000;
   const outages: Outage[] = [];
   const record = (e: HistoryEvent): void => {
     history.push({ ...e, time: Date.now() });
   };
+  // The members now (membership mode changes them); clients go through any running node.
+  const members = new Set<NodeProcess>(cluster.nodes);
   try {
     const clients = Array.from({ length: o.clients }, (_, c) => clientLoop(c, cluster, rng, o.addrs, end, record, counts));
-    await nemesisLoop(cluster, rng, o, end, counts, outages, log, record);
+    if (o.membership) await membershipLoop(cluster, members, rng, end, counts, log);
+    else await nemesisLoop(cluster, rng, o, end, counts, outages, log, record);
     await Promise.all(clients);
-    // Heal, then read every address through every node: the final state is in the history too.
-    for (const n of cluster.nodes) {
+    // Heal, then read every address through every member: the final state is in the history too.
+    for (const n of members) {
       n.signal('SIGCONT');
       if (!n.running) n.start();
     }
-    await cluster.waitReady();
+    await Promise.all([...members].map((n) => n.waitFor('/readyz', 30_000)));
     for (let addr = 0; addr < o.addrs; addr++) {
-      for (const n of cluster.nodes) await doOp(1000 + addr, n, 'read', addr, undefined, record, counts);
+      for (const n of members) await doOp(1000 + addr, n, 'read', addr, undefined, record, counts);
     }
   } finally {
     for (const n of cluster.nodes) n.signal('SIGCONT');
@@ -204,6 +213,123 @@ async function nemesisLoop(
     }
     // One fault at a time: wait until the node serves again (a wiped one has recovered).
     await n.waitFor('/readyz', 20_000);
+  }
+}
+
+/**
+ * The membership nemesis: between faults (kill -9, SIGSTOP, wipe of one member at a time) it
+ * adds a node (started with --join on an empty data dir), removes a member, or replaces one
+ * (often a member it has just killed and wiped) by a new node, keeping 3 to 5 members. A
+ * change sometimes runs while another member is down or stopped. Removed nodes are stopped
+ * and their data dirs wiped; their ports come back as new nodes later.
+ */
+async function membershipLoop(
+  cluster: Cluster, members: Set<NodeProcess>, rng: Random, end: number, counts: NemesisReport['counts'], log: (l: string) => void,
+): Promise<void> {
+  const spares: number[] = await freePorts(3);
+  let serial = 0;
+  const addr = (n: NodeProcess): string => `127.0.0.1:${n.port}`;
+  const fresh = async (): Promise<NodeProcess> => {
+    const port = spares.shift()!;
+    const via = rng.pick([...members]);
+    const n = new NodeProcess(port, [], join(cluster.dir, `spare-${serial++}`), ['--op-deadline-ms', String(OP_DEADLINE_MS), '--join', [...members].map(addr).join(',')]);
+    void via;
+    cluster.nodes.push(n);
+    n.start();
+    await n.waitFor('/livez', 20_000);
+    return n;
+  };
+  const retire = async (n: NodeProcess): Promise<void> => {
+    members.delete(n);
+    await n.stop('SIGKILL');
+    rmSync(n.dataDir, { recursive: true, force: true });
+    spares.push(n.port);
+  };
+  const change = async (body: Record<string, string>, through: NodeProcess[]): Promise<boolean> => {
+    for (const n of through) {
+      try {
+        const r = await http(`${n.url}/members`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
+        if (r.status === 200) {
+          log(`nemesis: ${body['action']} done: epoch ${r.body.epoch}, ${r.body.change}, ${r.body.registersCopied} registers copied in ${r.body.ms} ms`);
+          return true;
+        }
+        log(`nemesis: ${body['action']} through ${n.port} refused: ${r.status} ${r.body?.error?.code} ${String(r.body?.error?.message).slice(0, 160)}`);
+      } catch (err) {
+        log(`nemesis: ${body['action']} through ${n.port} failed: ${(err as Error).message}`);
+      }
+    }
+    counts.changesFailed += 1;
+    return false;
+  };
+  for (let i = 0; Date.now() < end - 5000; i++) {
+    await sleep(rng.int(200, 800));
+    const live = (): NodeProcess[] => [...members].filter((n) => n.running);
+    const step = i % 4;
+    if (step === 1 || step === 3) {
+      // A fault on one member, sometimes left in place during the change that follows.
+      const n = rng.pick([...members]);
+      const kind = rng.pick(['kill', 'stop', 'wipe'] as const);
+      const during = rng.chance(0.4);
+      log(`nemesis: ${kind} ${n.port}${during ? ' during the next change' : ''}`);
+      if (kind === 'stop') {
+        counts.stops += 1;
+        n.signal('SIGSTOP');
+      } else {
+        kind === 'kill' ? counts.kills += 1 : counts.wipes += 1;
+        await n.stop('SIGKILL');
+        if (kind === 'wipe') rmSync(n.dataDir, { recursive: true, force: true });
+      }
+      const heal = async (): Promise<void> => {
+        await sleep(rng.int(300, 1500));
+        n.signal('SIGCONT');
+        if (!n.running && members.has(n)) n.start();
+        if (members.has(n)) await n.waitFor('/readyz', 30_000).catch((err: unknown) => log(`nemesis: ${n.port} not ready: ${(err as Error).message.split('\n')[0]}`));
+      };
+      if (!during) {
+        await heal();
+        continue;
+      }
+      const others = [...members].filter((m) => m !== n);
+      if (kind !== 'stop' && members.size > 3 && rng.chance(0.5)) {
+        // Replace the member that is down (its data may be gone) by a new node.
+        counts.replaces += 1;
+        const repl = await fresh();
+        if (await change({ action: 'replace', member: addr(n), address: addr(repl) }, others)) {
+          members.add(repl);
+          await retire(n);
+          await repl.waitFor('/readyz', 30_000).catch(() => {});
+        } else {
+          await heal();
+          await retire(repl).catch(() => {});
+          cluster.nodes.splice(cluster.nodes.indexOf(repl), 1);
+        }
+        continue;
+      }
+      await membershipChange();
+      await heal();
+      continue;
+    }
+    await membershipChange();
+
+    async function membershipChange(): Promise<void> {
+      const through = shuffle(rng, live());
+      if (members.size < 5 && (members.size === 3 || rng.chance(0.5)) && spares.length > 0) {
+        counts.adds += 1;
+        const n = await fresh();
+        if (await change({ action: 'add', address: addr(n) }, through)) {
+          members.add(n);
+          await n.waitFor('/readyz', 30_000).catch(() => {});
+        } else {
+          await n.stop('SIGKILL');
+          rmSync(n.dataDir, { recursive: true, force: true });
+          spares.push(n.port);
+        }
+      } else if (members.size > 3) {
+        counts.removes += 1;
+        const gone = rng.pick([...members]);
+        if (await change({ action: 'remove', member: addr(gone) }, through)) await retire(gone);
+      }
+    }
   }
 }
 
