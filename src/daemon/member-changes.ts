@@ -55,6 +55,8 @@ const ANSWER_WAIT_MS = 5_000;
 const ROUNDS_MAX = 5;
 /** A transition this old with nobody finishing it here is finished by this member (the proposer may have crashed). */
 const STALLED_AFTER_MS = 10_000;
+/** A member command waits this long without transfer progress before it says the change goes on by itself. */
+const STALL_MS = 30_000;
 
 /**
  * Changes of the member set, run by the member an operator asked (docs/membership.md): agree
@@ -66,6 +68,7 @@ const STALLED_AFTER_MS = 10_000;
 export class MemberChanges {
   private finishing: Promise<ConfigState> | undefined;
   private changing = false;
+  private lastTransferProblem: string | undefined;
   private jointSinceMs: number | undefined;
   private watchTimer: ReturnType<Clock['setTimeout']> | undefined;
   private readonly stopped = new AbortController();
@@ -108,7 +111,7 @@ export class MemberChanges {
       let state = this.deps.keeper.state;
       if (!this.deps.keeper.isMember) throw new MemberChangeError('change_refused', `${this.deps.self} is not a member of ${describeState(state)}; ask a member`);
       // A transition in progress is finished first: changes are serial (docs/membership.md S5).
-      if (state.kind === 'joint') state = await this.finish(state);
+      if (state.kind === 'joint') state = await this.finishOrStall(state);
       if (state.kind !== 'stable') throw new MemberChangeError('change_failed', 'the change in progress did not finish');
       const current = state.current;
       const wanted = await this.target(current, request);
@@ -118,7 +121,7 @@ export class MemberChanges {
       const joint: ConfigState = { kind: 'joint', current, next: chosen };
       this.deps.keeper.adopt(joint);
       this.step('joint', { state: describeState(joint) });
-      const final = await this.finish(joint);
+      const final = await this.finishOrStall(joint);
       const superseded = sameConfiguration(chosen, wanted) ? undefined : `another change won epoch ${chosen.epoch}: ${describeChange(current, chosen)}; yours was not made`;
       return {
         epoch: chosen.epoch, change: describeChange(current, chosen), members: final.current.members,
@@ -290,6 +293,42 @@ export class MemberChanges {
   }
 
   /**
+   * finish(), but a caller waits only while the transfer makes progress: after STALL_MS without
+   * any, it gets change_failed saying the change goes on by itself (the cluster still serves
+   * once a majority of both sets answers), naming who does not answer.
+   */
+  private finishOrStall(joint: ConfigState): Promise<ConfigState> {
+    const run = this.finish(joint);
+    return new Promise<ConfigState>((resolve, reject) => {
+      let last = -1;
+      let lastMoveMs = this.deps.clock.now();
+      const watch = (): void => {
+        const now = this.transfer?.registers ?? 0;
+        if (now !== last) {
+          last = now;
+          lastMoveMs = this.deps.clock.now();
+        }
+        if (this.deps.clock.now() - lastMoveMs >= STALL_MS) {
+          reject(new MemberChangeError('change_failed', `the change to ${describeState(joint)} was chosen, but its state transfer made no progress for ${STALL_MS / 1000} s: ` +
+            `a majority of the old and of the new members must answer (${this.lastTransferProblem ?? 'no answers'}); it goes on by itself once they do`, {
+            hint: 'bring the members back; `shmem member list` shows the change while it is in progress',
+          }));
+          return;
+        }
+        timer = this.deps.clock.setTimeout(watch, 1_000);
+      };
+      let timer = this.deps.clock.setTimeout(watch, 1_000);
+      run.then((s) => {
+        this.deps.clock.clearTimeout(timer);
+        resolve(s);
+      }, (err: unknown) => {
+        this.deps.clock.clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  /**
    * Finishes the transition `joint`: the state transfer, then the retirement of the old
    * configuration. Resolves with the stable state; concurrent callers share one run.
    */
@@ -308,8 +347,9 @@ export class MemberChanges {
     const stable: ConfigState = { kind: 'stable', current: joint.next };
     this.deps.keeper.adopt(stable);
     this.step('retired', { epoch: joint.current.epoch, state: describeState(stable) });
-    // Everyone of both sets hears of it (the old members stop answering, the new ones count alone).
-    await this.tellAll(participantAddresses(joint), stable);
+    // Everyone of both sets hears of it (the old members stop answering, the new ones count alone);
+    // not waited for: a member that is down learns it from the first answer that carries it.
+    void this.tellAll(participantAddresses(joint), stable);
     return this.deps.keeper.state;
   }
 
@@ -334,8 +374,9 @@ export class MemberChanges {
     const saved = this.savedCursor(joint.next.epoch);
     const transfer = new Transfer(sources, majority(sources.length), targets, majority(targets.length), saved);
     this.transfer = { epoch: joint.next.epoch, registers: 0, cursor: saved };
-    // Every member of both sets is told of the transition before it is read or written.
-    await this.tellAll(participantAddresses(joint), joint);
+    // Every member of both sets is told of the transition (not waited for: a page or a write sent
+    // to a member that does not know it yet is answered config_behind, and it is told then).
+    void this.tellAll(participantAddresses(joint), joint);
     return new Promise<number>((resolve, reject) => {
       let finished = false;
       const fail = (err: unknown): void => {
@@ -435,7 +476,8 @@ export class MemberChanges {
         return await fn();
       } catch (err) {
         if (giveUp()) return undefined;
-        this.deps.logger.debug('state transfer step failed; retrying', { err: (err as Error).message });
+        this.lastTransferProblem = (err as Error).message.slice(0, 300);
+        this.deps.logger.debug('state transfer step failed; retrying', { err: this.lastTransferProblem });
         await sleep(this.deps.clock, delay);
         delay = Math.min(delay * 2, 2_000);
       }

@@ -3,7 +3,7 @@ import { clusterId as bootstrapClusterId, describeMemberDifference } from '../co
 import type { MemberId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { ConfigState } from '../membership/configuration.js';
+import { compareStates, type ConfigState } from '../membership/configuration.js';
 import { ConfigStore, describeState, toConfigState } from '../membership/config-store.js';
 import { bootstrapState, participantAddresses } from '../membership/keeper.js';
 import type { RegisterStore } from '../storage/register-store.js';
@@ -50,11 +50,41 @@ export async function loadMembership(
   // A data dir of shmem 0.1 kept its member set as a list; a new one is founded from --peers.
   const legacy = meta.getMeta('members');
   const founders = legacy !== undefined ? parseLegacy(legacy, where) : config.members;
-  const state = bootstrapState(founders);
   const id = bootstrapClusterId(founders);
+  if (legacy === undefined && config.peers.length > 0) {
+    // An empty data dir of a founding member may be a wiped one, of a cluster that has changed
+    // its member set since it was founded: then it takes the cluster's configuration, not epoch 1.
+    const found = await runningConfiguration(config.peers, id, joinLink);
+    if (found !== undefined) {
+      store.saveState(found);
+      meta.setMeta(CLUSTER_ID_KEY, id);
+      logger.warn('empty data dir of a founding member: the cluster has changed its member set since, so this node takes that one', { state: describeState(found) });
+      return { store, state: found, clusterId: id, joined: false };
+    }
+  }
+  const state = bootstrapState(founders);
   store.saveState(state);
   meta.setMeta(CLUSTER_ID_KEY, id);
   return { store, state, clusterId: id, joined: false };
+}
+
+/** A configuration past epoch 1 that one of `peers` of cluster `id` holds, asked once each, or undefined. */
+async function runningConfiguration(peers: readonly MemberId[], id: string, link: (address: MemberId) => ConfigLink): Promise<ConfigState | undefined> {
+  const answers = await Promise.all(peers.map(async (address) => {
+    const l = link(address);
+    try {
+      const a = await l.config(AbortSignal.timeout(2_000));
+      const s = toConfigState(a.state);
+      return a.clusterId === id && typeof s !== 'string' && (s.kind === 'joint' || s.current.epoch > 1) ? s : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      l.close();
+    }
+  }));
+  let newest: ConfigState | undefined;
+  for (const s of answers) if (s !== undefined && (newest === undefined || compareStates(s, newest) > 0)) newest = s;
+  return newest;
 }
 
 async function join(

@@ -231,9 +231,9 @@ async function membershipLoop(
   const addr = (n: NodeProcess): string => `127.0.0.1:${n.port}`;
   const fresh = async (): Promise<NodeProcess> => {
     const port = spares.shift()!;
-    const via = rng.pick([...members]);
-    const n = new NodeProcess(port, [], join(cluster.dir, `spare-${serial++}`), ['--op-deadline-ms', String(OP_DEADLINE_MS), '--join', [...members].map(addr).join(',')]);
-    void via;
+    // The founders' settings (deadline, TLS and the cluster secret), joining instead of --peers.
+    const n = new NodeProcess(port, [], join(cluster.dir, `spare-${serial++}`), [...cluster.node(0).extraArgs, '--join', [...members].map(addr).join(',')]);
+    n.clientTls = cluster.node(0).clientTls;
     cluster.nodes.push(n);
     n.start();
     await n.waitFor('/livez', 20_000);
@@ -248,7 +248,7 @@ async function membershipLoop(
   const change = async (body: Record<string, string>, through: NodeProcess[]): Promise<boolean> => {
     for (const n of through) {
       try {
-        const r = await http(`${n.url}/members`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
+        const r = await http(`${n.url}/members`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) }, n.clientTls);
         if (r.status === 200) {
           log(`nemesis: ${body['action']} done: epoch ${r.body.epoch}, ${r.body.change}, ${r.body.registersCopied} registers copied in ${r.body.ms} ms`);
           return true;

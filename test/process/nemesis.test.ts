@@ -22,6 +22,24 @@ test('the same faults over mutual TLS with a cluster secret stay linearizable', 
   assert.ok(r.counts.ok > 300, `operations completed: ${JSON.stringify(r.counts)}`);
 });
 
+test('members added, removed and replaced (wiped ones too) among kills, pauses and wipes stay linearizable', async () => {
+  const seed = Number(process.env['NEMESIS_SEED'] ?? Date.now() % 1_000_000);
+  const r = await runNemesis({ seconds: 30, clients: 6, addrs: 5, majority: false, seed, membership: true });
+  const why = r.verdict.result === 'invalid' ? `${r.verdict.explanation}\n${JSON.stringify(r.verdict.window)}` : '';
+  assert.is(r.verdict.result, 'valid', `seed ${seed}: ${why}\n${r.logs.slice(-5000)}`);
+  assert.ok(r.counts.adds > 0 && r.counts.removes > 0, `member changes made: ${JSON.stringify(r.counts)}`);
+  assert.ok(r.counts.adds + r.counts.removes + r.counts.replaces - r.counts.changesFailed >= 4, `changes completed: ${JSON.stringify(r.counts)}`);
+  assert.ok(r.counts.ok > 1000, `operations completed: ${JSON.stringify(r.counts)}`);
+});
+
+test('member changes over mutual TLS with a cluster secret (nodes joining with --join) stay linearizable', async () => {
+  const seed = Number(process.env['NEMESIS_SEED'] ?? Date.now() % 1_000_000);
+  const r = await runNemesis({ seconds: 15, clients: 4, addrs: 5, majority: false, seed, membership: true, tls: true });
+  const why = r.verdict.result === 'invalid' ? `${r.verdict.explanation}\n${JSON.stringify(r.verdict.window)}` : '';
+  assert.is(r.verdict.result, 'valid', `seed ${seed}: ${why}\n${r.logs.slice(-5000)}`);
+  assert.ok(r.counts.adds - r.counts.changesFailed > 0, `a node joined and was added over TLS: ${JSON.stringify(r.counts)}`);
+});
+
 test('with a majority down, the cluster refuses rather than lies', async () => {
   const seed = Number(process.env['NEMESIS_SEED'] ?? Date.now() % 1_000_000);
   const r = await runNemesis({ seconds: 15, clients: 8, addrs: 3, majority: true, seed });
