@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { limits } from '../src/core/limits.js';
 import { createToken } from '../src/security/tokens.js';
 import { TestPki } from '../test/helpers/certs.js';
-import { Cluster, http, type ClientTls } from '../test/helpers/cluster.js';
+import { Cluster, freePorts, http, NodeProcess, type ClientTls } from '../test/helpers/cluster.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
 
@@ -45,6 +45,8 @@ const workloads = opt('workloads', 'write,read,mixed').split(',') as ('write' | 
 const vsEtcd = process.argv.includes('--vs-etcd');
 const soakMinutes = intOpt('soak-minutes', 0, 0, 24 * 60);
 const tls = process.argv.includes('--tls');
+/** Time a change of the member set (3 -> 5: two `member add`s) with the addresses stored, under a client load. */
+const memberChange = process.argv.includes('--member-change');
 const problems = [
   ...(['full', 'normal'].includes(durability) ? [] : [`--durability must be full or normal, got "${durability}"`]),
   ...(inFlights.every((n) => Number.isInteger(n) && n >= 1 && n <= 1024) ? [] : [`--in-flight must be integers from 1 to 1024, got "${opt('in-flight', '')}"`]),
@@ -94,6 +96,51 @@ async function cell(name: string, targets: Target[], make: (w: string, i: number
   };
   console.log(`${name.padEnd(6)} ${workload.padEnd(6)} ${String(inFlight).padStart(3)} in flight  ${c.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${c.p50.toFixed(2)}ms  p99 ${c.p99.toFixed(2)}ms  p99.9 ${c.p999.toFixed(2)}ms${c.errors ? `  ${c.errors} errors` : ''}`);
   return c;
+}
+
+/**
+ * Grows the cluster by two members (`member add` of nodes started with --join) while clients
+ * write at 16 in flight, and prints how long each change took (agreement, joint phase, the
+ * state transfer of every stored address, retirement) and what the clients saw meanwhile,
+ * against the same load just before.
+ */
+async function timeMemberChange(targets: Target[]): Promise<void> {
+  const before = await runLoad(targets, 16, seconds, (i) => shmemRequest('write', i));
+  const ports = await freePorts(2);
+  const joiners = ports.map((p) => new NodeProcess(p, [], join(cluster.dir, `joined-${p}`), [...cluster.node(0).extraArgs, '--join', `127.0.0.1:${cluster.node(0).port}`]));
+  for (const j of joiners) {
+    j.clientTls = clientTls;
+    cluster.nodes.push(j);
+    j.start();
+  }
+  await Promise.all(joiners.map((j) => j.waitFor('/livez', 60_000)));
+  let running = true;
+  const load = (async () => {
+    const results = [];
+    while (running) results.push(await runLoad(targets, 16, 1, (i) => shmemRequest('write', i)));
+    return results;
+  })();
+  const changes: string[] = [];
+  const started = performance.now();
+  for (const j of joiners) {
+    const t = performance.now();
+    const r = await http(`${cluster.node(0).url}/members`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'add', address: `127.0.0.1:${j.port}` }),
+      signal: AbortSignal.timeout(900_000),
+    }, clientTls);
+    if (r.status !== 200) throw new Error(`member add 127.0.0.1:${j.port}: ${r.status} ${r.text}`);
+    changes.push(`epoch ${r.body.epoch}: ${r.body.registersCopied} registers copied, ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const totalS = (performance.now() - started) / 1000;
+  running = false;
+  const during = await load;
+  const ops = during.reduce((n, r) => n + r.ops, 0);
+  const secs = during.reduce((n, r) => n + r.seconds, 0);
+  const errors = during.reduce((n, r) => n + r.errors, 0);
+  const lat = Float64Array.from(during.flatMap((r) => Array.from(r.latenciesMs))).sort();
+  console.log(`member change 3 -> 5 with ${addrs} addresses: ${totalS.toFixed(1)} s (${changes.join('; ')})`);
+  console.log(`  writes at 16 in flight before: ${(before.ops / before.seconds).toFixed(0)} ops/s, p99 ${percentile(before.latenciesMs, 99).toFixed(2)} ms; ` +
+    `during the changes: ${(ops / secs).toFixed(0)} ops/s, p99 ${percentile(lat, 99).toFixed(2)} ms, ${errors} errors`);
 }
 
 /** Resident memory of a node, from its own /metrics. */
@@ -180,6 +227,7 @@ try {
   if (etcd) console.log(`etcd: ${etcd.version}; ${etcd.flags}`);
   if (etcd) console.log('Both clusters run side by side; each cell runs on shmem, then at once on etcd, so drifts in machine speed hit both alike.');
   await preload('shmem', shmemTargets, shmemRequest);
+  if (memberChange) await timeMemberChange(shmemTargets);
   if (soakMinutes > 0) await soak(shmemTargets, soakMinutes, snapDir);
   if (etcd) await preload('etcd', etcd.targets, etcdRequest);
   for (const workload of soakMinutes > 0 ? [] : workloads) {

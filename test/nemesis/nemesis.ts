@@ -227,6 +227,8 @@ async function membershipLoop(
   cluster: Cluster, members: Set<NodeProcess>, rng: Random, end: number, counts: NemesisReport['counts'], log: (l: string) => void,
 ): Promise<void> {
   const spares: number[] = await freePorts(3);
+  /** SIGSTOPped now: a change is not sent through them (it would wait for its timeout). */
+  const paused = new Set<NodeProcess>();
   let serial = 0;
   const addr = (n: NodeProcess): string => `127.0.0.1:${n.port}`;
   const fresh = async (): Promise<NodeProcess> => {
@@ -263,7 +265,7 @@ async function membershipLoop(
   };
   for (let i = 0; Date.now() < end - 5000; i++) {
     await sleep(rng.int(200, 800));
-    const live = (): NodeProcess[] => [...members].filter((n) => n.running);
+    const live = (): NodeProcess[] => [...members].filter((n) => n.running && !paused.has(n));
     const step = i % 4;
     if (step === 1 || step === 3) {
       // A fault on one member, sometimes left in place during the change that follows.
@@ -274,6 +276,7 @@ async function membershipLoop(
       if (kind === 'stop') {
         counts.stops += 1;
         n.signal('SIGSTOP');
+        paused.add(n);
       } else {
         kind === 'kill' ? counts.kills += 1 : counts.wipes += 1;
         await n.stop('SIGKILL');
@@ -282,6 +285,7 @@ async function membershipLoop(
       const heal = async (): Promise<void> => {
         await sleep(rng.int(300, 1500));
         n.signal('SIGCONT');
+        paused.delete(n);
         if (!n.running && members.has(n)) n.start();
         if (members.has(n)) await n.waitFor('/readyz', 30_000).catch((err: unknown) => log(`nemesis: ${n.port} not ready: ${(err as Error).message.split('\n')[0]}`));
       };
@@ -289,7 +293,7 @@ async function membershipLoop(
         await heal();
         continue;
       }
-      const others = [...members].filter((m) => m !== n);
+      const others = live().filter((m) => m !== n);
       if (kind !== 'stop' && members.size > 3 && rng.chance(0.5)) {
         // Replace the member that is down (its data may be gone) by a new node.
         counts.replaces += 1;
