@@ -239,11 +239,11 @@ export class Coordinator {
   }
 
   /** Fails every operation (the node is shutting down). */
-  shutdown(): Effect[] {
+  shutdown(message = 'the node is shutting down'): Effect[] {
     const effects: Effect[] = [];
     for (const [opId, op] of [...this.ops]) {
       effects.push(...this.finish(opId, {
-        type: 'reject', opId, failure: { code: 'shutting_down', message: 'the node is shutting down' },
+        type: 'reject', opId, failure: { code: 'shutting_down', message },
       }, op.phase === 'queued' ? undefined : op.phase));
     }
     return effects;

@@ -59,7 +59,7 @@ export class FailureDetector {
 
   /** The members to watch changed (a change of the member set): new ones start unseen, removed ones are forgotten. */
   setLinks(links: readonly MemberLink[]): void {
-    this.links = links;
+    this.links = [...links];
     for (const l of links) {
       if (this.entries.has(l.member)) continue;
       this.entries.set(l.member, {

@@ -9,7 +9,7 @@ import { describeState, toConfigState, type ConfigStore } from '../membership/co
 import { participantAddresses, type MembershipKeeper } from '../membership/keeper.js';
 import { onAccept, onPrepare, Proposer, type AcceptReply, type Ballot, type PaxosMutations, type PrepareReply, type ProposerEffect } from '../membership/paxos.js';
 import { Transfer, type TransferEffect } from '../membership/transfer.js';
-import type { Clock } from '../platform/clock.js';
+import type { Clock, Random } from '../platform/clock.js';
 import { PeerAnswerError, PeerRefusedError, type ConfigLink } from '../transport/peer-link.js';
 import { REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import type { Replica } from './replica.js';
@@ -45,8 +45,15 @@ export interface MemberChangesDeps {
   readonly clusterId: string;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly random: Random;
   readonly onStep?: (step: ChangeStep) => void;
-  readonly mutations?: PaxosMutations;
+  readonly mutations?: MemberChangeMutations;
+}
+
+/** Broken variants the simulation must catch (test/sim/mutations.ts); production passes none. */
+export interface MemberChangeMutations extends PaxosMutations {
+  /** The new configuration counts at once: retired right after it is chosen, no state transfer. */
+  readonly skipTransfer?: boolean;
 }
 
 /** Paxos messages and page fetches wait this long for one member. */
@@ -163,7 +170,7 @@ export class MemberChanges {
   private async newMember(address: MemberId): Promise<Member> {
     const { link, release } = this.deps.linkTo(address);
     try {
-      const answer = await withTimeout(link.config(this.stopped.signal), ANSWER_WAIT_MS, `${address} did not answer`);
+      const answer = await withTimeout(this.deps.clock, link.config(this.stopped.signal), ANSWER_WAIT_MS, `${address} did not answer`);
       if (answer.clusterId !== this.deps.clusterId) {
         throw new MemberChangeError('change_refused', `${address} belongs to another cluster (${answer.clusterId}, this is ${this.deps.clusterId})`, {
           hint: `start the new node with an empty data dir and --join ${this.deps.self}`,
@@ -197,7 +204,7 @@ export class MemberChanges {
       if (outcome.type === 'chosen') return outcome.value;
       if (outcome.type === 'outbid') {
         round = Math.max(round, outcome.promised.round) + 1;
-        await sleep(this.deps.clock, 20 + Math.random() * 200);
+        await sleep(this.deps.clock, 20 + this.deps.random.next() * 200);
         continue;
       }
       throw new MemberChangeError('change_failed', `no majority of the current members (epoch ${current.epoch}: ${acceptors.join(', ')}) answered: ${outcome.why}; nothing changed`, {
@@ -266,7 +273,7 @@ export class MemberChanges {
     if (to === this.deps.self) return this.acceptorStep(message);
     const { link, release } = this.deps.linkTo(to);
     try {
-      return await withTimeout(link.paxos(message, this.stopped.signal), ANSWER_WAIT_MS, 'no answer');
+      return await withTimeout(this.deps.clock, link.paxos(message, this.stopped.signal), ANSWER_WAIT_MS, 'no answer');
     } finally {
       release();
     }
@@ -341,7 +348,7 @@ export class MemberChanges {
     if (joint.kind !== 'joint') return joint;
     const rank = 2 * joint.current.epoch + 1;
     const startedMs = this.deps.clock.now();
-    const copied = await this.runTransfer(joint, rank);
+    const copied = this.deps.mutations?.skipTransfer ? 0 : await this.runTransfer(joint, rank);
     if (this.deps.keeper.rank > rank) return this.deps.keeper.state; // someone else finished it
     this.step('transferred', { epoch: joint.next.epoch, registers: copied, ms: Math.round(this.deps.clock.now() - startedMs) });
     const stable: ConfigState = { kind: 'stable', current: joint.next };
@@ -358,7 +365,7 @@ export class MemberChanges {
     await Promise.all(addresses.filter((a) => a !== this.deps.self).map(async (a) => {
       const { link, release } = this.deps.linkTo(a);
       try {
-        await withTimeout(link.pushConfig(state, this.stopped.signal), ANSWER_WAIT_MS, 'no answer');
+        await withTimeout(this.deps.clock, link.pushConfig(state, this.stopped.signal), ANSWER_WAIT_MS, 'no answer');
       } catch (err) {
         this.deps.logger.debug('could not tell a member the new member set now', { peer: a, err: (err as Error).message });
       } finally {
@@ -514,9 +521,9 @@ function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((r) => clock.setTimeout(() => r(), ms));
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+function withTimeout<T>(clock: Clock, p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<Clock['setTimeout']> | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = clock.setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clock.clearTimeout(timer));
 }
 
 type AnyReply = PrepareReply | AcceptReply | { type: 'decided'; state?: unknown };

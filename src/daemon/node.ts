@@ -1,4 +1,4 @@
-import { Coordinator, type ProtocolMutations } from '../core/coordinator.js';
+import { Coordinator, type Membership, type ProtocolMutations } from '../core/coordinator.js';
 import { majority } from '../core/quorum.js';
 import { Recovery, type RecoveryMutations } from '../core/recovery.js';
 import type { Addr, MemberId, ReadResult, WriteResult } from '../core/types.js';
@@ -21,12 +21,12 @@ import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } fro
 import { limits } from '../core/limits.js';
 import { recoverySourcesNeeded } from '../core/recovery.js';
 import { NotMemberError } from '../errors.js';
-import type { ConfigState } from '../membership/configuration.js';
+import { stateRank, type ConfigState } from '../membership/configuration.js';
 import { describeState, toConfigState } from '../membership/config-store.js';
 import { membershipOf } from '../membership/gate.js';
 import { participantAddresses, type MembershipKeeper } from '../membership/keeper.js';
 import type { ChannelDeps } from '../transport/peer-channel.js';
-import type { ConfigLink } from '../transport/peer-link.js';
+import { PeerAnswerError, type ConfigLink } from '../transport/peer-link.js';
 
 /** What the node's logic needs of the configuration (the daemon's Config has more). */
 export interface NodeConfig {
@@ -38,7 +38,10 @@ export interface NodeConfig {
 }
 
 /** Broken variants for the simulator's mutation tests; production passes none. */
-export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations & RecoveryMutations & RepairMutations;
+export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations & RecoveryMutations & RepairMutations & {
+  /** During a change, operations count only the new member set's majority (not both). */
+  readonly onlyNewQuorumInTransition?: boolean;
+};
 
 /**
  * Everything non-deterministic enters a node through these (docs: README "Correctness"): the
@@ -76,7 +79,8 @@ export interface NodeDeps {
  */
 export class ShmemNode {
   readonly replica: Replica;
-  readonly recovery: Recovery | undefined;
+  /** The wiped-dir recovery running (a new one starts when the member set changes during it). */
+  recovery: Recovery | undefined;
   readonly runtime: Runtime;
   /** Links and channels to the other members, by address (the local one is not here). */
   private readonly linkMap = new Map<MemberId, MemberLink>();
@@ -85,7 +89,7 @@ export class ShmemNode {
   readonly detector: FailureDetector;
   readonly repair: RepairRunner;
   private readonly quorumWatch: QuorumWatch;
-  private readonly stopRecovery = new AbortController();
+  private stopRecovery = new AbortController();
   private started = false;
   private stopped = false;
   readonly startedMs: number;
@@ -100,14 +104,17 @@ export class ShmemNode {
     const members = keeper ? participantAddresses(keeper.state) : config.members;
     const quorum = majority(members.length);
 
-    // The replica role; it stays silent while a new or wiped data dir is being recovered.
-    this.replica = new Replica(store, !identity.initialized, keeper);
-    this.recovery = identity.initialized ? undefined : new Recovery(config.self, members, quorum, config.opDeadlineMs, deps.mutations);
+    // The replica role; it stays silent while a new or wiped data dir is being recovered. A node
+    // outside the member set has nothing to recover: if it is added, the state transfer fills it.
+    const recover = !identity.initialized && (keeper?.isMember ?? true);
+    if (!identity.initialized && !recover) markInitialized(store);
+    this.replica = new Replica(store, recover, keeper);
+    this.recovery = recover ? new Recovery(config.self, members, quorum, config.opDeadlineMs, deps.mutations) : undefined;
 
     // The pure protocol core and the runtime that carries out its effects.
     const coordinator = new Coordinator({
       self: config.self, writer: identity.writer, members, quorum, mutations: deps.mutations,
-      ...(keeper ? { membership: membershipOf(keeper.state, (m) => m.address) } : {}),
+      ...(keeper ? { membership: this.countedSets(keeper.state) } : {}),
     });
     this.runtime = new Runtime(coordinator, config.opDeadlineMs, logger, deps.onOp, clock, deps.mutations);
     this.runtime.explainQuorum = () => quorumHint(this.verdict());
@@ -135,6 +142,12 @@ export class ShmemNode {
     this.repair = new RepairRunner(store, links, members.length, quorum, logger, clock, config.opDeadlineMs, deps.mutations);
     this.quorumWatch = new QuorumWatch(logger, limits.downAfterMs, () => clock.now());
     keeper?.onChange((next, previous) => this.onConfigChange(next, previous));
+  }
+
+  /** The member sets the coordinator counts in state `s`, by address. */
+  private countedSets(s: ConfigState): Membership {
+    if (this.deps.mutations?.onlyNewQuorumInTransition && s.kind === 'joint') return { ...membershipOf({ kind: 'stable', current: s.next }, (m) => m.address), rank: stateRank(s) };
+    return membershipOf(s, (m) => m.address);
   }
 
   /** The channels to the other members (the local one is not in this list). */
@@ -178,7 +191,7 @@ export class ShmemNode {
     const { config, logger } = this.deps;
     const others = participantAddresses(next).filter((a) => a !== config.self);
     for (const a of others) if (!this.linkMap.has(a)) this.addMember(this.deps.membership!.linkTo(a));
-    this.runtime.reconfigure(membershipOf(next, (m) => m.address));
+    this.runtime.reconfigure(this.countedSets(next));
     for (const [a, l] of [...this.linkMap]) {
       if (others.includes(a)) continue;
       this.runtime.removeChannel(a);
@@ -191,9 +204,13 @@ export class ShmemNode {
     // In a transition a damaged register is repaired from every other member (more than enough for both sets).
     this.repair.setPeers(links, next.kind === 'joint' ? links.length : recoverySourcesNeeded(others.length + 1, majority(others.length + 1)));
     const retired = !participantAddresses(next).includes(config.self);
+    // A node out of the member set coordinates nothing: its operations in flight fail now (the
+    // client tries another endpoint) rather than at their deadline.
+    if (retired) this.runtime.abandon(`${config.self} was removed from the member set (${describeState(next)}); use another endpoint`);
     logger.info(retired ? 'this node is no longer a member: it stops answering as a replica and coordinating' : 'member set changed', {
       from: describeState(previous), to: describeState(next),
     });
+    this.startRecoveryAgain(next);
     this.onMembersChanged(next, previous);
   }
 
@@ -271,8 +288,29 @@ export class ShmemNode {
         sourcesNeeded: recovery.needed,
       });
     }
-    runRecovery(recovery, [...this.linkMap.values()], store, logger, this.stopRecovery.signal, this.startedMonoMs, clock).then((outcome) => {
-      if (this.stopRecovery.signal.aborted) return;
+    void links;
+    this.runRecoveryNow(recovery);
+  }
+
+  /**
+   * Runs `recovery` to its end. Its pages are asked under this node's configuration state: a
+   * member that holds a newer one answers with it (and is not copied), this node adopts it,
+   * and onConfigChange starts a new recovery over the new member set (startRecoveryAgain).
+   */
+  private runRecoveryNow(recovery: Recovery): void {
+    const { clock, logger, store } = this.deps;
+    const signal = this.stopRecovery.signal;
+    const keeper = this.deps.membership?.keeper;
+    const membership = keeper ? {
+      rank: () => keeper.rank,
+      answered: async (err: unknown, from: MemberId): Promise<void> => {
+        if (!(err instanceof PeerAnswerError)) return;
+        if ((err.code === 'stale_config' || err.code === 'retired') && err.state !== undefined) this.learn(err.state, from);
+        if (err.code === 'config_behind') await this.tell(from);
+      },
+    } : undefined;
+    runRecovery(recovery, [...this.linkMap.values()], store, logger, signal, this.startedMonoMs, clock, membership).then((outcome) => {
+      if (signal.aborted) return;
       markInitialized(store);
       this.replica.recovering = false;
       if (!outcome.newCluster) {
@@ -281,10 +319,36 @@ export class ShmemNode {
         logger.info('new cluster: every other member is empty, so nothing can have been lost; answering as a replica', { sources: outcome.sources, fenced: outcome.fenced });
       }
     }, (err: unknown) => {
-      if (this.stopRecovery.signal.aborted) return; // stopping: the store closed under it
+      if (signal.aborted) return; // stopping (the store closed under it), or started again
       logger.error('recovery failed', { err: String(err) });
       this.onRecoveryFailed(err);
     });
+  }
+
+  /**
+   * The member set changed while this node recovers: what it must copy is N-Q+1 of the members
+   * of the new set, so recovery starts again over them (pages already stored stay: copying is
+   * idempotent; the fence still counts from the process start). In a transition it copies
+   * every other member of both sets, more than either needs.
+   */
+  private startRecoveryAgain(next: ConfigState): void {
+    const { config, logger } = this.deps;
+    if (!this.replica.recovering || this.stopped || !this.started) return;
+    this.stopRecovery.abort();
+    this.stopRecovery = new AbortController();
+    const members = participantAddresses(next);
+    if (!members.includes(config.self)) {
+      // Not a member any more: nothing to recover for (if it is added again, the transfer fills it).
+      this.recovery = undefined;
+      markInitialized(this.deps.store);
+      this.replica.recovering = false;
+      logger.info('the member set changed during recovery and no longer has this node: recovery stopped', { state: describeState(next) });
+      return;
+    }
+    const quorum = next.kind === 'joint' ? Math.min(2, members.length) : majority(members.length);
+    this.recovery = new Recovery(config.self, members, quorum, config.opDeadlineMs, this.deps.mutations);
+    logger.info('the member set changed during recovery: copying from the new one', { state: describeState(next), sourcesNeeded: this.recovery.needed });
+    this.runRecoveryNow(this.recovery);
   }
 
   /** Called when recovery fails for good (the daemon exits 70). */

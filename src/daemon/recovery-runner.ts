@@ -33,6 +33,8 @@ export function runRecovery(
   signal: AbortSignal,
   startedMs: number,
   clock: Clock = realClock,
+  /** Pages are asked under this configuration state; an answer of another state is handed to `answered`. */
+  membership?: { rank(): number; answered(err: unknown, from: MemberId): Promise<void> },
 ): Promise<RecoveryOutcome> {
   const byMember = new Map(links.map((l) => [l.member, l]));
   let registersCopied = 0;
@@ -67,12 +69,14 @@ export function runRecovery(
       const link = byMember.get(from)!;
       for (let attempt = 0; !signal.aborted && recovery.phase === pass && !recovery.done; attempt++) {
         try {
-          const page = await link.registers(after, signal);
+          const page = await link.registers(after, signal, membership?.rank());
           logger.debug('recovery page', { peer: from, pass, items: page.items.length, initialized: page.initialized });
           if (page.initialized && (page.items.length > 0 || page.next !== null)) sawData = true;
           await handle(recovery.onPage(from, page, pass));
           return;
         } catch (err) {
+          if (signal.aborted) return;
+          await membership?.answered(err, from);
           if (signal.aborted) return;
           if (attempt === 0 || attempt % 20 === 0) logger.info('recovery source not answering yet', { peer: from, err: (err as Error).message });
           const delayMs = Math.min(limits.retryBackoffMsMax * 4, limits.retryBackoffMsMin * 2 ** Math.min(attempt, 10));

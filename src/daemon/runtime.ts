@@ -120,6 +120,11 @@ export class Runtime implements ChannelSink {
     this.execute(this.coordinator.reconfigure(view));
   }
 
+  /** Fails every operation in flight with shutting_down and `message` (this node left the member set); new ones are still taken. */
+  abandon(message: string): void {
+    this.execute(this.coordinator.shutdown(message));
+  }
+
   /** Adds the channel to a member that joined; idempotent. */
   hasChannel(member: MemberId): boolean {
     return this.channels.has(member);

@@ -12,7 +12,11 @@ export class MembershipKeeper {
   private current: ConfigState;
   private readonly listeners: ((next: ConfigState, previous: ConfigState) => void)[] = [];
 
-  constructor(private readonly store: ConfigStore, initial: ConfigState, readonly self: string) {
+  constructor(
+    private readonly store: ConfigStore, initial: ConfigState, readonly self: string,
+    /** A broken variant the simulation must catch: a retired member still answers as a replica. */
+    private readonly mutations: { readonly retiredAnswers?: boolean } = {},
+  ) {
     store.saveState(initial);
     this.current = initial;
   }
@@ -59,10 +63,10 @@ export class MembershipKeeper {
    * we are behind (the sender pushes its state and retries).
    */
   check(rank: number | undefined): void {
-    if (!this.isMember) {
+    if (!this.isMember && !this.mutations.retiredAnswers) {
       throw new ConfigStateError('retired', `${this.self} is not a member of ${describeState(this.current)}: it no longer answers as a replica`, this.current);
     }
-    if (rank === undefined || rank === this.rank) return;
+    if (rank === undefined || rank === this.rank || (!this.isMember && this.mutations.retiredAnswers)) return;
     if (rank < this.rank) {
       throw new ConfigStateError('stale_config', `the request was sent under an older member set; this member holds ${describeState(this.current)}`, this.current);
     }

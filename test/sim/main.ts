@@ -9,8 +9,10 @@
  * is 1 when any seed failed.
  */
 import { writeFileSync } from 'node:fs';
-import { MUTATIONS } from './mutations.js';
-import { defaultSimOptions, FAULT_KINDS, simulate, type FaultKind } from './simulator.js';
+import { MUTATIONS as CAUGHT, RECONFIGURE, UNCAUGHT_MUTATIONS } from './mutations.js';
+
+const MUTATIONS = { ...CAUGHT, ...UNCAUGHT_MUTATIONS };
+import { defaultSimOptions, FAULT_KINDS, simulate, type Fault, type FaultKind } from './simulator.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,16 +43,24 @@ const from = single !== undefined ? intFlag('seed', 1) : intFlag('from', 1);
 const count = single !== undefined ? 1 : intFlag('seeds', 100);
 const mutations = mutationName ? MUTATIONS[mutationName]!.mutations : {};
 const log = process.argv.includes('--log');
+/** --reconfigure: 5 processes, 3 found the cluster, members are added, removed and replaced while it runs. */
+const reconfigure = process.argv.includes('--reconfigure') || (mutationName !== undefined && MUTATIONS[mutationName]!.reconfigure === true);
 
-const replay = (seed: number): string => `npm run sim -- --seed ${seed}${nodes !== 3 ? ` --nodes ${nodes}` : ''}` +
+const replay = (seed: number): string => `npm run sim -- --seed ${seed}${nodes !== 3 ? ` --nodes ${nodes}` : ''}${reconfigure ? ' --reconfigure' : ''}` +
   `${mutationName ? ` --mutation ${mutationName}` : ''}${faultsText !== undefined ? ` --faults ${faultsText}` : ''}`;
 
 const started = Date.now();
-const totals = { seeds: 0, ops: 0, ok: 0, fail: 0, info: 0, faults: 0, wipes: 0, unknown: 0, virtualMs: 0, channel: 0, link: 0, store: 0 };
-const byKind = new Map<FaultKind, number>();
+const totals = { changes: 0, changesDone: 0, maxEpoch: 1, seeds: 0, ops: 0, ok: 0, fail: 0, info: 0, faults: 0, wipes: 0, unknown: 0, virtualMs: 0, channel: 0, link: 0, store: 0 };
+const byKind = new Map<Fault['kind'], number>();
 const failed: number[] = [];
 for (let seed = from; seed < from + count; seed++) {
-  const r = await simulate(defaultSimOptions(seed, { nodes, mutations, faults, log: log && single !== undefined }));
+  const r = await simulate(defaultSimOptions(seed, {
+    nodes: reconfigure ? Math.max(nodes, 5) : nodes, mutations, faults, log: log && single !== undefined,
+    ...(reconfigure ? RECONFIGURE : {}),
+  }));
+  totals.changes += r.counts.changes;
+  totals.changesDone += r.counts.changesDone;
+  totals.maxEpoch = Math.max(totals.maxEpoch, r.counts.maxEpoch);
   totals.seeds += 1;
   totals.ops += r.counts.ops;
   totals.ok += r.counts.ok;
@@ -84,6 +94,7 @@ for (let seed = from; seed < from + count; seed++) {
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`${totals.seeds} seeds, ${nodes} nodes${mutationName ? `, mutation ${mutationName}` : ''}: ${totals.ops} ops (${totals.ok} ok, ${totals.fail} failed, ${totals.info} unknown), ` +
   `${totals.faults} faults (${totals.wipes} wipes), ${(totals.virtualMs / 1000).toFixed(0)} virtual s, ${failed.length} failing seeds, ${totals.unknown} unchecked, ${secs}s`);
+if (reconfigure) console.log(`member changes: ${totals.changes} asked, ${totals.changesDone} completed, highest epoch ${totals.maxEpoch}`);
 if (count > 1) console.log(`largest queues: ${totals.channel} channel requests, ${totals.link} link calls, ${totals.store} uncommitted store batches`);
 if (count > 1) console.log(`faults: ${[...byKind].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
 process.exit(failed.length > 0 ? 1 : 0);

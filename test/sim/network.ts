@@ -1,16 +1,21 @@
 import type { RegisterPage } from '../../src/core/recovery.js';
 import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../../src/core/types.js';
-import { PeerRefusedError, type MemberLink } from '../../src/transport/peer-link.js';
+import { ShmemError, ConfigStateError } from '../../src/errors.js';
+import { PeerAnswerError, PeerRefusedError, type ConfigAnswer, type ConfigLink, type PaxosMessage } from '../../src/transport/peer-link.js';
 import type { PingReply } from '../../src/transport/wire.js';
 import type { Random } from './random.js';
 import type { Scope, World } from './world.js';
 
-/** What a node serves to the other members: the peer half of the daemon's NodeApi (replica, pages, ping). */
+/** What a node serves to the other members: the peer half of the daemon's NodeApi (replica, pages, ping, configuration). */
 export interface PeerServer {
-  query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[];
-  update(items: readonly RegisterItem[]): Promise<void>;
-  registers(after: Addr | null, limit: number): RegisterPage;
+  query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
+  update(items: readonly RegisterItem[], rank?: number): Promise<void>;
+  registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
   ping(): PingReply;
+  /** GET /peer/config, POST /peer/config, POST /peer/paxos (absent on a node run without membership). */
+  config?(): ConfigAnswer;
+  pushConfig?(state: unknown): ConfigAnswer;
+  paxos?(message: PaxosMessage): unknown;
 }
 
 /** A running node process as the network reaches it. */
@@ -21,7 +26,7 @@ export interface Endpoint {
   refusing(): string | undefined;
 }
 
-export type MessageKind = 'query' | 'update' | 'ping' | 'registers' | 'answer';
+export type MessageKind = 'query' | 'update' | 'ping' | 'registers' | 'config' | 'paxos' | 'answer';
 
 /** A message on the wire, as tests see it when they deliver by hand. */
 export interface Message {
@@ -95,6 +100,13 @@ export class SimNetwork {
     const links = others.map((to) => new SimLink(this, member, scope, to));
     this.linksByMember.set(member, links);
     return links;
+  }
+
+  /** One more link of `member`'s process (a member that joined, or a short-lived one to a node being added). */
+  linkTo(member: MemberId, scope: Scope, to: MemberId): SimLink {
+    const link = new SimLink(this, member, scope, to);
+    this.linksByMember.set(member, [...(this.linksByMember.get(member) ?? []), link]);
+    return link;
   }
 
   /** Breaks every connection of `member`'s process (its requests in flight fail at once). */
@@ -189,10 +201,23 @@ export class SimNetwork {
   }
 }
 
+/** HttpLink's deadline of configuration and Paxos requests. */
+const CONFIG_DEADLINE_MS = 5_000;
+
+/** A configuration answer, copied as JSON would copy it; a node without membership has none. */
+function served<T>(v: T | undefined): T {
+  if (v === undefined) throw new Error('this node runs without membership');
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
 
-/** What the HTTP link makes of a failed request: a 503 (recovering, storage unavailable, damaged) is retried. */
+/**
+ * What the HTTP link makes of a failed request: an answer with an error code (PeerAnswerError,
+ * with the state of stale_config and retired), or a plain failure, retried.
+ */
 function transient(member: MemberId, err: unknown): Error {
+  if (err instanceof ShmemError) return new PeerAnswerError(member, err.code, err.message, err instanceof ConfigStateError ? err.state : undefined);
   return new Error(`${member} answered 503: ${(err as Error).message ?? String(err)}`);
 }
 
@@ -201,7 +226,7 @@ function transient(member: MemberId, err: unknown): Error {
  * is given in place of HttpLink. Every call fails after its deadline unless answered first,
  * and at once when the link is reset or closed.
  */
-export class SimLink implements MemberLink {
+export class SimLink implements ConfigLink {
   private readonly pending = new Set<(err: Error) => void>();
   private closed = false;
 
@@ -212,21 +237,36 @@ export class SimLink implements MemberLink {
     return this.pending.size;
   }
 
-  query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal): Promise<QueryAnswer[]> {
+  query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal, rank?: number): Promise<QueryAnswer[]> {
     const want: ValueWant = { values: withValues, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true };
-    return this.call('query', { addrs }, signal, this.net.options.requestDeadlineMs, (s) => s.query(addrs, want) as QueryAnswer[]);
+    return this.call('query', { addrs }, signal, this.net.options.requestDeadlineMs, (s) => s.query(addrs, want, rank) as QueryAnswer[]);
   }
 
-  update(items: readonly RegisterItem[], signal: AbortSignal): Promise<void> {
-    return this.call('update', { items }, signal, this.net.options.requestDeadlineMs, (s) => s.update(items));
+  update(items: readonly RegisterItem[], signal: AbortSignal, rank?: number): Promise<void> {
+    return this.call('update', { items }, signal, this.net.options.requestDeadlineMs, (s) => s.update(items, rank));
+  }
+
+  config(signal: AbortSignal): Promise<ConfigAnswer> {
+    return this.call('config', {}, signal, CONFIG_DEADLINE_MS, (s) => served(s.config?.()));
+  }
+
+  pushConfig(state: unknown, signal: AbortSignal): Promise<ConfigAnswer> {
+    // The state travels as JSON, as over HTTP: the receiver gets a copy.
+    const copy = JSON.parse(JSON.stringify(state)) as unknown;
+    return this.call('config', {}, signal, CONFIG_DEADLINE_MS, (s) => served(s.pushConfig?.(copy)));
+  }
+
+  paxos(message: PaxosMessage, signal: AbortSignal): Promise<unknown> {
+    const copy = JSON.parse(JSON.stringify(message)) as PaxosMessage;
+    return this.call('paxos', {}, signal, CONFIG_DEADLINE_MS, (s) => served(s.paxos?.(copy)));
   }
 
   ping(deadlineMs: number): Promise<PingReply> {
     return this.call('ping', {}, undefined, deadlineMs, (s) => s.ping());
   }
 
-  registers(after: Addr | null, signal: AbortSignal): Promise<RegisterPage> {
-    return this.call('registers', {}, signal, this.net.options.registersDeadlineMs, (s) => s.registers(after, this.net.options.pageItems));
+  registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage> {
+    return this.call('registers', {}, signal, this.net.options.registersDeadlineMs, (s) => s.registers(after, this.net.options.pageItems, rank));
   }
 
   close(): void {

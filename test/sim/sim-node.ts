@@ -3,14 +3,20 @@ import type { Identity } from '../../src/daemon/identity.js';
 import { ShmemNode, type NodeMutations } from '../../src/daemon/node.js';
 import { MemoryStore, type MemoryDisk, type MemoryStoreOptions, type StoreMutations } from '../../src/storage/memory-store.js';
 import type { SimLink, SimNetwork } from './network.js';
+import { MemberChanges, type MemberChangeMutations } from '../../src/daemon/member-changes.js';
+import type { ConfigState } from '../../src/membership/configuration.js';
+import { ConfigStore, toConfigState } from '../../src/membership/config-store.js';
+import { MembershipKeeper, participantAddresses } from '../../src/membership/keeper.js';
 import { Random } from './random.js';
 import { simLogger } from './sim-logger.js';
 import type { Scope } from './world.js';
 
 /** Broken variants of a node, to prove the checks catch them (mutation tests). */
-export interface SimMutations extends NodeMutations, StoreMutations {
+export interface SimMutations extends NodeMutations, StoreMutations, MemberChangeMutations {
   /** A wiped node answers at once as an empty replica, without recovery. */
   readonly wipeWithoutRecovery?: boolean;
+  /** A member out of the member set still answers as a replica. */
+  readonly retiredAnswers?: boolean;
 }
 
 /** A node process in the simulation: one incarnation of a member, on its disk. */
@@ -20,6 +26,9 @@ export interface SimProcess {
   readonly store: MemoryStore;
   readonly node: ShmemNode;
   readonly links: readonly SimLink[];
+  /** With membership: the state this process holds and the changes it runs. */
+  readonly keeper?: MembershipKeeper;
+  readonly changes?: MemberChanges;
 }
 
 export interface SimNodeOptions {
@@ -34,6 +43,11 @@ export interface SimNodeOptions {
   readonly refusing?: () => string | undefined;
   /** Log lines collect here (replaying a seed), or nowhere. */
   readonly log?: string[];
+  /**
+   * Run with configurations (docs/membership.md): the state the disk holds, or for an empty
+   * disk this one (what membership-boot.ts would find: founded, or fetched with --join).
+   */
+  readonly membership?: { readonly initial: () => ConfigState };
 }
 
 /**
@@ -46,24 +60,58 @@ export function startSimNode(net: SimNetwork, member: MemberId, disk: MemoryDisk
   const scope = net.world.scope(member);
   const store = new MemoryStore(disk, scope, { ...o.store, mutations: o.mutations });
   const identity = loadSimIdentity(member, store, o.mutations?.wipeWithoutRecovery ?? false);
-  const links = net.linksFor(member, scope, o.members.filter((x) => x !== member));
+  const random = new Random(o.randomSeed);
+  const logger = simLogger(o.log, scope, { nodeId: identity.nodeId });
+  // The member set, as membership-boot.ts finds it: held by the disk, or given for an empty one.
+  let keeper: MembershipKeeper | undefined;
+  let configStore: ConfigStore | undefined;
+  if (o.membership) {
+    configStore = new ConfigStore(store, `${member}'s disk`);
+    const held = configStore.state();
+    keeper = new MembershipKeeper(configStore, held ?? o.membership.initial(), member, { retiredAnswers: o.mutations?.retiredAnswers === true });
+  }
+  const members = keeper ? participantAddresses(keeper.state) : o.members;
+  const links = net.linksFor(member, scope, members.filter((x) => x !== member));
   const node = new ShmemNode({
     config: { self: member, members: o.members, opDeadlineMs: o.opDeadlineMs, heartbeatIntervalMs: o.heartbeatIntervalMs },
-    identity, store, links, clock: scope, random: new Random(o.randomSeed),
-    logger: simLogger(o.log, scope, { nodeId: identity.nodeId }), clusterId: 'sim', version: 'sim', mutations: o.mutations,
+    identity, store, links, clock: scope, random,
+    logger, clusterId: 'sim', version: 'sim', mutations: o.mutations,
+    ...(keeper ? { membership: { keeper, linkTo: (a: MemberId) => net.linkTo(member, scope, a) } } : {}),
   });
+  const changes = keeper && configStore ? new MemberChanges({
+    self: member, nodeId: identity.nodeId, keeper, configStore, replica: node.replica, clusterId: 'sim', logger, clock: scope, random,
+    linkTo: (a) => {
+      const own = node.link(a) as SimLink | undefined;
+      if (own) return { link: own, release: () => {} };
+      const temporary = net.linkTo(member, scope, a);
+      return { link: temporary, release: () => temporary.close() };
+    },
+    ...(o.mutations ? { mutations: o.mutations } : {}),
+  }) : undefined;
   net.attach(member, {
     scope,
     server: {
-      query: (addrs, want) => node.replica.query(addrs, want),
-      update: (items) => node.replica.update(items),
-      registers: (after, limit) => node.replica.page(after, limit),
+      query: (addrs, want, rank) => node.replica.query(addrs, want, rank),
+      update: (items, rank) => node.replica.update(items, rank),
+      registers: (after, limit, rank) => node.replica.page(after, limit, rank),
       ping: () => node.ping(),
+      ...(keeper && changes ? {
+        config: () => ({ clusterId: 'sim', nodeId: identity.nodeId, state: keeper.state }),
+        pushConfig: (state: unknown) => {
+          const parsed = toConfigState((state as { state?: unknown } | null)?.state ?? state);
+          if (typeof parsed !== 'string') keeper.adopt(parsed);
+          return { clusterId: 'sim', nodeId: identity.nodeId, state: keeper.state };
+        },
+        paxos: (message: unknown) => changes.acceptorStep(message),
+      } : {}),
     },
     refusing: o.refusing ?? (() => undefined),
   });
-  scope.enter(() => node.start());
-  return { member, scope, store, node, links };
+  scope.enter(() => {
+    node.start();
+    changes?.start();
+  });
+  return { member, scope, store, node, links, ...(keeper ? { keeper } : {}), ...(changes ? { changes } : {}) };
 }
 
 /** The process dies (SIGKILL): nothing of it runs again, its queued updates are lost. */

@@ -1,17 +1,18 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MUTATIONS } from './mutations.js';
-import { defaultSimOptions, FAULT_KINDS, simulate, type FaultKind, type SimMutations } from './simulator.js';
+import { MUTATIONS, RECONFIGURE } from './mutations.js';
+import { defaultSimOptions, FAULT_KINDS, simulate, type Fault, type FaultKind, type SimMutations } from './simulator.js';
 
 const test = suite('deterministic simulation of real nodes');
 
-interface Totals { ops: number; ok: number; wipes: number; events: number; kinds: Map<FaultKind, number>; queues: number }
+interface Totals { ops: number; ok: number; wipes: number; events: number; kinds: Map<Fault['kind'], number>; queues: number; changesDone: number }
 
 /** Runs seeds from..from+count-1; stops at the first one that fails a check. */
-async function runSeeds(from: number, count: number, nodes: number, mutations: SimMutations = {}, faults: readonly FaultKind[] = FAULT_KINDS) {
-  const totals: Totals = { ops: 0, ok: 0, wipes: 0, events: 0, kinds: new Map(), queues: 0 };
+async function runSeeds(from: number, count: number, nodes: number, mutations: SimMutations = {}, faults: readonly FaultKind[] = FAULT_KINDS, reconfigure = false) {
+  const totals: Totals = { ops: 0, ok: 0, wipes: 0, events: 0, kinds: new Map(), queues: 0, changesDone: 0 };
   for (let seed = from; seed < from + count; seed++) {
-    const r = await simulate(defaultSimOptions(seed, { nodes, mutations, faults: [...faults] }));
+    const r = await simulate(defaultSimOptions(seed, { nodes, mutations, faults: [...faults], ...(reconfigure ? RECONFIGURE : {}) }));
+    totals.changesDone += r.counts.changesDone;
     totals.ops += r.counts.ops;
     totals.ok += r.counts.ok;
     totals.wipes += r.counts.wipes;
@@ -36,6 +37,13 @@ test('1,000 seeds (800 on 3 nodes, 200 on 5) under every fault class: linearizab
   }
 });
 
+test('300 seeds with members added, removed and replaced (two at once now and then) among every fault class: linearizable, one member set per epoch, live', async () => {
+  const r = await runSeeds(1, 300, RECONFIGURE.nodes, {}, FAULT_KINDS, true);
+  assert.is(r.failed, undefined, `seed ${r.failed}: ${r.why}\nreplay: npm run sim -- --seed ${r.failed} --reconfigure --log`);
+  assert.ok(r.totals.changesDone >= 300, `member changes completed: ${r.totals.changesDone}`);
+  for (const action of ['add', 'remove', 'replace']) assert.ok((r.totals.kinds.get(`member ${action}` as Fault['kind']) ?? 0) > 30, `member ${action} was asked`);
+});
+
 test('the same seed replays the same run exactly; another seed runs differently', async () => {
   const a = await simulate(defaultSimOptions(1234));
   const b = await simulate(defaultSimOptions(1234));
@@ -46,9 +54,9 @@ test('the same seed replays the same run exactly; another seed runs differently'
   assert.not.equal((await simulate(defaultSimOptions(1235))).history, a.history);
 });
 
-for (const [name, { what, mutations, faults }] of Object.entries(MUTATIONS)) {
+for (const [name, { what, mutations, faults, reconfigure }] of Object.entries(MUTATIONS)) {
   test(`the simulation catches a broken node within 1,000 seeds: ${what} (${name}${faults ? `; faults ${faults.join(', ')}` : ''})`, async () => {
-    const r = await runSeeds(1, 1000, 3, mutations, faults);
+    const r = await runSeeds(1, 1000, reconfigure ? RECONFIGURE.nodes : 3, mutations, faults, reconfigure === true);
     assert.ok(r.failed !== undefined, 'no check failed in 1,000 seeds');
   });
 }

@@ -7,6 +7,9 @@ import { SimNetwork } from './network.js';
 import { Random } from './random.js';
 import { killSimNode, startSimNode, type SimMutations, type SimProcess } from './sim-node.js';
 import { World } from './world.js';
+import type { ChangeRequest } from '../../src/daemon/member-changes.js';
+import { compareStates, type ConfigState } from '../../src/membership/configuration.js';
+import { bootstrapState } from '../../src/membership/keeper.js';
 
 /**
  * Deterministic simulation of whole shmem nodes (TigerBeetle's VOPR, FoundationDB's
@@ -37,7 +40,8 @@ const HEAVY: ReadonlySet<FaultKind> = new Set(['crash', 'crash-after-commit', 'w
 /** One injected fault, as data: what, where, when and for how long (printed when replaying a seed). */
 export interface Fault {
   readonly atMs: number;
-  readonly kind: FaultKind;
+  /** A fault, or a change of the member set asked of `member`. */
+  readonly kind: FaultKind | `member ${ChangeRequest['action']}`;
   readonly member: MemberId;
   readonly peers?: readonly MemberId[];
   readonly durationMs: number;
@@ -84,6 +88,13 @@ export interface SimOptions {
   readonly maxEvents: number;
   /** Collect the nodes' log lines (replaying a seed). */
   readonly log: boolean;
+  /**
+   * Change the member set while it runs (docs/membership.md): the first `founders` processes
+   * found the cluster, the others start outside it; members add, remove and replace members
+   * (now and then two at once) every ~reconfigureEveryMs until the faults stop. 0: never.
+   */
+  readonly reconfigureEveryMs: number;
+  readonly founders: number;
 }
 
 export function defaultSimOptions(seed: number, overrides: Partial<SimOptions> = {}): SimOptions {
@@ -97,13 +108,17 @@ export function defaultSimOptions(seed: number, overrides: Partial<SimOptions> =
     opDeadlineMs: limits.opDeadlineMsDefault, requestDeadlineMs: limits.peerRequestDeadlineMsDefault,
     heartbeatIntervalMs: limits.heartbeatIntervalMsDefault, pageItems: 2,
     livenessBoundMs: limits.opDeadlineMsDefault, recoveryBoundMs: 120_000,
-    mutations: {}, maxEvents: 3_000_000, log: false,
+    mutations: {}, maxEvents: 3_000_000, log: false, reconfigureEveryMs: 0, founders: nodes,
     ...overrides,
   };
 }
 
 export interface SimCounts {
   ops: number; ok: number; fail: number; info: number; faults: number; wipes: number;
+  /** Member changes asked, completed, and the highest epoch reached. */
+  changes: number; changesDone: number; maxEpoch: number;
+  /** Operations after the faults stopped that failed because their node left the member set (the client moves on). */
+  leftMemberSet: number;
   messages: number; events: number; virtualMs: number;
   /** Largest queues seen on any node: channel requests, link calls, uncommitted store batches. */
   maxChannelOutstanding: number; maxLinkCalls: number; maxStoreQueued: number;
@@ -156,6 +171,8 @@ interface ClientOp {
   done: boolean;
   /** The client's next step. */
   readonly next: () => void;
+  /** Set when the node it went through left the member set meanwhile: it fails the op, and a client tries another endpoint. */
+  leftMemberSet?: boolean;
 }
 
 export async function simulate(options: SimOptions): Promise<SimResult> {
@@ -181,7 +198,7 @@ class Simulation {
   private readonly faults: Fault[] = [];
   private readonly log: string[] | undefined;
   private readonly counts: SimCounts = {
-    ops: 0, ok: 0, fail: 0, info: 0, faults: 0, wipes: 0, messages: 0, events: 0, virtualMs: 0,
+    ops: 0, ok: 0, fail: 0, info: 0, faults: 0, wipes: 0, messages: 0, events: 0, virtualMs: 0, changes: 0, changesDone: 0, maxEpoch: 1, leftMemberSet: 0,
     maxChannelOutstanding: 0, maxLinkCalls: 0, maxStoreQueued: 0,
   };
   private readonly chaos: boolean;
@@ -193,6 +210,8 @@ class Simulation {
   private quiet = false;
   private healedAtMs = 0;
   private finished = false;
+  /** Every member set seen per epoch (S1). */
+  private readonly epochs = new Map<number, string>();
 
   constructor(private readonly o: SimOptions) {
     this.rng = new Random(o.seed);
@@ -217,10 +236,11 @@ class Simulation {
     for (let c = 0; c < this.o.clients; c++) this.world.queue.after(this.rng.int(0, 20), () => this.clientStep(c, 0));
     if (this.o.faultEveryMs > 0 && this.o.faults.length > 0) this.world.queue.after(this.rng.int(1, this.o.faultEveryMs * 2), () => this.injectFault());
     this.world.queue.after(50, () => this.checkBounds());
+    if (this.o.reconfigureEveryMs > 0) this.world.queue.after(this.rng.int(1, this.o.reconfigureEveryMs * 2), () => this.injectChange());
     try {
       this.counts.events = await this.world.run({ until: () => this.finished, maxEvents: this.o.maxEvents });
     } catch (err) {
-      this.problems.push(`livelock: ${(err as Error).message}`);
+      this.problems.push(`livelock: ${(err as Error).message}`); if (process.env["SIM_STACK"]) console.error((err as Error).stack);
     }
     if (!this.finished) this.problems.push(`the run stopped at ${this.world.now} ms with ${this.clientsLeft} clients unfinished (nothing left to run)`);
     for (const m of this.members) if (m.proc) this.kill(m);
@@ -240,6 +260,7 @@ class Simulation {
     const started = startSimNode(this.net, m.id, m.disk, {
       members: this.ids, opDeadlineMs: this.o.opDeadlineMs, heartbeatIntervalMs: this.o.heartbeatIntervalMs,
       randomSeed: this.rng.int(0, 2 ** 31), mutations: this.o.mutations, log: this.log,
+      ...(this.o.reconfigureEveryMs > 0 ? { membership: { initial: () => this.initialState() } } : {}),
       refusing: () => this.world.now < m.refusingUntil ? 'another cluster secret' : undefined,
       store: {
         commitDelayMs: () => this.world.now < m.slowDiskUntil ? this.rng.int(this.o.commitDelayMaxMs, this.o.slowCommitMs) : this.rng.int(0, this.o.commitDelayMaxMs),
@@ -250,8 +271,76 @@ class Simulation {
       },
     });
     proc = { ...started, ops: new Set(), stopping: false, crashAfterCommit: false };
+    // S1 (docs/membership.md): never two member sets for one epoch, on any node.
+    const record = (state: ConfigState): void => {
+      for (const c of state.kind === 'joint' ? [state.current, state.next] : [state.current]) {
+        const text = c.members.map((x) => x.address).join(',');
+        const seen = this.epochs.get(c.epoch);
+        if (seen === undefined) this.epochs.set(c.epoch, text);
+        else if (seen !== text) this.problems.push(`two member sets for epoch ${c.epoch}: ${seen} and ${text} (${m.id})`);
+      }
+    };
+    if (started.keeper) {
+      record(started.keeper.state);
+      started.keeper.onChange((next) => record(next));
+    }
     m.proc = proc;
     proc.node.onRecoveryFailed = (err) => this.problems.push(`${m.id}: recovery failed: ${String(err)}`);
+  }
+
+  // ---- member changes -------------------------------------------------------------------
+
+  /**
+   * The state an empty disk starts with: the founding set at the first start, else the newest
+   * state a running process holds (what membership-boot.ts fetches: a wiped founder's probe
+   * of its peers, a joining node's --join).
+   */
+  private initialState(): ConfigState {
+    let newest: ConfigState | undefined;
+    for (const m of this.members) {
+      const s = m.proc?.keeper?.state;
+      if (s && (newest === undefined || compareStates(s, newest) > 0)) newest = s;
+    }
+    return newest ?? bootstrapState(this.ids.slice(0, this.o.founders));
+  }
+
+  /** Processes that believe they are members (and are not stopping). */
+  private memberProcs(): Proc[] {
+    return this.members.flatMap((m) => (m.proc && !m.proc.stopping && m.proc.keeper?.isMember ? [m.proc] : []));
+  }
+
+  private injectChange(): void {
+    if (this.healed) return;
+    this.world.queue.after(this.rng.int(1, this.o.reconfigureEveryMs * 2), () => this.injectChange());
+    const proposers = this.memberProcs();
+    if (proposers.length === 0) return;
+    const count = proposers.length > 1 && this.rng.chance(0.2) ? 2 : 1; // two operators at once, now and then
+    const order = [...proposers].sort(() => 0);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = this.rng.int(0, i);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const p of order.slice(0, count)) {
+      const s = p.keeper!.state;
+      const current = (s.kind === 'joint' ? s.next : s.current).members.map((x) => x.address);
+      const outside = this.ids.filter((id) => !current.includes(id));
+      // Between 3 and 5 members: the fault mix keeps a minority of 3 faulty (one disk fault at a time).
+      // (A remove only from 5: two asked at once, each applied to whatever set is current then, leave 3.)
+      const grow = current.length < 5 && outside.length > 0 && (current.length <= 3 || this.rng.chance(0.5));
+      const request: ChangeRequest = grow
+        ? { action: 'add', address: this.rng.pick(outside) }
+        : outside.length > 0 && (current.length < 5 || this.rng.chance(0.3))
+          ? { action: 'replace', member: this.rng.pick(current), address: this.rng.pick(outside) }
+          : { action: 'remove', member: this.rng.pick(current) };
+      this.counts.changes += 1;
+      this.faults.push({ atMs: this.world.now, kind: `member ${request.action}`, member: p.member, peers: [request.action === 'remove' ? request.member : request.address], durationMs: 0 });
+      p.scope.enter(() => {
+        p.changes!.change(request).then((outcome) => {
+          this.counts.changesDone += 1;
+          this.counts.maxEpoch = Math.max(this.counts.maxEpoch, outcome.epoch);
+        }, () => {});
+      });
+    }
   }
 
   /** The process dies (SIGKILL): its clients lose their connection, its queued updates are lost. */
@@ -304,7 +393,11 @@ class Simulation {
       if (--this.clientsLeft === 0) this.awaitRecovery();
       return;
     }
-    const m = this.rng.pick(this.members);
+    // With member changes, clients go through nodes that are members as far as they know (a
+    // client lists the members' endpoints); in the fault phase, now and then any node at all.
+    const memberIds = this.o.reconfigureEveryMs > 0 ? this.memberProcs().map((p) => p.member) : [];
+    const choices = memberIds.length > 0 && (this.quiet || this.rng.chance(0.9)) ? this.members.filter((x) => memberIds.includes(x.id)) : this.members;
+    const m = this.rng.pick(choices);
     const addr = this.rng.int(0, this.o.addrs - 1);
     const f = this.rng.chance(0.5) ? 'write' : 'read';
     const value = `c${client}-${done}`;
@@ -325,7 +418,10 @@ class Simulation {
     proc.scope.enter(() => {
       const p = f === 'write' ? proc.node.write(addr, value).then(() => undefined) : proc.node.read(addr).then((r) => r.value);
       // A failed write may still have reached some replicas: its outcome is unknown.
-      p.then((v) => finish('ok', v), () => finish(f === 'write' ? 'info' : 'fail'));
+      p.then((v) => finish('ok', v), () => {
+        if (proc.keeper !== undefined && !proc.keeper.isMember) op.leftMemberSet = true;
+        finish(f === 'write' ? 'info' : 'fail');
+      });
     });
   }
 
@@ -337,7 +433,8 @@ class Simulation {
     this.history.push({ type, process: op.client, f: op.f, addr: op.addr, ...(value !== undefined && op.f === 'read' ? { value } : {}), time: this.world.now });
     if (op.quiet) {
       const tookMs = this.world.now - op.invokedMs;
-      if (type !== 'ok') this.problems.push(`liveness: client ${op.client}'s ${op.f} of ${op.addr} invoked at ${op.invokedMs} ms, after the faults stopped, ended ${type}`);
+      if (type !== 'ok' && op.leftMemberSet) this.counts.leftMemberSet += 1;
+      else if (type !== 'ok') this.problems.push(`liveness: client ${op.client}'s ${op.f} of ${op.addr} invoked at ${op.invokedMs} ms, after the faults stopped, ended ${type}`);
       else if (tookMs > this.o.livenessBoundMs) this.problems.push(`liveness: client ${op.client}'s ${op.f} of ${op.addr} took ${tookMs} ms after the faults stopped (bound ${this.o.livenessBoundMs} ms)`);
     }
     op.next();
@@ -374,9 +471,14 @@ class Simulation {
    * is bounded too: a majority must serve within the recovery bound.
    */
   private openQuietPhase(): void {
-    const serving = this.members.filter((m) => m.proc && !m.proc.node.replica.recovering).length;
+    const serves = (m: Member): boolean => m.proc !== undefined && !m.proc.node.replica.recovering;
+    const serving = this.members.filter(serves).length;
     const late = this.world.now - this.healedAtMs >= this.o.recoveryBoundMs;
-    if (serving >= Math.floor(this.o.nodes / 2) + 1 || late) {
+    // With member changes: a majority of every member set the newest state counts.
+    const newest = this.o.reconfigureEveryMs > 0 ? this.initialState() : undefined;
+    const sets = newest ? (newest.kind === 'joint' ? [newest.current, newest.next] : [newest.current]).map((c) => c.members.map((x) => x.address)) : [this.ids];
+    const enough = sets.every((ids) => this.members.filter((m) => ids.includes(m.id) && serves(m)).length >= Math.floor(ids.length / 2) + 1);
+    if (enough || late) {
       if (late) this.problems.push(`liveness: only ${serving} of ${this.o.nodes} members serve ${this.world.now - this.healedAtMs} ms after the faults stopped`);
       this.quiet = true;
       return;
