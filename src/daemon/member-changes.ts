@@ -273,7 +273,7 @@ export class MemberChanges {
     if (to === this.deps.self) return this.acceptorStep(message);
     const { link, release } = this.deps.linkTo(to);
     try {
-      return await withTimeout(this.deps.clock, link.paxos(message, this.stopped.signal), ANSWER_WAIT_MS, 'no answer');
+      return await this.withStateRepair(to, link, () => withTimeout(this.deps.clock, link.paxos(message, this.stopped.signal), ANSWER_WAIT_MS, 'no answer'));
     } finally {
       release();
     }
@@ -289,8 +289,11 @@ export class MemberChanges {
     if (typeof m === 'string') throw new ConfigStateError('stale_config', `a malformed Paxos message: ${m}`);
     const state = this.deps.keeper.state;
     const stableEpoch = state.current.epoch;
-    if (m.slot <= stableEpoch || (state.kind === 'joint' && m.slot > state.next.epoch) || (state.kind === 'stable' && m.slot > stableEpoch + 1)) {
-      return { type: 'decided', state };
+    if (m.slot <= stableEpoch) return { type: 'decided', state };
+    // The proposer knows a newer member set than ours: we may be one of its members without
+    // knowing it (the news was lost). It sends us its state, then asks again (withStateRepair).
+    if ((state.kind === 'joint' && m.slot > state.next.epoch) || (state.kind === 'stable' && m.slot > stableEpoch + 1)) {
+      throw new ConfigStateError('config_behind', `a Paxos message for epoch ${m.slot}, but this member holds ${describeState(state)}; send it first`);
     }
     const acceptor = this.deps.configStore.acceptor();
     const before = acceptor.slot > m.slot ? { slot: m.slot, promised: null, accepted: null } : acceptor;

@@ -4,7 +4,7 @@ import { Recovery, type RecoveryMutations } from '../core/recovery.js';
 import type { Addr, MemberId, ReadResult, WriteResult } from '../core/types.js';
 import { plural } from '../format.js';
 import type { Logger } from '../log/logger.js';
-import type { Clock, Random } from '../platform/clock.js';
+import type { Clock, Random, Timer } from '../platform/clock.js';
 import type { Readiness } from '../server/node-api.js';
 import type { RegisterStore } from '../storage/register-store.js';
 import { PeerChannel, type ChannelMutations } from '../transport/peer-channel.js';
@@ -233,8 +233,33 @@ export class ShmemNode {
     }
   }
 
-  /** Sends our state to `member`, which is behind (config_behind); failures are retried by the caller's retry. */
+  /** Pushes of our state to members found behind, by member: one at a time each, renewed when older than a retry. */
+  private readonly pushes = new Map<MemberId, { readonly startedMs: number; readonly done: Promise<void> }>();
+
+  /**
+   * Sends our state to `member`, which is behind (config_behind); the caller then sends its
+   * requests again. It waits at most one retry backoff: a push lost on the way (answered only
+   * at its deadline, seconds later) must not hold the requests that found the member behind
+   * until their operations' deadlines (simulation seed 290 with old/new splits). Requests that
+   * find the member still behind share the push in flight, or start another once it is that old.
+   */
   async tell(member: MemberId): Promise<void> {
+    const { clock } = this.deps;
+    let push = this.pushes.get(member);
+    if (!push || clock.now() - push.startedMs >= limits.retryBackoffMsMax) {
+      const started = { startedMs: clock.now(), done: this.pushState(member) };
+      this.pushes.set(member, started);
+      void started.done.finally(() => {
+        if (this.pushes.get(member) === started) this.pushes.delete(member);
+      });
+      push = started;
+    }
+    let timer: Timer | undefined;
+    await Promise.race([push.done, new Promise<void>((r) => (timer = clock.setTimeout(r, limits.retryBackoffMsMax)))]);
+    clock.clearTimeout(timer);
+  }
+
+  private async pushState(member: MemberId): Promise<void> {
     const link = this.linkMap.get(member) as ConfigLink | undefined;
     const keeper = this.deps.membership?.keeper;
     if (!link || !keeper) return;

@@ -63,6 +63,12 @@ export class MembershipKeeper {
    * we are behind (the sender pushes its state and retries).
    */
   check(rank: number | undefined): void {
+    // A node out of the state it holds, asked under a newer one, may have been added since
+    // (a joining node, or one whose news of the change was lost): it asks to be told, instead
+    // of answering `retired` with a state older than the sender's, from which no one learns.
+    if (!this.isMember && rank !== undefined && rank > this.rank && !this.mutations.retiredAnswers) {
+      throw new ConfigStateError('config_behind', `the request was sent under a newer member set than ${describeState(this.current)}, which this node is not in; send it first`);
+    }
     if (!this.isMember && !this.mutations.retiredAnswers) {
       throw new ConfigStateError('retired', `${this.self} is not a member of ${describeState(this.current)}: it no longer answers as a replica`, this.current);
     }

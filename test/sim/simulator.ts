@@ -8,7 +8,7 @@ import { Random } from './random.js';
 import { killSimNode, startSimNode, type SimMutations, type SimProcess } from './sim-node.js';
 import { World } from './world.js';
 import type { ChangeRequest } from '../../src/daemon/member-changes.js';
-import { compareStates, type ConfigState } from '../../src/membership/configuration.js';
+import { compareStates, stateRank, type Configuration, type ConfigState } from '../../src/membership/configuration.js';
 import { bootstrapState } from '../../src/membership/keeper.js';
 
 /**
@@ -41,7 +41,7 @@ const HEAVY: ReadonlySet<FaultKind> = new Set(['crash', 'crash-after-commit', 'w
 export interface Fault {
   readonly atMs: number;
   /** A fault, or a change of the member set asked of `member`. */
-  readonly kind: FaultKind | `member ${ChangeRequest['action']}`;
+  readonly kind: FaultKind | `member ${ChangeRequest['action']}` | 'old-new-split';
   readonly member: MemberId;
   readonly peers?: readonly MemberId[];
   readonly durationMs: number;
@@ -210,6 +210,9 @@ class Simulation {
   private quiet = false;
   private healedAtMs = 0;
   private finished = false;
+  /** States for which an old/new split was considered, and the two sets of each joint state seen (by the new epoch). */
+  private readonly splitsConsidered = new Set<string>();
+  private readonly jointsSeen = new Map<number, readonly [Configuration, Configuration]>();
   /** Every member set seen per epoch (S1). */
   private readonly epochs = new Map<number, string>();
 
@@ -282,7 +285,10 @@ class Simulation {
     };
     if (started.keeper) {
       record(started.keeper.state);
-      started.keeper.onChange((next) => record(next));
+      started.keeper.onChange((next) => {
+        record(next);
+        this.maybeSplitOldFromNew(next, m);
+      });
     }
     m.proc = proc;
     proc.node.onRecoveryFailed = (err) => this.problems.push(`${m.id}: recovery failed: ${String(err)}`);
@@ -304,6 +310,39 @@ class Simulation {
     return newest ?? bootstrapState(this.ids.slice(0, this.o.founders));
   }
 
+  /**
+   * A partition between the old and the new member set, at the moment the first node enters
+   * a joint state (the proposer, as it starts telling the others) or the first retired member
+   * learns it is out. One side is a majority of the old set: its members that are not in the
+   * new one (the retired member first), filled up with members of both, those that have not
+   * heard of the new state first; the other side is everyone else. Then one side may hold a
+   * majority of the old set only, the other of the new set only: an operation that counts one
+   * set's quorum alone during the change, or a retired member that still answers, is seen.
+   */
+  private maybeSplitOldFromNew(state: ConfigState, at: Member): void {
+    if (state.kind === 'joint') this.jointsSeen.set(state.next.epoch, [state.current, state.next]);
+    const retiring = state.kind === 'stable' && !state.current.members.some((x) => x.address === at.id);
+    const key = state.kind === 'joint' ? `joint ${state.next.epoch}` : `retired ${state.current.epoch}`;
+    if (this.healed || (state.kind === 'stable' && !retiring) || this.splitsConsidered.has(key)) return;
+    this.splitsConsidered.add(key);
+    const pair = state.kind === 'joint' ? [state.current, state.next] as const : this.jointsSeen.get(state.current.epoch);
+    if (!pair) return;
+    const [oldSet, newSet] = pair.map((c) => c.members.map((x) => x.address));
+    const rank = (m: Member): number => (m.proc?.keeper ? stateRank(m.proc.keeper.state) : -1);
+    const common = this.rng.shuffle(this.members.filter((m) => oldSet!.includes(m.id) && newSet!.includes(m.id))).sort((x, y) => rank(x) - rank(y));
+    const oldOnly = this.members.filter((m) => oldSet!.includes(m.id) && !newSet!.includes(m.id)).sort((x, y) => Number(y === at) - Number(x === at));
+    const oldSide = [...oldOnly, ...common].slice(0, Math.floor(oldSet!.length / 2) + 1);
+    const rest = this.members.filter((m) => !oldSide.includes(m));
+    // Most often when the other side holds a majority of the new set (two majorities apart).
+    const apart = rest.filter((m) => newSet!.includes(m.id)).length >= Math.floor(newSet!.length / 2) + 1;
+    if (!this.rng.chance(apart ? 0.7 : 0.15)) return;
+    const durationMs = this.rng.int(100, 3_000);
+    this.counts.faults += 1;
+    this.faults.push({ atMs: this.world.now, kind: 'old-new-split', member: oldSide[0]!.id, peers: rest.map((m) => m.id), durationMs });
+    for (const m of this.members) m.busyUntil = Math.max(m.busyUntil, this.world.now + durationMs);
+    this.partition(oldSide, rest, durationMs, true);
+  }
+
   /** Processes that believe they are members (and are not stopping). */
   private memberProcs(): Proc[] {
     return this.members.flatMap((m) => (m.proc && !m.proc.stopping && m.proc.keeper?.isMember ? [m.proc] : []));
@@ -315,18 +354,16 @@ class Simulation {
     const proposers = this.memberProcs();
     if (proposers.length === 0) return;
     const count = proposers.length > 1 && this.rng.chance(0.2) ? 2 : 1; // two operators at once, now and then
-    const order = [...proposers].sort(() => 0);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = this.rng.int(0, i);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const order = this.rng.shuffle(proposers);
     for (const p of order.slice(0, count)) {
       const s = p.keeper!.state;
       const current = (s.kind === 'joint' ? s.next : s.current).members.map((x) => x.address);
       const outside = this.ids.filter((id) => !current.includes(id));
       // Between 3 and 5 members: the fault mix keeps a minority of 3 faulty (one disk fault at a time).
       // (A remove only from 5: two asked at once, each applied to whatever set is current then, leave 3.)
-      const grow = current.length < 5 && outside.length > 0 && (current.length <= 3 || this.rng.chance(0.5));
+      // A replace in a set of 3 is the one change whose two majorities can miss each other
+      // ({a,b,c} -> {a,b,d}: {a,c} and {b,d}), so sets of 3 are not only grown.
+      const grow = current.length < 5 && outside.length > 0 && this.rng.chance(current.length <= 3 ? 0.6 : 0.5);
       const request: ChangeRequest = grow
         ? { action: 'add', address: this.rng.pick(outside) }
         : outside.length > 0 && (current.length < 5 || this.rng.chance(0.3))
