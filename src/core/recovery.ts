@@ -1,4 +1,5 @@
 import { assert } from './assert.js';
+import type { AcceptorState } from '../membership/paxos.js';
 import type { Addr, MemberId, RegisterItem } from './types.js';
 
 /**
@@ -45,6 +46,8 @@ export interface RegisterPage {
   readonly busy?: boolean;
   /** The member's operation deadline (absent: assume the recovering member's own). */
   readonly opDeadlineMs?: number;
+  /** The member's Paxos acceptor state (with member changes): a wiped member takes it on (membership/paxos.ts). */
+  readonly acceptor?: AcceptorState;
 }
 
 export type RecoveryEffect =

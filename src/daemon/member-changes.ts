@@ -2,12 +2,12 @@ import { limits } from '../core/limits.js';
 import { majority } from '../core/quorum.js';
 import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, MemberId, RegisterItem } from '../core/types.js';
-import { ConfigStateError, MemberChangeError } from '../errors.js';
+import { ConfigStateError, MemberChangeError, RecoveringError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { describeChange, type ConfigState, type Configuration, type Member } from '../membership/configuration.js';
 import { describeState, toConfigState, type ConfigStore } from '../membership/config-store.js';
 import { participantAddresses, type MembershipKeeper } from '../membership/keeper.js';
-import { onAccept, onPrepare, Proposer, type AcceptReply, type Ballot, type PaxosMutations, type PrepareReply, type ProposerEffect } from '../membership/paxos.js';
+import { acceptorAfterRecovery, onAccept, onPrepare, Proposer, type AcceptReply, type Ballot, type PaxosMutations, type PrepareReply, type ProposerEffect } from '../membership/paxos.js';
 import { Transfer, type TransferEffect } from '../membership/transfer.js';
 import type { Clock, Random } from '../platform/clock.js';
 import { PeerAnswerError, PeerRefusedError, type ConfigLink } from '../transport/peer-link.js';
@@ -40,6 +40,11 @@ export interface MemberChangesDeps {
   readonly keeper: MembershipKeeper;
   readonly configStore: ConfigStore;
   readonly replica: Replica;
+  /**
+   * The node's operation deadline: a Paxos phase counts no answer after it, like an operation
+   * (core/recovery.ts), so a wiped member's recovery fence outlasts every vote it lost.
+   */
+  readonly opDeadlineMs: number;
   /** A link to any address: the node's own to a member, or a short-lived one to a node that is not one yet. */
   readonly linkTo: (address: MemberId) => { link: ConfigLink; release: () => void };
   readonly clusterId: string;
@@ -54,6 +59,8 @@ export interface MemberChangesDeps {
 export interface MemberChangeMutations extends PaxosMutations {
   /** The new configuration counts at once: retired right after it is chosen, no state transfer. */
   readonly skipTransfer?: boolean;
+  /** A wiped member votes in Paxos with an empty acceptor state, even while it recovers (what shmem did before seed 9991). */
+  readonly wipedAcceptorForgets?: boolean;
 }
 
 /** Paxos messages and page fetches wait this long for one member. */
@@ -87,6 +94,19 @@ export class MemberChanges {
       this.jointSinceMs = next.kind === 'joint' ? deps.clock.now() : undefined;
     });
     if (deps.keeper.state.kind === 'joint') this.jointSinceMs = deps.clock.now() - STALLED_AFTER_MS;
+    deps.replica.paxos = {
+      state: () => deps.configStore.acceptor(),
+      undecided: () => deps.configStore.acceptor().slot > deps.keeper.state.current.epoch,
+      recovered: (copied) => {
+        if (deps.mutations?.wipedAcceptorForgets) return;
+        const own = deps.configStore.acceptor();
+        const next = acceptorAfterRecovery(own, copied);
+        if (next.slot !== own.slot || next.promised !== own.promised || next.accepted !== own.accepted) {
+          deps.configStore.saveAcceptor(next);
+          deps.logger.info('took on the Paxos votes of the members it copied (this data dir lost its own)', { slot: next.slot, promised: next.promised, accepted: next.accepted?.ballot ?? null });
+        }
+      },
+    };
   }
 
   /** Watches for a stalled transition (and resumes one this member restarted in). */
@@ -223,17 +243,27 @@ export class MemberChanges {
       if (end?.type === 'chosen') return { type: 'chosen', value: end.value };
       if (end?.type === 'outbid') return { type: 'outbid', promised: end.promised };
       if (!send || (send.type !== 'prepare' && send.type !== 'accept')) return { type: 'failed', why: errors.join('; ') || 'no answers' };
-      // Send to every acceptor at once; feed the replies as they come, until the proposer says what is next.
+      // Send to every acceptor at once; feed the replies as they come, until the proposer says
+      // what is next. No answer counts after one operation deadline: a wiped member's recovery
+      // fence lasts at least that long, so every vote it gave before it lost them was counted or never will be.
       const next = await new Promise<ProposerEffect[]>((resolve) => {
         let pending = send.to.length;
         let settled = false;
+        const phaseTimer = this.deps.clock.setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          errors.push(`no majority answered within ${this.deps.opDeadlineMs} ms`);
+          resolve([]);
+        }, this.deps.opDeadlineMs);
         const done = (e: ProposerEffect[]): void => {
           if (settled) return;
           if (e.length > 0) {
             settled = true;
+            this.deps.clock.clearTimeout(phaseTimer);
             resolve(e);
           } else if (--pending === 0) {
             settled = true;
+            this.deps.clock.clearTimeout(phaseTimer);
             resolve([]);
           }
         };
@@ -287,6 +317,10 @@ export class MemberChanges {
   acceptorStep(body: unknown): unknown {
     const m = toPaxosMessage(body);
     if (typeof m === 'string') throw new ConfigStateError('stale_config', `a malformed Paxos message: ${m}`);
+    // A wiped member does not vote until it has taken on the votes of the members it copies.
+    if (this.deps.replica.recovering && !this.deps.mutations?.wipedAcceptorForgets) {
+      throw new RecoveringError('this member is recovering its data from the other members and does not vote on member changes yet');
+    }
     const state = this.deps.keeper.state;
     const stableEpoch = state.current.epoch;
     if (m.slot <= stableEpoch) return { type: 'decided', state };

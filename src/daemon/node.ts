@@ -336,6 +336,8 @@ export class ShmemNode {
     } : undefined;
     runRecovery(recovery, [...this.linkMap.values()], store, logger, signal, this.startedMonoMs, clock, membership).then((outcome) => {
       if (signal.aborted) return;
+      // The copied members' Paxos votes first: this member votes again from the moment it answers.
+      this.replica.paxos?.recovered(outcome.acceptors);
       markInitialized(store);
       this.replica.recovering = false;
       if (!outcome.newCluster) {

@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.js';
 import type { RegisterStore } from '../storage/register-store.js';
 import { realClock, sleep, type Clock, type Timer } from '../platform/clock.js';
 import type { MemberLink } from '../transport/peer-link.js';
+import type { AcceptorState } from '../membership/paxos.js';
 
 /** What a finished recovery copied: from whom, how many registers, and whether it waited out the fence. */
 export interface RecoveryOutcome {
@@ -14,6 +15,8 @@ export interface RecoveryOutcome {
   readonly fenced: boolean;
   /** Every member it probed or copied from was itself uninitialised or empty: a new cluster. */
   readonly newCluster: boolean;
+  /** The Paxos acceptor states the sources reported on their last page (when they have one). */
+  readonly acceptors: readonly AcceptorState[];
 }
 
 /** Added to the longest operation deadline before the copy starts: clocks of members may run at slightly different rates. */
@@ -39,6 +42,7 @@ export function runRecovery(
   const byMember = new Map(links.map((l) => [l.member, l]));
   let registersCopied = 0;
   let sawData = false;
+  const acceptors = new Map<MemberId, AcceptorState>();
   let fence: Timer | undefined;
   signal.addEventListener('abort', () => clock.clearTimeout(fence), { once: true });
   return new Promise((resolve, reject) => {
@@ -61,7 +65,8 @@ export function runRecovery(
           }, waitMs);
         } else {
           clock.clearTimeout(fence);
-          resolve({ sources: e.sources, registersCopied, fenced: e.fenced, newCluster: !sawData });
+          const copied = e.sources.flatMap((s) => acceptors.get(s) ?? []);
+          resolve({ sources: e.sources, registersCopied, fenced: e.fenced, newCluster: !sawData, acceptors: copied });
         }
       }
     };
@@ -72,6 +77,7 @@ export function runRecovery(
           const page = await link.registers(after, signal, membership?.rank());
           logger.debug('recovery page', { peer: from, pass, items: page.items.length, initialized: page.initialized });
           if (page.initialized && (page.items.length > 0 || page.next !== null)) sawData = true;
+          if (page.acceptor !== undefined) acceptors.set(from, page.acceptor);
           await handle(recovery.onPage(from, page, pass));
           return;
         } catch (err) {

@@ -4,6 +4,7 @@ import type { Addr, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types
 import { RecoveringError } from '../errors.js';
 import type { RegisterStore } from '../storage/register-store.js';
 import type { MembershipKeeper } from '../membership/keeper.js';
+import type { AcceptorState } from '../membership/paxos.js';
 import type { LocalReplica } from '../transport/peer-link.js';
 
 /**
@@ -24,6 +25,13 @@ export class Replica implements LocalReplica {
 
   /** What a recovering member must know of this node's coordinator (core/recovery.ts); set by the node. */
   coordinatorFacts: () => { readonly busy: boolean; readonly opDeadlineMs: number } | Record<string, never> = () => ({});
+  /**
+   * This member's Paxos acceptor, set by MemberChanges: its state goes with every page (a wiped
+   * member takes it on), and a vote for an epoch not yet in force counts as being busy (a
+   * proposer may still count a vote the wiped member gave). `recovered` is called with the
+   * copied members' states before the node answers again.
+   */
+  paxos: { state(): AcceptorState; undecided(): boolean; recovered(copied: readonly AcceptorState[]): void } | undefined;
 
   query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[] {
     this.membership?.check(rank);
@@ -49,7 +57,10 @@ export class Replica implements LocalReplica {
     if (rank !== undefined) this.membership?.check(rank);
     if (this.recovering) return { initialized: false, items: [], next: null };
     const { items, next } = this.store.page(after, limit, limits.registerPageValueBytesMax);
-    return { initialized: true, items, next, ...this.coordinatorFacts() };
+    const facts = this.coordinatorFacts();
+    if (!this.paxos) return { initialized: true, items, next, ...facts };
+    const busy = 'busy' in facts ? facts.busy || this.paxos.undecided() : undefined;
+    return { initialized: true, items, next, ...facts, ...(busy !== undefined ? { busy } : {}), acceptor: this.paxos.state() };
   }
 
   private refuseWhileRecovering(): void {

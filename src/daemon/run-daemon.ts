@@ -129,7 +129,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
 
   // Changes of the member set (member-changes.ts): Paxos, the joint phase, the state transfer.
   const changes = new MemberChanges({
-    self: config.self, nodeId: identity.nodeId, keeper: membershipKeeper, configStore: boot.store, replica, clusterId, logger, clock: realClock, random: realRandom,
+    self: config.self, nodeId: identity.nodeId, keeper: membershipKeeper, configStore: boot.store, replica, opDeadlineMs: config.opDeadlineMs, clusterId, logger, clock: realClock, random: realRandom,
     linkTo: (a) => {
       const own = shmem.link(a) as HttpLink | undefined;
       if (own) return { link: own, release: () => {} };

@@ -145,7 +145,8 @@ function toBallot(v: unknown): Ballot | null | string {
   return { round: v['round'] as number, node: v['node'] };
 }
 
-function toAcceptorState(v: unknown): AcceptorState | string {
+/** An AcceptorState from untrusted JSON (the data dir, a peer's register page), or why not. */
+export function toAcceptorState(v: unknown): AcceptorState | string {
   if (!isObject(v) || !Number.isSafeInteger(v['slot']) || (v['slot'] as number) < 0) return 'an acceptor state needs a slot';
   const promised = toBallot(v['promised']);
   if (typeof promised === 'string') return promised;

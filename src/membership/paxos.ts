@@ -36,6 +36,31 @@ export interface AcceptorState {
 
 export const NO_ACCEPTOR_STATE: AcceptorState = { slot: 0, promised: null, accepted: null };
 
+/**
+ * The acceptor state a member takes on after recovering a wiped data dir: what the copied
+ * members hold for the newest slot among them, as if it had promised the highest ballot and
+ * accepted the highest-ballot value they did. A lost promise or acceptance can break Paxos
+ * (simulation seed 9991: the proposer was wiped right after choosing epoch 2, and its empty
+ * acceptor helped a second proposer choose another epoch 2). Every promise or acceptance it
+ * gave that a proposer counted is also on Q-1 others (after the recovery fence, which outlasts
+ * any proposer's phase), and the N-Q+1 copied members include one of them; taking on a
+ * promise or an acceptance another acceptor really gave only makes it refuse more, and
+ * reports a value that was really proposed at that ballot.
+ */
+export function acceptorAfterRecovery(own: AcceptorState, copied: readonly AcceptorState[]): AcceptorState {
+  const all = [own, ...copied];
+  const slot = Math.max(...all.map((s) => s.slot));
+  let promised: Ballot | null = null;
+  let accepted: Accepted | null = null;
+  for (const s of all) {
+    if (s.slot !== slot) continue;
+    if (s.promised !== null && (promised === null || compareBallots(s.promised, promised) > 0)) promised = s.promised;
+    if (s.accepted !== null && (accepted === null || compareBallots(s.accepted.ballot, accepted.ballot) > 0)) accepted = s.accepted;
+  }
+  if (accepted !== null && (promised === null || compareBallots(accepted.ballot, promised) > 0)) promised = accepted.ballot;
+  return { slot, promised, accepted };
+}
+
 export type PrepareReply =
   | { readonly type: 'promise'; readonly accepted: Accepted | null }
   | { readonly type: 'reject'; readonly promised: Ballot };

@@ -1,6 +1,7 @@
 import { isAddr } from '../core/addr.js';
 import { limits } from '../core/limits.js';
 import type { RegisterPage } from '../core/recovery.js';
+import { toAcceptorState } from '../membership/config-store.js';
 import { tagProblem } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type Versioned } from '../core/types.js';
 import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } from './frames.js';
@@ -308,5 +309,6 @@ export function isRegisterPage(v: unknown): v is RegisterPage {
   return isObject(v) && typeof v['initialized'] === 'boolean' && Array.isArray(v['items']) && v['items'].every(isRegisterItem)
     && (v['next'] === null || isAddr(v['next']))
     && (v['busy'] === undefined || typeof v['busy'] === 'boolean')
-    && (v['opDeadlineMs'] === undefined || (Number.isSafeInteger(v['opDeadlineMs']) && (v['opDeadlineMs'] as number) > 0 && (v['opDeadlineMs'] as number) <= limits.opDeadlineMsMax));
+    && (v['opDeadlineMs'] === undefined || (Number.isSafeInteger(v['opDeadlineMs']) && (v['opDeadlineMs'] as number) > 0 && (v['opDeadlineMs'] as number) <= limits.opDeadlineMsMax))
+    && (v['acceptor'] === undefined || typeof toAcceptorState(v['acceptor']) !== 'string');
 }

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Configuration } from '../../src/membership/configuration.js';
 import {
-  NO_ACCEPTOR_STATE, onAccept, onPrepare, Proposer, type AcceptorState, type Ballot, type PaxosMutations, type ProposerEffect,
+  acceptorAfterRecovery, NO_ACCEPTOR_STATE, onAccept, onPrepare, Proposer, type AcceptorState, type Ballot, type PaxosMutations, type ProposerEffect,
 } from '../../src/membership/paxos.js';
 import { Random } from '../sim/random.js';
 
@@ -24,6 +24,24 @@ test('an acceptor promises a higher ballot, rejects a lower one, and reports wha
   r = onPrepare(s, 2, b(2, 'b'));
   assert.equal(r.reply, { type: 'promise', accepted: { ballot: b(1, 'a'), value: config(2, 'a', 'b', 'c', 'd') } });
   assert.equal(onPrepare(r.state, 3, b(0, 'a')).reply, { type: 'promise', accepted: null }, 'a newer slot starts afresh');
+});
+
+test('a wiped acceptor takes on the newest slot of the members it copied: the highest promise and the highest-ballot acceptance', () => {
+  const v1 = config(2, 'a', 'b', 'c', 'd');
+  const v2 = config(2, 'a', 'b', 'c', 'e');
+  const copied: AcceptorState[] = [
+    { slot: 2, promised: b(3, 'b'), accepted: { ballot: b(1, 'a'), value: v1 } },
+    { slot: 2, promised: b(2, 'c'), accepted: { ballot: b(2, 'c'), value: v2 } },
+    { slot: 1, promised: b(9, 'z'), accepted: null },
+  ];
+  const after = acceptorAfterRecovery(NO_ACCEPTOR_STATE, copied);
+  assert.equal(after, { slot: 2, promised: b(3, 'b'), accepted: { ballot: b(2, 'c'), value: v2 } }, 'an older slot (1) is over; its promise does not carry over');
+  // What a second proposer then finds in it: the value that may have been chosen with the lost vote.
+  assert.equal(onPrepare(after, 2, b(4, 'd')).reply, { type: 'promise', accepted: { ballot: b(2, 'c'), value: v2 } });
+  assert.equal(onAccept(after, 2, b(2, 'x'), v1).reply, { type: 'reject', promised: b(3, 'b') }, 'a promise it never gave itself still holds');
+  assert.equal(acceptorAfterRecovery(NO_ACCEPTOR_STATE, []), NO_ACCEPTOR_STATE, 'nothing copied: nothing to take on');
+  const accOnly = acceptorAfterRecovery(NO_ACCEPTOR_STATE, [{ slot: 3, promised: null, accepted: { ballot: b(5, 'a'), value: v1 } }]);
+  assert.equal(accOnly.promised, b(5, 'a'), 'an acceptance implies the promise of its ballot');
 });
 
 test('a proposer alone: prepare, a majority of promises, accept, a majority of accepts, chosen', () => {

@@ -9,9 +9,7 @@
  * is 1 when any seed failed.
  */
 import { writeFileSync } from 'node:fs';
-import { MUTATIONS as CAUGHT, RECONFIGURE, UNCAUGHT_MUTATIONS } from './mutations.js';
-
-const MUTATIONS = { ...CAUGHT, ...UNCAUGHT_MUTATIONS };
+import { MUTATIONS, RECONFIGURE } from './mutations.js';
 import { defaultSimOptions, FAULT_KINDS, simulate, type Fault, type FaultKind } from './simulator.js';
 
 function flag(name: string): string | undefined {

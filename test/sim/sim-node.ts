@@ -79,7 +79,7 @@ export function startSimNode(net: SimNetwork, member: MemberId, disk: MemoryDisk
     ...(keeper ? { membership: { keeper, linkTo: (a: MemberId) => net.linkTo(member, scope, a) } } : {}),
   });
   const changes = keeper && configStore ? new MemberChanges({
-    self: member, nodeId: identity.nodeId, keeper, configStore, replica: node.replica, clusterId: 'sim', logger, clock: scope, random,
+    self: member, nodeId: identity.nodeId, keeper, configStore, replica: node.replica, opDeadlineMs: o.opDeadlineMs, clusterId: 'sim', logger, clock: scope, random,
     linkTo: (a) => {
       const own = node.link(a) as SimLink | undefined;
       if (own) return { link: own, release: () => {} };

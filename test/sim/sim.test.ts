@@ -7,8 +7,12 @@ const test = suite('deterministic simulation of real nodes');
 
 interface Totals { ops: number; ok: number; wipes: number; events: number; kinds: Map<Fault['kind'], number>; queues: number; changesDone: number }
 
-/** Runs seeds from..from+count-1; stops at the first one that fails a check. */
-async function runSeeds(from: number, count: number, nodes: number, mutations: SimMutations = {}, faults: readonly FaultKind[] = FAULT_KINDS, reconfigure = false) {
+/**
+ * Runs seeds from..from+count-1; stops at the first one that fails a check. With `safetyOnly`,
+ * a seed that fails only liveness is passed over: the simulation with member changes has rare
+ * liveness failures of its own (docs/membership.md), which would let a mutation look caught.
+ */
+async function runSeeds(from: number, count: number, nodes: number, mutations: SimMutations = {}, faults: readonly FaultKind[] = FAULT_KINDS, reconfigure = false, safetyOnly = false) {
   const totals: Totals = { ops: 0, ok: 0, wipes: 0, events: 0, kinds: new Map(), queues: 0, changesDone: 0 };
   for (let seed = from; seed < from + count; seed++) {
     const r = await simulate(defaultSimOptions(seed, { nodes, mutations, faults: [...faults], ...(reconfigure ? RECONFIGURE : {}) }));
@@ -21,7 +25,8 @@ async function runSeeds(from: number, count: number, nodes: number, mutations: S
     for (const f of r.faults) totals.kinds.set(f.kind, (totals.kinds.get(f.kind) ?? 0) + 1);
     assert.is.not(r.verdict.result, 'unknown', `seed ${seed} could not be checked in time`);
     if (r.verdict.result === 'invalid') return { failed: seed, why: r.verdict.explanation, totals };
-    if (r.problems.length > 0) return { failed: seed, why: r.problems.slice(0, 3).join('; '), totals };
+    const problems = safetyOnly ? r.problems.filter((p) => !p.startsWith('liveness:')) : r.problems;
+    if (problems.length > 0) return { failed: seed, why: problems.slice(0, 3).join('; '), totals };
   }
   return { failed: undefined, why: '', totals };
 }
@@ -56,8 +61,8 @@ test('the same seed replays the same run exactly; another seed runs differently'
 
 for (const [name, { what, mutations, faults, reconfigure }] of Object.entries(MUTATIONS)) {
   test(`the simulation catches a broken node within 1,000 seeds: ${what} (${name}${faults ? `; faults ${faults.join(', ')}` : ''})`, async () => {
-    const r = await runSeeds(1, 1000, reconfigure ? RECONFIGURE.nodes : 3, mutations, faults, reconfigure === true);
-    assert.ok(r.failed !== undefined, 'no check failed in 1,000 seeds');
+    const r = await runSeeds(1, 1000, reconfigure ? RECONFIGURE.nodes : 3, mutations, faults, reconfigure === true, reconfigure === true);
+    assert.ok(r.failed !== undefined, `no check failed in 1,000 seeds${reconfigure ? ' (liveness alone does not count here)' : ''}`);
   });
 }
 
