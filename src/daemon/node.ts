@@ -14,7 +14,7 @@ import { FailureDetector } from './failure-detector.js';
 import { markInitialized, type Identity } from './identity.js';
 import { QuorumWatch } from './quorum-watch.js';
 import { runRecovery } from './recovery-runner.js';
-import { RepairRunner, type RepairMutations } from './repair-runner.js';
+import { RepairRunner, type RepairMutations, type RepairSources } from './repair-runner.js';
 import { Replica } from './replica.js';
 import { Runtime, type OpObserver, type RuntimeMutations } from './runtime.js';
 import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
@@ -140,6 +140,8 @@ export class ShmemNode {
     this.detector = new FailureDetector(links, config.heartbeatIntervalMs, logger, clock);
     // Registers that fail their checksum are repaired from the other members.
     this.repair = new RepairRunner(store, links, members.length, quorum, logger, clock, config.opDeadlineMs, deps.mutations);
+    this.repair.membership = this.answersUnderState();
+    if (keeper) this.repair.setPeers(links, this.repairSources(keeper.state));
     this.quorumWatch = new QuorumWatch(logger, limits.downAfterMs, () => clock.now());
     keeper?.onChange((next, previous) => this.onConfigChange(next, previous));
   }
@@ -201,8 +203,7 @@ export class ShmemNode {
     }
     const links = [...this.linkMap.values()];
     this.detector.setLinks(links);
-    // In a transition a damaged register is repaired from every other member (more than enough for both sets).
-    this.repair.setPeers(links, next.kind === 'joint' ? links.length : recoverySourcesNeeded(others.length + 1, majority(others.length + 1)));
+    this.repair.setPeers(links, this.repairSources(next));
     const retired = !participantAddresses(next).includes(config.self);
     // A node out of the member set coordinates nothing: its operations in flight fail now (the
     // client tries another endpoint) rather than at their deadline.
@@ -325,15 +326,7 @@ export class ShmemNode {
   private runRecoveryNow(recovery: Recovery): void {
     const { clock, logger, store } = this.deps;
     const signal = this.stopRecovery.signal;
-    const keeper = this.deps.membership?.keeper;
-    const membership = keeper ? {
-      rank: () => keeper.rank,
-      answered: async (err: unknown, from: MemberId): Promise<void> => {
-        if (!(err instanceof PeerAnswerError)) return;
-        if ((err.code === 'stale_config' || err.code === 'retired') && err.state !== undefined) this.learn(err.state, from);
-        if (err.code === 'config_behind') await this.tell(from);
-      },
-    } : undefined;
+    const membership = this.answersUnderState();
     runRecovery(recovery, [...this.linkMap.values()], store, logger, signal, this.startedMonoMs, clock, membership).then((outcome) => {
       if (signal.aborted) return;
       // The copied members' Paxos votes first: this member votes again from the moment it answers.
@@ -349,6 +342,36 @@ export class ShmemNode {
       if (signal.aborted) return; // stopping (the store closed under it), or started again
       logger.error('recovery failed', { err: String(err) });
       this.onRecoveryFailed(err);
+    });
+  }
+
+  /**
+   * What recovery and repair need to ask under this node's configuration state: its rank, and
+   * what to do with an answer of another state (learn a newer one, or tell a member that is behind).
+   */
+  private answersUnderState(): { rank(): number; answered(err: unknown, from: MemberId): Promise<void> } | undefined {
+    const keeper = this.deps.membership?.keeper;
+    return keeper ? {
+      rank: () => keeper.rank,
+      answered: async (err: unknown, from: MemberId): Promise<void> => {
+        if (!(err instanceof PeerAnswerError)) return;
+        if ((err.code === 'stale_config' || err.code === 'retired') && err.state !== undefined) this.learn(err.state, from);
+        if (err.code === 'config_behind') await this.tell(from);
+      },
+    } : undefined;
+  }
+
+  /**
+   * How many members a damaged register is repaired from in state `s`: N-Q+1 of the other
+   * members of each counted set (of a set this node is not in, N-Q+1 of all its members), the
+   * rule of core/recovery.ts per set. In a transition both, as for a wiped member's recovery.
+   */
+  private repairSources(s: ConfigState): RepairSources {
+    const self = this.deps.config.self;
+    return (s.kind === 'joint' ? [s.current, s.next] : [s.current]).map((c) => {
+      const all = c.members.map((m) => m.address);
+      const others = all.filter((a) => a !== self);
+      return { members: others, needed: all.includes(self) ? recoverySourcesNeeded(all.length, majority(all.length)) : all.length - majority(all.length) + 1 };
     });
   }
 

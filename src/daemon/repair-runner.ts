@@ -1,6 +1,6 @@
 import { recoverySourcesNeeded } from '../core/recovery.js';
 import { INITIAL, maxVersioned } from '../core/tag.js';
-import { isUnavailable, type Addr, type RegisterItem, type Versioned } from '../core/types.js';
+import { isUnavailable, type Addr, type MemberId, type RegisterItem, type Versioned } from '../core/types.js';
 import type { Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
 import type { RegisterStore } from '../storage/register-store.js';
@@ -12,6 +12,12 @@ import { FENCE_MARGIN_MS } from './recovery-runner.js';
 const REPAIR_INTERVAL_MS = 1_000;
 /** Damaged addresses repaired per round. */
 const REPAIR_BATCH = 256;
+
+/**
+ * How many members must answer an address before it is repaired: per member set, `needed`
+ * of its `members` (the others; in a transition, both sets, docs/membership.md).
+ */
+export type RepairSources = readonly { readonly members: readonly MemberId[]; readonly needed: number }[];
 
 /** A broken variant for the simulator's mutation tests. */
 export interface RepairMutations {
@@ -36,7 +42,12 @@ export class RepairRunner {
   private running = false;
   private readonly stopped = new AbortController();
   private readonly waitingLog = new LogLimiter(60_000);
-  private needed: number;
+  private sources: RepairSources;
+  /**
+   * With member changes: queries name the node's configuration state, and an answer of
+   * another state is handed back (a member out of date learns the newer state here too).
+   */
+  membership: { rank(): number; answered(err: unknown, from: MemberId): Promise<void> } | undefined;
   /** When this process first saw each damaged address (monotonic ms). */
   private readonly firstSeen = new Map<Addr, number>();
   repaired = 0;
@@ -51,13 +62,18 @@ export class RepairRunner {
     private readonly opDeadlineMs: number = 0,
     private readonly mutations: RepairMutations = {},
   ) {
-    this.needed = recoverySourcesNeeded(members, quorum);
+    this.sources = [{ members: peers.map((p) => p.member), needed: recoverySourcesNeeded(members, quorum) }];
   }
 
-  /** The member set changed: repair reads `needed` of these peers from now on. */
-  setPeers(peers: readonly PeerLink[], needed: number): void {
+  /** The member set changed: repair reads these peers, and needs `sources` of them, from now on. */
+  setPeers(peers: readonly PeerLink[], sources: RepairSources): void {
     this.peers = peers;
-    this.needed = needed;
+    this.sources = sources;
+  }
+
+  /** The fewest answers an address needs (for the logs). */
+  private get needed(): number {
+    return this.sources.reduce((n, s) => n + s.needed, 0);
   }
 
   start(): void {
@@ -88,19 +104,25 @@ export class RepairRunner {
     if (addrs.length === 0) return;
     this.running = true;
     try {
-      const best = new Map<Addr, { pair: Versioned; sources: number }>(addrs.map((a) => [a, { pair: INITIAL, sources: 0 }]));
-      const answers = await Promise.allSettled(this.peers.map((p) => p.query(addrs, true, this.stopped.signal)));
-      for (const answer of answers) {
-        if (answer.status !== 'fulfilled') continue;
+      const best = new Map<Addr, { pair: Versioned; from: Set<MemberId> }>(addrs.map((a) => [a, { pair: INITIAL, from: new Set() }]));
+      const peers = this.peers;
+      const rank = this.membership?.rank();
+      const answers = await Promise.allSettled(peers.map((p) => p.query(addrs, true, this.stopped.signal, rank)));
+      answers.forEach((answer, p) => {
+        if (answer.status !== 'fulfilled') {
+          void this.membership?.answered(answer.reason, peers[p]!.member);
+          return;
+        }
         answer.value.forEach((a, i) => {
           if (isUnavailable(a)) return;
           const entry = best.get(addrs[i]!)!;
           entry.pair = maxVersioned(entry.pair, a);
-          entry.sources += 1;
+          entry.from.add(peers[p]!.member);
         });
-      }
+      });
       if (this.stopped.signal.aborted) return;
-      const done = addrs.filter((a) => best.get(a)!.sources >= this.needed);
+      const enough = (from: Set<MemberId>): boolean => this.sources.every((s) => s.members.filter((m) => from.has(m)).length >= s.needed);
+      const done = addrs.filter((a) => enough(best.get(a)!.from));
       if (done.length === 0) {
         if (this.waitingLog.shouldLog('waiting')) {
           this.logger.warn('damaged registers wait for repair: too few other members answered', {
