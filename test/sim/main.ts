@@ -90,7 +90,7 @@ for (let seed = from; seed < from + count; seed++) {
   console.log(`  replay: ${replay(seed)} --history /tmp/seed-${seed}.jsonl`);
 }
 const secs = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`${totals.seeds} seeds, ${nodes} nodes${mutationName ? `, mutation ${mutationName}` : ''}: ${totals.ops} ops (${totals.ok} ok, ${totals.fail} failed, ${totals.info} unknown), ` +
+console.log(`${totals.seeds} seeds, ${reconfigure ? `${Math.max(nodes, 5)} nodes (${RECONFIGURE.founders} founders)` : `${nodes} nodes`}${mutationName ? `, mutation ${mutationName}` : ''}: ${totals.ops} ops (${totals.ok} ok, ${totals.fail} failed, ${totals.info} unknown), ` +
   `${totals.faults} faults (${totals.wipes} wipes), ${(totals.virtualMs / 1000).toFixed(0)} virtual s, ${failed.length} failing seeds, ${totals.unknown} unchecked, ${secs}s`);
 if (reconfigure) console.log(`member changes: ${totals.changes} asked, ${totals.changesDone} completed, highest epoch ${totals.maxEpoch}`);
 if (count > 1) console.log(`largest queues: ${totals.channel} channel requests, ${totals.link} link calls, ${totals.store} uncommitted store batches`);
