@@ -73,6 +73,10 @@ export const limits = Object.freeze({
   commitValueBytesMax: 8 * 1024 * 1024,
   /** Most value bytes in one page of /peer/registers (at least one register). */
   registerPageValueBytesMax: 4 * 1024 * 1024,
+  /** Tags per page of a catch-up pull (GET /peer/changes, /peer/tags; docs/catch-up.md). */
+  catchupPageItems: 1000,
+  /** A catch-up request (tags only) unanswered this long fails and is asked again: a lost one must not stall catch-up. */
+  catchupRequestMs: 5_000,
 
   // ---- the HTTP edge ----
   /** A request body at least this large reserves its size from the node-wide budget below. */

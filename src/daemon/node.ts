@@ -15,6 +15,9 @@ import { markInitialized, type Identity } from './identity.js';
 import { QuorumWatch } from './quorum-watch.js';
 import { runRecovery } from './recovery-runner.js';
 import { RepairRunner, type RepairMutations, type RepairSources } from './repair-runner.js';
+import { CATCHUP_PACE, CatchUpRunner } from './catchup-runner.js';
+import { Pullers } from './pullers.js';
+import type { CatchUpMutations, ChangeFeedPage } from '../core/catchup.js';
 import { Replica } from './replica.js';
 import { Runtime, type OpObserver, type RuntimeMutations } from './runtime.js';
 import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
@@ -38,7 +41,7 @@ export interface NodeConfig {
 }
 
 /** Broken variants for the simulator's mutation tests; production passes none. */
-export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations & RecoveryMutations & RepairMutations & {
+export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations & RecoveryMutations & RepairMutations & CatchUpMutations & {
   /** During a change, operations count only the new member set's majority (not both). */
   readonly onlyNewQuorumInTransition?: boolean;
 };
@@ -88,6 +91,9 @@ export class ShmemNode {
   private readonly channelDeps: ChannelDeps;
   readonly detector: FailureDetector;
   readonly repair: RepairRunner;
+  /** Background catch-up from every other member (docs/catch-up.md), and what their pulls say of them. */
+  readonly catchup: CatchUpRunner;
+  readonly pullers: Pullers;
   private readonly quorumWatch: QuorumWatch;
   private stopRecovery = new AbortController();
   private started = false;
@@ -142,6 +148,11 @@ export class ShmemNode {
     this.repair = new RepairRunner(store, links, members.length, quorum, logger, clock, config.opDeadlineMs, deps.mutations);
     this.repair.membership = this.answersUnderState();
     if (keeper) this.repair.setPeers(links, this.repairSources(keeper.state));
+    // Every replica pulls what it missed from the others; not while it recovers (recovery copies).
+    this.catchup = new CatchUpRunner(store, links, logger, clock, CATCHUP_PACE, deps.mutations);
+    this.catchup.membership = this.answersUnderState();
+    this.catchup.paused = () => this.replica.recovering;
+    this.pullers = new Pullers(store, clock);
     this.quorumWatch = new QuorumWatch(logger, limits.downAfterMs, () => clock.now());
     keeper?.onChange((next, previous) => this.onConfigChange(next, previous));
   }
@@ -204,6 +215,7 @@ export class ShmemNode {
     const links = [...this.linkMap.values()];
     this.detector.setLinks(links);
     this.repair.setPeers(links, this.repairSources(next));
+    this.catchup.setPeers(links);
     const retired = !participantAddresses(next).includes(config.self);
     // A node out of the member set coordinates nothing: its operations in flight fail now (the
     // client tries another endpoint) rather than at their deadline.
@@ -308,7 +320,10 @@ export class ShmemNode {
     };
     clock.setTimeout(watch, this.deps.config.heartbeatIntervalMs);
     const recovery = this.recovery;
-    if (!recovery) return;
+    if (!recovery) {
+      this.catchup.start();
+      return;
+    }
     if (recovery.needed > 0) {
       logger.info(`empty data dir: copying the registers of ${recovery.needed} other members before answering as a replica (a new cluster is ready once they have started)`, {
         sourcesNeeded: recovery.needed,
@@ -333,6 +348,10 @@ export class ShmemNode {
       this.replica.paxos?.recovered(outcome.acceptors);
       markInitialized(store);
       this.replica.recovering = false;
+      // Catch-up goes on from where the copy ended (its positions), and compares the rest.
+      void Promise.all(outcome.positions.map((p) => store.putIfNewer([], p))).catch(() => {}).then(() => {
+        if (!this.stopped) this.catchup.start();
+      });
       if (!outcome.newCluster) {
         logger.info(`recovery complete: copied ${plural(outcome.registersCopied, 'register')}; answering as a replica`, { sources: outcome.sources });
       } else {
@@ -392,6 +411,7 @@ export class ShmemNode {
       this.recovery = undefined;
       markInitialized(this.deps.store);
       this.replica.recovering = false;
+      this.catchup.start();
       logger.info('the member set changed during recovery and no longer has this node: recovery stopped', { state: describeState(next) });
       return;
     }
@@ -433,6 +453,13 @@ export class ShmemNode {
     return { ready: accepting && member && !this.replica.recovering && v.hasQuorum && this.deps.store.health().ok, checks };
   }
 
+  /** A page of this replica's change feed for a member (docs/catch-up.md); tags-only requests tell how far behind the asker is. */
+  changes(since: number, limit: number, values: boolean, rank: number | undefined, from: MemberId, log: string | undefined): ChangeFeedPage {
+    const page = this.replica.changes(since, limit, values, rank);
+    if (!values && from !== '') this.pullers.noteAsked(from, since, log);
+    return page;
+  }
+
   ping(): PingReply {
     return {
       member: this.deps.config.self, nodeId: this.deps.identity.nodeId, version: this.deps.version,
@@ -445,6 +472,7 @@ export class ShmemNode {
     this.stopped = true;
     this.detector.stop();
     this.repair.stop();
+    this.catchup.stop();
     this.stopRecovery.abort();
     await this.runtime.shutdown(drainMs);
   }

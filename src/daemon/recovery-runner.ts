@@ -2,7 +2,8 @@ import { limits } from '../core/limits.js';
 import type { Pass, Recovery, RecoveryEffect } from '../core/recovery.js';
 import type { MemberId } from '../core/types.js';
 import type { Logger } from '../log/logger.js';
-import type { RegisterStore } from '../storage/register-store.js';
+import type { CatchUpPosition, RegisterStore } from '../storage/register-store.js';
+import { REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import { realClock, sleep, type Clock, type Timer } from '../platform/clock.js';
 import type { MemberLink } from '../transport/peer-link.js';
 import type { AcceptorState } from '../membership/paxos.js';
@@ -17,16 +18,20 @@ export interface RecoveryOutcome {
   readonly newCluster: boolean;
   /** The Paxos acceptor states the sources reported on their last page (when they have one). */
   readonly acceptors: readonly AcceptorState[];
+  /** How far each source's change feed was copied: kept as catch-up positions (docs/catch-up.md). */
+  readonly positions: readonly CatchUpPosition[];
 }
 
 /** Added to the longest operation deadline before the copy starts: clocks of members may run at slightly different rates. */
 export const FENCE_MARGIN_MS = 1_000;
 
 /**
- * Carries out a Recovery's effects: probes and then pages through each other member's
- * registers over their links (retrying with backoff while a member is down or refuses),
- * stores every page durably before asking for the next, arms the fence timer from the
- * moment this process started (`startedMs`, on `clock`), and resolves once enough were copied.
+ * Carries out a Recovery's effects: probes and then pages through each other member's change
+ * feed from position 0, with values (catch-up from 0, docs/catch-up.md), retrying with backoff
+ * while a member is down or refuses; stores every page durably before asking for the next,
+ * arms the fence timer from the moment this process started (`startedMs`, on `clock`), and
+ * resolves once enough were copied, with how far each source was copied. A source whose
+ * change log changes between pages (it lost its WAL and restarted) is copied again from 0.
  */
 export function runRecovery(
   recovery: Recovery,
@@ -43,6 +48,9 @@ export function runRecovery(
   let registersCopied = 0;
   let sawData = false;
   const acceptors = new Map<MemberId, AcceptorState>();
+  /** Per source: the log being copied, and the position reached once its feed was read to the end. */
+  const logs = new Map<MemberId, string>();
+  const reached = new Map<MemberId, CatchUpPosition>();
   let fence: Timer | undefined;
   signal.addEventListener('abort', () => clock.clearTimeout(fence), { once: true });
   return new Promise((resolve, reject) => {
@@ -66,7 +74,8 @@ export function runRecovery(
         } else {
           clock.clearTimeout(fence);
           const copied = e.sources.flatMap((s) => acceptors.get(s) ?? []);
-          resolve({ sources: e.sources, registersCopied, fenced: e.fenced, newCluster: !sawData, acceptors: copied });
+          const positions = e.fenced ? e.sources.flatMap((s) => reached.get(s) ?? []) : [];
+          resolve({ sources: e.sources, registersCopied, fenced: e.fenced, newCluster: !sawData, acceptors: copied, positions });
         }
       }
     };
@@ -74,8 +83,20 @@ export function runRecovery(
       const link = byMember.get(from)!;
       for (let attempt = 0; !signal.aborted && recovery.phase === pass && !recovery.done; attempt++) {
         try {
-          const page = await link.registers(after, signal, membership?.rank());
+          const page = await link.changes(after ?? 0, REGISTER_PAGE_ITEMS, true, signal, membership?.rank());
           logger.debug('recovery page', { peer: from, pass, items: page.items.length, initialized: page.initialized });
+          if (page.initialized && pass === 'copy' && page.log !== undefined) {
+            const log = logs.get(from);
+            if (after === null) logs.set(from, page.log);
+            else if (log !== page.log) {
+              // Its sequence is another one now: positions of the old one mean nothing there.
+              logger.info('a recovery source changed its change log (it restarted without its WAL): copying it again from the start', { peer: from });
+              after = null;
+              attempt = -1;
+              continue;
+            }
+            if (page.next === null && page.head !== undefined) reached.set(from, { peer: from, log: page.log, position: page.head });
+          }
           if (page.initialized && (page.items.length > 0 || page.next !== null)) sawData = true;
           if (page.acceptor !== undefined) acceptors.set(from, page.acceptor);
           await handle(recovery.onPage(from, page, pass));

@@ -1,4 +1,5 @@
 import { limits } from '../core/limits.js';
+import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types.js';
 import { RecoveringError } from '../errors.js';
@@ -61,6 +62,34 @@ export class Replica implements LocalReplica {
     if (!this.paxos) return { initialized: true, items, next, ...facts };
     const busy = 'busy' in facts ? facts.busy || this.paxos.undecided() : undefined;
     return { initialized: true, items, next, ...facts, ...(busy !== undefined ? { busy } : {}), acceptor: this.paxos.state() };
+  }
+
+  /**
+   * A page of this replica's change feed after `since` (docs/catch-up.md): tags only for
+   * catch-up, with values for a recovering member; "not initialised" while recovering ourselves.
+   * With values it carries what a recovering member must know, as page() does.
+   */
+  changes(since: number, limit: number, values: boolean, rank?: number): ChangeFeedPage {
+    if (rank !== undefined) this.membership?.check(rank);
+    if (this.recovering) return { initialized: false, items: [], next: null };
+    const page = this.store.changes(since, limit, values ? limits.registerPageValueBytesMax : null);
+    const feed = { initialized: true, items: page.items, next: page.next, log: page.log, head: page.head, oldestAgeMs: page.oldestAgeMs };
+    if (!values) return feed;
+    const facts = this.coordinatorFacts();
+    if (!this.paxos) return { ...feed, ...facts };
+    const busy = 'busy' in facts ? facts.busy || this.paxos.undecided() : undefined;
+    return { ...feed, ...facts, ...(busy !== undefined ? { busy } : {}), acceptor: this.paxos.state() };
+  }
+
+  /** Up to `limit` tags after `after` in address order, for a peer's full comparison (damaged registers left out). */
+  tagPage(after: Addr | null, limit: number, rank?: number): TagPage {
+    if (rank !== undefined) this.membership?.check(rank);
+    this.refuseWhileRecovering();
+    const entries = this.store.tags({ after }, limit);
+    return {
+      items: entries.filter((e) => !e.damaged).map((e) => ({ addr: e.addr, tag: e.tag, value: null })),
+      next: entries.length === limit ? entries.at(-1)!.addr : null,
+    };
   }
 
   private refuseWhileRecovering(): void {

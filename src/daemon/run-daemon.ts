@@ -175,6 +175,8 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     query: (addrs, want, rank) => replica.query(addrs, want, rank),
     update: (items: readonly RegisterItem[], rank): Promise<void> => replica.update(items, rank),
     registers: (after, limit, rank) => replica.page(after, limit, rank),
+    changes: (since, limit, values, rank, from, log) => shmem.changes(since, limit, values, rank, from, log),
+    tagPage: (after, limit, rank) => replica.tagPage(after, limit, rank),
     tags: (from, limit) => store.tags(from, limit),
     membership: membershipApi(members),
     checkPeer: createPeerGuard(config.self, () => participantAddresses(membershipKeeper.state), clusterId, identity.nodeId, logger),

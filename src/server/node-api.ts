@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, ReadResult, RegisterItem, ReplicaAnswer, ValueWant, WriteResult } from '../core/types.js';
 import type { TagCursor, TagEntry } from '../storage/register-store.js';
@@ -37,6 +38,9 @@ export interface NodeApi {
   query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
   update(items: readonly RegisterItem[], rank?: number): Promise<void>;
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
+  /** The change feed (docs/catch-up.md); `from` and `log`: who asks, and for which log its position is. */
+  changes(since: number, limit: number, values: boolean, rank: number | undefined, from: string, log: string | undefined): ChangeFeedPage;
+  tagPage(after: Addr | null, limit: number, rank?: number): TagPage;
   /** The member set (docs/membership.md): peers' GET/POST /peer/config and /peer/paxos, operators' /members. */
   readonly membership: MembershipApi;
   /** This replica's tags (no values), for operators and the dashboard; whatever its state. */

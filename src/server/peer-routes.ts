@@ -3,7 +3,7 @@ import { parseAddrText } from '../core/addr.js';
 import { limits } from '../core/limits.js';
 import type { Logger } from '../log/logger.js';
 import { FRAMES } from '../transport/frames.js';
-import { HEADER_FROM, PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
+import { encodeChangeFeedPage, encodeTags, HEADER_FROM, PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import { sendJson } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { servePeerStream } from './peer-stream.js';
@@ -56,9 +56,37 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
         if (!/^\d{1,7}$/.test(limitText) || limit < 1 || limit > REGISTER_PAGE_ITEMS) {
           throw new BadInputError('bad_request', `limit must be an integer from 1 to ${REGISTER_PAGE_ITEMS}, got "${limitText.slice(0, 20)}"`);
         }
-        const cfgText = params.get('cfg');
-        if (cfgText !== null && !/^\d{1,15}$/.test(cfgText)) throw new BadInputError('bad_request', `cfg must be a non-negative integer, got "${cfgText.slice(0, 20)}"`);
-        sendJson(res, 200, node.registers(after === null ? null : after.addr, limit, cfgText === null ? undefined : Number(cfgText)));
+        sendJson(res, 200, node.registers(after === null ? null : after.addr, limit, rankParam(params)));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: exact(PEER_PATHS.changes),
+      access: { scope: 'peer' },
+      handler: (req, res) => {
+        const params = new URL(req.url ?? '/', 'http://x').searchParams;
+        const since = integerParam(params, 'since', 0, Number.MAX_SAFE_INTEGER, 0);
+        const limit = integerParam(params, 'limit', 1, limits.catchupPageItems, limits.catchupPageItems);
+        const values = params.get('values') ?? '0';
+        if (values !== '0' && values !== '1') throw new BadInputError('bad_request', `values must be 0 or 1, got "${values.slice(0, 20)}"`);
+        const log = params.get('log');
+        if (log !== null && !/^[0-9a-z.]{1,64}$/.test(log)) throw new BadInputError('bad_request', 'log must be 1 to 64 characters of 0-9, a-z and "."');
+        const from = String(req.headers[HEADER_FROM] ?? '');
+        sendJson(res, 200, encodeChangeFeedPage(node.changes(since, limit, values === '1', rankParam(params), from, log ?? undefined), values === '1'));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: exact(PEER_PATHS.tags),
+      access: { scope: 'peer' },
+      handler: (req, res) => {
+        const params = new URL(req.url ?? '/', 'http://x').searchParams;
+        const afterText = params.get('after');
+        const after = afterText === null ? null : parseAddrText(afterText);
+        if (after !== null && !after.ok) throw new BadInputError('invalid_addr', after.message);
+        const limit = integerParam(params, 'limit', 1, limits.catchupPageItems, limits.catchupPageItems);
+        const page = node.tagPage(after === null ? null : after.addr, limit, rankParam(params));
+        sendJson(res, 200, { tags: encodeTags(page.items), next: page.next });
       },
     },
     {
@@ -80,4 +108,21 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
       handler: async (req, res) => sendJson(res, 200, node.membership.paxos(await readJsonBody(req, res, CONFIG_BODY_BYTES_MAX, bodies))),
     },
   ];
+}
+
+/** An integer query parameter within [min, max] (plain digits only: Number() would also take 1e3, 0x10, " 5" and 1.0). */
+function integerParam(params: URLSearchParams, name: string, min: number, max: number, absent: number): number {
+  const text = params.get(name);
+  if (text === null) return absent;
+  const n = Number(text);
+  if (!/^\d{1,16}$/.test(text) || n < min || n > max) throw new BadInputError('bad_request', `${name} must be an integer from ${min} to ${max}, got "${text.slice(0, 20)}"`);
+  return n;
+}
+
+/** The configuration state a peer request names (`cfg`), if any. */
+function rankParam(params: URLSearchParams): number | undefined {
+  const text = params.get('cfg');
+  if (text === null) return undefined;
+  if (!/^\d{1,15}$/.test(text)) throw new BadInputError('bad_request', `cfg must be a non-negative integer, got "${text.slice(0, 20)}"`);
+  return Number(text);
 }

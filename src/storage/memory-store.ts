@@ -3,7 +3,7 @@ import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag,
 import { valueSize } from '../core/value.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
 import type { Clock, Timer } from '../platform/clock.js';
-import { storeDecision, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
+import { storeDecision, type CatchUpPosition, type ChangePage, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
 
 /** What a data dir holds after its process is gone: the committed registers, the meta facts and the damage marks. */
 export class MemoryDisk {
@@ -11,6 +11,19 @@ export class MemoryDisk {
   constructor(readonly generation = 0) {}
 
   readonly registers = new Map<Addr, Versioned>();
+  /** Each register's change number and time (docs/catch-up.md), the head, the log id and the catch-up positions. */
+  readonly changes = new Map<Addr, { change: number; changedMs: number }>();
+  head = 0;
+  log: string | undefined;
+  private logs = 0;
+  readonly positions = new Map<string, CatchUpPosition>();
+
+  /** A new change log id: distinct for each disk of a member and each renewal (the simulation stays deterministic). */
+  newLog(): string {
+    this.logs += 1;
+    this.log = `g${this.generation}.${this.logs}`;
+    return this.log;
+  }
   /** The address of the last register committed (the simulator rots it to hit a write in flight). */
   lastWritten: Addr | undefined;
   readonly meta = new Map<string, string>();
@@ -62,7 +75,7 @@ export interface MemoryStoreOptions {
  * and the MemoryDisk (what was committed) is all a restarted node finds.
  */
 export class MemoryStore implements RegisterStore {
-  private pending: { items: readonly RegisterItem[]; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private pending: { items: readonly RegisterItem[]; position: CatchUpPosition | undefined; resolve: () => void; reject: (err: Error) => void }[] = [];
   private commitTimer: Timer | undefined;
   private commits = 0;
   private lastBatchItems = 0;
@@ -73,6 +86,7 @@ export class MemoryStore implements RegisterStore {
 
   constructor(readonly disk: MemoryDisk, private readonly clock: Clock, private readonly options: MemoryStoreOptions = {}) {
     for (const v of disk.registers.values()) this.noteTag(v.tag);
+    if (disk.log === undefined) disk.newLog();
   }
 
   /** The process died: queued updates are lost and never acknowledged; the disk stays as committed. */
@@ -134,18 +148,60 @@ export class MemoryStore implements RegisterStore {
       : { addr, tag: this.disk.registers.get(addr)!.tag });
   }
 
-  putIfNewer(items: readonly RegisterItem[]): Promise<void> {
+  putIfNewer(items: readonly RegisterItem[], position?: CatchUpPosition): Promise<void> {
     if (this.closed) return Promise.reject(new StorageUnavailableError('the store is closed'));
     return new Promise((resolve, reject) => {
       if (this.dead) return; // a dead process acknowledges nothing
       if (this.options.mutations?.ackBeforePersist) {
-        this.pending.push({ items, resolve: () => {}, reject: () => {} });
+        this.pending.push({ items, position, resolve: () => {}, reject: () => {} });
         resolve();
       } else {
-        this.pending.push({ items, resolve, reject });
+        this.pending.push({ items, position, resolve, reject });
       }
       if (this.commitTimer === undefined) this.commitTimer = this.clock.setTimeout(() => this.commit(), this.options.commitDelayMs?.() ?? 0);
     });
+  }
+
+  changes(since: number, limit: number, valueBytesMax: number | null): ChangePage {
+    const d = this.disk;
+    const rows = [...d.changes].filter(([, c]) => c.change > since).sort((a, b) => a[1].change - b[1].change);
+    const items: RegisterItem[] = [];
+    let bytes = 0;
+    let last = since;
+    let full = false;
+    let examined = 0;
+    let oldestAgeMs: number | null = null;
+    for (const [addr, c] of rows.slice(0, limit)) {
+      const v = d.registers.get(addr)!;
+      const size = Math.max(0, valueSize(v.value));
+      if (valueBytesMax !== null && items.length > 0 && bytes + size > valueBytesMax) {
+        full = true;
+        break;
+      }
+      examined += 1;
+      oldestAgeMs ??= Math.max(0, this.clock.wallNow() - c.changedMs);
+      last = c.change;
+      if (d.damaged.has(addr)) {
+        if (valueBytesMax !== null) throw new RegisterDamagedError(`address ${addr} failed its checksum; it is repaired from the other members before this replica gives it out`);
+        continue;
+      }
+      items.push({ addr, tag: v.tag, value: valueBytesMax === null ? null : v.value });
+      bytes += size;
+    }
+    if (examined === limit) full = true;
+    return { items, next: full ? last : null, head: d.head, log: d.log!, oldestAgeMs };
+  }
+
+  changeLog(): { readonly log: string; readonly head: number } {
+    return { log: this.disk.log!, head: this.disk.head };
+  }
+
+  renewChangeLog(): string {
+    return this.disk.newLog();
+  }
+
+  positions(): CatchUpPosition[] {
+    return [...this.disk.positions.values()];
   }
 
   damagedAddrs(limit: number): Addr[] {
@@ -196,7 +252,10 @@ export class MemoryStore implements RegisterStore {
       return;
     }
     this.healthState = { ok: true };
-    for (const p of batch) for (const item of p.items) this.apply(item);
+    for (const p of batch) {
+      for (const item of p.items) this.apply(item);
+      if (p.position) this.disk.positions.set(p.position.peer, p.position);
+    }
     this.commits += 1;
     this.lastBatchItems = batch.reduce((n, p) => n + p.items.length, 0);
     this.options.afterCommit?.();
@@ -210,6 +269,8 @@ export class MemoryStore implements RegisterStore {
     const stored = d.registers.has(item.addr) && !d.rotten.has(item.addr) ? d.stored(item.addr) : undefined;
     if (!storeDecision(stored, d.damaged.has(item.addr), item)) return;
     d.registers.set(item.addr, { tag: item.tag, value: item.value });
+    d.head += 1;
+    d.changes.set(item.addr, { change: d.head, changedMs: this.clock.wallNow() });
     d.lastWritten = item.addr;
     d.rotten.delete(item.addr);
     this.noteTag(item.tag);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { shouldStore } from '../core/replica.js';
 import { tagsEqual } from '../core/tag.js';
 import type { Addr, RegisterItem, ReplicaAnswer, Tag, ValueWant, Versioned } from '../core/types.js';
@@ -32,6 +33,34 @@ export interface TagEntry {
 }
 
 /**
+ * A catch-up position (docs/catch-up.md): every row of `peer`'s change log `log` with a change
+ * at or below `position` has been applied here.
+ */
+export interface CatchUpPosition {
+  readonly peer: string;
+  readonly log: string;
+  readonly position: number;
+}
+
+/** Rows changed after a position, in change order (docs/catch-up.md). */
+export interface ChangePage {
+  /** Tags only (values null), or with values. */
+  readonly items: RegisterItem[];
+  /** The last change this page covers when more may follow, or null: it reached `head`. */
+  readonly next: number | null;
+  /** The largest change stamped here, and the id of the sequence (new when it may have gone back). */
+  readonly head: number;
+  readonly log: string;
+  /** How long ago the first row after the position was written (null: none). */
+  readonly oldestAgeMs: number | null;
+}
+
+/** A new change log id: random, so no two data dirs (or two lives of one) share one. */
+export function newChangeLogId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/**
  * A node's replica of every register, as the replica role needs it.
  * Contract: `putIfNewer` resolves only once every item is durable under the configured
  * durability mode; reads return only durable state (never an update still being committed),
@@ -53,8 +82,24 @@ export interface RegisterStore {
    * (null: from the start), or the last `limit` with address < `from.before` (null: of all).
    */
   tags(from: TagCursor, limit: number): TagEntry[];
-  /** Stores each item whose tag is greater than the stored one (ABD replica rule); a damaged register is overwritten. */
-  putIfNewer(items: readonly RegisterItem[]): Promise<void>;
+  /**
+   * Stores each item whose tag is greater than the stored one (ABD replica rule); a damaged
+   * register is overwritten. Every row written gets the next change number. `position`, when
+   * given, is kept in the same transaction (catch-up: never ahead of what is stored).
+   */
+  putIfNewer(items: readonly RegisterItem[], position?: CatchUpPosition): Promise<void>;
+  /**
+   * Up to `limit` rows with change > `since`, in change order: tags only (`valueBytesMax`
+   * null; registers that fail their checksum are left out), or with values up to that many
+   * bytes (at least one row; a damaged one is RegisterDamagedError).
+   */
+  changes(since: number, limit: number, valueBytesMax: number | null): ChangePage;
+  /** The change log id and head. */
+  changeLog(): { readonly log: string; readonly head: number };
+  /** Makes a new change log id (the sequence may have gone back: a lost WAL); returns it. */
+  renewChangeLog(): string;
+  /** The catch-up positions kept. */
+  positions(): CatchUpPosition[];
   /** Up to `limit` damaged addresses, in order. */
   damagedAddrs(limit: number): Addr[];
   /** Lifts the damage marks of `addrs` (after a repair stored what the other members hold). */

@@ -7,7 +7,7 @@ import { compareTags, INITIAL } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
 import { rowChecksum, UNAVAILABLE_DAMAGED, valueChecksum, valueSize } from './checksums.js';
-import { storeDecision, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
+import { newChangeLogId, storeDecision, type CatchUpPosition, type ChangePage, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
 
 /**
  * Where the SQLite native addon comes from. From a checkout, better-sqlite3 finds its own
@@ -45,6 +45,16 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       set.run(bytes, vcrc, rowChecksum(r.addr, r.seq, r.writer, bytes, vcrc), r.addr);
     }
   },
+  // Version 3: the change sequence and catch-up positions (docs/catch-up.md). Rows already
+  // stored get the changes 1..n in address order, stamped now.
+  (db) => {
+    db.exec(`ALTER TABLE registers ADD COLUMN change INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE registers ADD COLUMN changed_ms INTEGER NOT NULL DEFAULT 0;
+      UPDATE registers SET change = n.rn FROM (SELECT addr, row_number() OVER (ORDER BY addr) AS rn FROM registers) AS n WHERE registers.addr = n.addr;
+      CREATE INDEX registers_by_change ON registers (change);
+      CREATE TABLE catchup (peer TEXT PRIMARY KEY, log TEXT NOT NULL, position INTEGER NOT NULL) STRICT;`);
+    db.prepare('UPDATE registers SET changed_ms = ?').run(Date.now());
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -52,12 +62,15 @@ export const DB_FILE = 'shmem.db';
 
 interface Pending {
   readonly items: readonly RegisterItem[];
+  /** A catch-up position the items complete, kept in the same transaction. */
+  readonly position: CatchUpPosition | undefined;
   readonly valueBytes: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
 
 interface TagRow { seq: number; writer: string; value_bytes: number; value_crc: number; row_crc: number }
+interface ChangeRow extends TagRow { addr: number; change: number; changed_ms: number }
 interface ValueRow extends TagRow { value: string | null }
 
 /** A value size no budget reaches: "include this value whatever its size". */
@@ -85,7 +98,12 @@ export class SqliteStore implements RegisterStore {
   private readonly selectPageSizes: Database.Statement<[number, number], { addr: number; value_bytes: number }>;
   private readonly selectTags: Database.Statement<[number, number], TagRow & { addr: number }>;
   private readonly selectTagsBefore: Database.Statement<[number, number], TagRow & { addr: number }>;
-  private readonly upsert: Database.Statement<[number, number, string, string | null, number, number, number]>;
+  private readonly upsert: Database.Statement<[number, number, string, string | null, number, number, number, number, number]>;
+  private readonly selectChanges: Database.Statement<[number, number], ChangeRow>;
+  private readonly savePosition: Database.Statement<[string, string, number]>;
+  /** The largest change stamped (the change sequence's head), and the log id that names the sequence. */
+  private head = 0;
+  private log = '';
   /** Applies a group in one transaction; returns how many addresses it added. */
   private readonly commitBatch: (batch: readonly Pending[]) => number;
   private pending: Pending[] = [];
@@ -123,10 +141,14 @@ export class SqliteStore implements RegisterStore {
     this.selectTags = this.db.prepare(`SELECT addr, ${columns} FROM registers WHERE addr > ? ORDER BY addr LIMIT ?`);
     this.selectTagsBefore = this.db.prepare(`SELECT addr, ${columns} FROM registers WHERE addr < ? ORDER BY addr DESC LIMIT ?`);
     this.upsert = this.db.prepare(
-      'INSERT INTO registers (addr, seq, writer, value, value_bytes, value_crc, row_crc) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+      'INSERT INTO registers (addr, seq, writer, value, value_bytes, value_crc, row_crc, change, changed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
       'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value, ' +
-      'value_bytes = excluded.value_bytes, value_crc = excluded.value_crc, row_crc = excluded.row_crc',
+      'value_bytes = excluded.value_bytes, value_crc = excluded.value_crc, row_crc = excluded.row_crc, change = excluded.change, changed_ms = excluded.changed_ms',
     );
+    this.selectChanges = this.db.prepare(`SELECT addr, ${columns}, change, changed_ms FROM registers WHERE change > ? ORDER BY change LIMIT ?`);
+    this.savePosition = this.db.prepare('INSERT INTO catchup (peer, log, position) VALUES (?, ?, ?) ON CONFLICT(peer) DO UPDATE SET log = excluded.log, position = excluded.position');
+    this.head = (this.db.prepare('SELECT max(change) AS h FROM registers').get() as { h: number | null }).h ?? 0;
+    this.log = this.getMeta('change_log') ?? this.renewChangeLog();
     // One scan at open; kept up to date by every commit after that (status is polled often).
     this.addresses = (this.db.prepare('SELECT count(*) AS n FROM registers').get() as { n: number }).n;
     const top = this.db.prepare('SELECT seq, writer FROM registers ORDER BY seq DESC, writer DESC LIMIT 1').get() as Tag | undefined;
@@ -134,7 +156,11 @@ export class SqliteStore implements RegisterStore {
     for (const { addr } of this.db.prepare('SELECT addr FROM damaged').all() as { addr: number }[]) this.damaged.add(addr);
     this.commitBatch = this.db.transaction((batch: readonly Pending[]) => {
       let added = 0;
-      for (const p of batch) for (const item of p.items) if (this.applyOne(item)) added += 1;
+      const nowMs = Date.now();
+      for (const p of batch) {
+        for (const item of p.items) if (this.applyOne(item, nowMs)) added += 1;
+        if (p.position) this.savePosition.run(p.position.peer, p.position.log, p.position.position);
+      }
       return added;
     });
   }
@@ -194,9 +220,7 @@ export class SqliteStore implements RegisterStore {
       for (const { addr } of items) {
         const row = this.selectValue.get(ANY_SIZE, addr);
         if (!row) continue; // not possible inside one synchronous call; keep the page honest anyway
-        if (this.damaged.has(addr) || !this.rowIntact(addr, row) || !this.valueIntact(addr, row)) {
-          throw new RegisterDamagedError(`address ${addr} of ${this.path} failed its checksum; it is repaired from the other members before this replica gives it out`);
-        }
+        if (this.damaged.has(addr) || !this.rowIntact(addr, row) || !this.valueIntact(addr, row)) throw this.damagedInPage(addr);
         full.push({ addr, tag: { seq: row.seq, writer: row.writer }, value: row.value });
       }
       const next = (cut || items.length === limit) && full.length > 0 ? full.at(-1)!.addr : null;
@@ -215,12 +239,64 @@ export class SqliteStore implements RegisterStore {
         : { addr: row.addr, tag: { seq: row.seq, writer: row.writer } })));
   }
 
-  putIfNewer(items: readonly RegisterItem[]): Promise<void> {
+  changes(since: number, limit: number, valueBytesMax: number | null): ChangePage {
+    assert(!this.closed, 'changes after close');
+    return this.guard(() => {
+      const items: RegisterItem[] = [];
+      let bytes = 0;
+      let last = since;
+      let oldestAgeMs: number | null = null;
+      let full = false;
+      const nowMs = Date.now();
+      let examined = 0;
+      for (const row of this.selectChanges.iterate(since, limit)) {
+        examined += 1;
+        if (valueBytesMax !== null && items.length > 0 && bytes + Math.max(0, row.value_bytes) > valueBytesMax) {
+          full = true;
+          break;
+        }
+        oldestAgeMs ??= Math.max(0, nowMs - row.changed_ms);
+        last = row.change;
+        // Never given out: a register that fails its checksum (its repair stamps a new change).
+        if (this.damaged.has(row.addr) || !this.rowIntact(row.addr, row)) {
+          if (valueBytesMax !== null) throw this.damagedInPage(row.addr);
+          continue;
+        }
+        const tag = { seq: row.seq, writer: row.writer };
+        if (valueBytesMax === null) {
+          items.push({ addr: row.addr, tag, value: null });
+          continue;
+        }
+        const v = this.selectValue.get(ANY_SIZE, row.addr)!;
+        if (!this.rowIntact(row.addr, v) || !this.valueIntact(row.addr, v)) throw this.damagedInPage(row.addr);
+        items.push({ addr: row.addr, tag: { seq: v.seq, writer: v.writer }, value: v.value });
+        bytes += Math.max(0, row.value_bytes);
+      }
+      if (examined === limit) full = true;
+      return { items, next: full ? last : null, head: this.head, log: this.log, oldestAgeMs };
+    });
+  }
+
+  changeLog(): { readonly log: string; readonly head: number } {
+    return { log: this.log, head: this.head };
+  }
+
+  renewChangeLog(): string {
+    this.log = newChangeLogId();
+    this.setMeta('change_log', this.log);
+    return this.log;
+  }
+
+  positions(): CatchUpPosition[] {
+    return this.guard(() => this.db.prepare('SELECT peer, log, position FROM catchup').all() as CatchUpPosition[]);
+  }
+
+  putIfNewer(items: readonly RegisterItem[], position?: CatchUpPosition): Promise<void> {
     if (this.closed) return Promise.reject(new StorageUnavailableError('the store is closed'));
     return new Promise((resolve, reject) => {
       let valueBytes = 0;
       for (const item of items) valueBytes += Math.max(0, valueSize(item.value));
-      this.pending.push({ items, valueBytes, resolve, reject });
+      this.pending.push({ items, position, valueBytes, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -269,6 +345,10 @@ export class SqliteStore implements RegisterStore {
     this.db.close();
   }
 
+  private damagedInPage(addr: Addr): RegisterDamagedError {
+    return new RegisterDamagedError(`address ${addr} of ${this.path} failed its checksum; it is repaired from the other members before this replica gives it out`);
+  }
+
   /** Verifies a row's tag fields; a mismatch marks the address damaged. */
   private rowIntact(addr: Addr, row: TagRow): boolean {
     if (rowChecksum(addr, row.seq, row.writer, row.value_bytes, row.value_crc) === row.row_crc) return true;
@@ -295,7 +375,7 @@ export class SqliteStore implements RegisterStore {
   }
 
   /** Stores `item` per storeDecision (the replica rule); true when its address was not stored before. */
-  private applyOne(item: RegisterItem): boolean {
+  private applyOne(item: RegisterItem, nowMs: number): boolean {
     const row = this.selectTag.get(item.addr);
     // A row whose tag fields fail their checksum has an unknown tag: the item replaces it.
     const trusted = row !== undefined && this.rowIntact(item.addr, row);
@@ -303,7 +383,9 @@ export class SqliteStore implements RegisterStore {
     if (!storeDecision(stored, this.damaged.has(item.addr), item)) return false;
     const bytes = valueSize(item.value);
     const vcrc = valueChecksum(item.value);
-    this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value, bytes, vcrc, rowChecksum(item.addr, item.tag.seq, item.tag.writer, bytes, vcrc));
+    // A rolled-back transaction leaves the head ahead of what is stored: gaps are harmless, going back is not.
+    this.head += 1;
+    this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value, bytes, vcrc, rowChecksum(item.addr, item.tag.seq, item.tag.writer, bytes, vcrc), this.head, nowMs);
     if (this.highestTag === null || compareTags(item.tag, this.highestTag) > 0) this.highestTag = item.tag;
     return row === undefined;
   }

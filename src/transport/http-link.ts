@@ -13,8 +13,11 @@ import { isRefusal, PeerAnswerError, PeerRefusedError, type ConfigAnswer, type C
 
 /** Configuration and Paxos requests are small; a member that takes longer is treated as not answering. */
 const CONFIG_REQUEST_MS = 5_000;
+/** A page of registers, changes or tags: at most a few MiB; a member that sends nothing for this long is asked again. */
+const PAGE_REQUEST_MS = 30_000;
 import { PeerStream } from './peer-stream.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
+import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, decodeChangeFeedPage, decodeTagPage, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
+import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 
 export interface HttpLinkOptions {
   readonly self: MemberId;
@@ -195,10 +198,26 @@ export class HttpLink implements ConfigLink {
     return answer.ping;
   }
 
-  /** One page of the peer's registers after `after` (wiped-node recovery). */
+  async changes(since: number, limit: number, values: boolean, signal: AbortSignal, rank?: number, log?: string): Promise<ChangeFeedPage> {
+    const searchParams = { since, limit, values: values ? 1 : 0, ...(log === undefined ? {} : { log }), ...(rank === undefined ? {} : { cfg: rank }) };
+    const res = await this.client.get(PEER_PATHS.changes.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: values ? PAGE_REQUEST_MS : limits.catchupRequestMs } });
+    const page = decodeChangeFeedPage(this.check(res.statusCode, res.body));
+    if (typeof page === 'string') throw new Error(`malformed change feed page from ${this.member}: ${page}`);
+    return page;
+  }
+
+  async tags(after: Addr | null, signal: AbortSignal, rank?: number): Promise<TagPage> {
+    const searchParams = { limit: limits.catchupPageItems, ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
+    const res = await this.client.get(PEER_PATHS.tags.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: limits.catchupRequestMs } });
+    const page = decodeTagPage(this.check(res.statusCode, res.body));
+    if (typeof page === 'string') throw new Error(`malformed tag page from ${this.member}: ${page}`);
+    return page;
+  }
+
+  /** One page of the peer's registers after `after` (a state transfer). */
   async registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage> {
     const searchParams = { limit: REGISTER_PAGE_ITEMS, ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
-    const res = await this.client.get(PEER_PATHS.registers.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: 30_000 } });
+    const res = await this.client.get(PEER_PATHS.registers.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
     const body = this.check(res.statusCode, res.body);
     if (!isRegisterPage(body)) throw new Error(`malformed register page from ${this.member}`);
     return body;

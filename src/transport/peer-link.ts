@@ -1,3 +1,4 @@
+import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types.js';
 import type { PingReply } from './wire.js';
@@ -25,8 +26,16 @@ export interface PeerLink {
 export interface MemberLink extends PeerLink {
   /** Resolves with the member's identity; rejects when it does not answer within `deadlineMs`. */
   ping(deadlineMs: number): Promise<PingReply>;
-  /** One page of the member's registers after `after` (wiped-dir recovery; with `rank`, a state transfer). */
+  /** One page of the member's registers after `after`, in address order (a state transfer). */
   registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage>;
+  /**
+   * One page of the member's change feed after `since` (docs/catch-up.md): tags only, or with
+   * values (recovery). `log`: the change log the position belongs to (the member's status
+   * shows how far behind it we are).
+   */
+  changes(since: number, limit: number, values: boolean, signal: AbortSignal, rank?: number, log?: string): Promise<ChangeFeedPage>;
+  /** One page of the member's tags after `after`, in address order (catch-up's full comparison). */
+  tags(after: Addr | null, signal: AbortSignal, rank?: number): Promise<TagPage>;
   close(): void;
 }
 

@@ -1,5 +1,6 @@
 import { isAddr } from '../core/addr.js';
 import { limits } from '../core/limits.js';
+import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import { toAcceptorState } from '../membership/config-store.js';
 import { tagProblem } from '../core/tag.js';
@@ -25,7 +26,11 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  *                  {"id":4,"ping":PingReply}
  *                  {"id":3,"error":{"code":"recovering","message":".."}}
  *                  {"id":null,"error":{..}}                                          (ends the stream: bad input)
- *   GET  /peer/registers?after=A&limit=L[&cfg=R]   -> RegisterPage (wiped-node recovery; with cfg, a state transfer)
+ *   GET  /peer/registers?after=A&limit=L[&cfg=R]   -> RegisterPage (a state transfer)
+ *   GET  /peer/changes?since=P&limit=L&values=0|1[&log=X][&cfg=R]
+ *        -> {"initialized":true,"log":"..","head":H,"next":P'|null,"oldestAgeMs":..,"tags":[[addr,seq,"writer"],..]}
+ *           (values=1: "items":[RegisterItem..] and the facts of a RegisterPage; catch-up and recovery, docs/catch-up.md)
+ *   GET  /peer/tags?after=A&limit=L[&cfg=R]        -> {"tags":[[addr,seq,"writer"],..],"next":A'|null} (full comparison)
  *   GET  /peer/config                              -> {clusterId, nodeId, state}  (the member's configuration state)
  *   POST /peer/config   {"state": ConfigState}     -> the same, after adopting it if newer
  *   POST /peer/paxos    {"op":"prepare"|"accept","slot":E,"ballot":{..},"value":..}  -> the acceptor's reply
@@ -39,7 +44,9 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  * update's after its commit), like etcd's long-lived peer streams. Each link keeps two,
  * a small lane and a bulk lane (docs/flow-control.md).
  */
-export const PEER_PATHS = { stream: '/peer/stream', registers: '/peer/registers', config: '/peer/config', paxos: '/peer/paxos' } as const;
+export const PEER_PATHS = {
+  stream: '/peer/stream', registers: '/peer/registers', changes: '/peer/changes', tags: '/peer/tags', config: '/peer/config', paxos: '/peer/paxos',
+} as const;
 
 /** Registers per page of /peer/registers (and at most limits.registerPageValueBytesMax of values). */
 export const REGISTER_PAGE_ITEMS = 1000;
@@ -311,4 +318,54 @@ export function isRegisterPage(v: unknown): v is RegisterPage {
     && (v['busy'] === undefined || typeof v['busy'] === 'boolean')
     && (v['opDeadlineMs'] === undefined || (Number.isSafeInteger(v['opDeadlineMs']) && (v['opDeadlineMs'] as number) > 0 && (v['opDeadlineMs'] as number) <= limits.opDeadlineMsMax))
     && (v['acceptor'] === undefined || typeof toAcceptorState(v['acceptor']) !== 'string');
+}
+
+/** Tags-only items as they travel: [addr, seq, writer] (a third of the bytes of objects). */
+export function encodeTags(items: readonly RegisterItem[]): [number, number, string][] {
+  return items.map((i) => [i.addr, i.tag.seq, i.tag.writer]);
+}
+
+/** Tags-only items from the wire, or undefined when any is not [addr, seq, writer] with a valid tag. */
+export function decodeTags(v: unknown): RegisterItem[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: RegisterItem[] = [];
+  for (const t of v) {
+    if (!Array.isArray(t) || t.length !== 3 || !isAddr(t[0])) return undefined;
+    const tag = { seq: t[1] as unknown, writer: t[2] as unknown };
+    if (!isTag(tag)) return undefined;
+    out.push({ addr: t[0], tag, value: null });
+  }
+  return out;
+}
+
+/** The JSON GET /peer/changes answers. */
+export function encodeChangeFeedPage(page: ChangeFeedPage, values: boolean): Record<string, unknown> {
+  const { items, ...rest } = page;
+  return values ? { ...rest, items } : { ...rest, tags: encodeTags(items) };
+}
+
+/** A change feed page from the wire, or why it is not one. */
+export function decodeChangeFeedPage(v: unknown): ChangeFeedPage | string {
+  if (!isObject(v) || typeof v['initialized'] !== 'boolean') return 'no "initialized"';
+  const items = v['tags'] !== undefined ? decodeTags(v['tags']) : Array.isArray(v['items']) && v['items'].every(isRegisterItem) ? v['items'] as RegisterItem[] : undefined;
+  if (items === undefined) return 'its items are not valid registers';
+  const page = { ...v, items } as Record<string, unknown>;
+  delete page['tags'];
+  if (!isRegisterPage(page)) return 'it is not a valid page';
+  if (!v['initialized']) return { initialized: false, items: [], next: null };
+  if (typeof v['log'] !== 'string' || v['log'].length === 0 || v['log'].length > 64) return 'its log id is not a string of 1 to 64 characters';
+  if (!isAddr(v['head'])) return 'its head is not a non-negative integer';
+  if (v['next'] !== null && (v['next'] as number) > v['head']) return 'its next position is past its head';
+  const age = v['oldestAgeMs'];
+  if (age !== undefined && age !== null && !(Number.isSafeInteger(age) && (age as number) >= 0)) return 'its oldestAgeMs is not a non-negative integer';
+  return page as unknown as ChangeFeedPage;
+}
+
+/** A tag page from the wire, or why it is not one. */
+export function decodeTagPage(v: unknown): TagPage | string {
+  if (!isObject(v)) return 'not an object';
+  const items = decodeTags(v['tags']);
+  if (items === undefined) return 'its tags are not [addr, seq, writer] with valid tags';
+  if (v['next'] !== null && !isAddr(v['next'])) return 'its next address is not an address';
+  return { items, next: v['next'] as number | null };
 }

@@ -48,7 +48,7 @@ const replay = (seed: number): string => `npm run sim -- --seed ${seed}${nodes !
   `${mutationName ? ` --mutation ${mutationName}` : ''}${faultsText !== undefined ? ` --faults ${faultsText}` : ''}`;
 
 const started = Date.now();
-const totals = { changes: 0, changesDone: 0, maxEpoch: 1, seeds: 0, ops: 0, ok: 0, fail: 0, info: 0, faults: 0, wipes: 0, unknown: 0, virtualMs: 0, channel: 0, link: 0, store: 0 };
+const totals = { changes: 0, changesDone: 0, maxEpoch: 1, seeds: 0, ops: 0, ok: 0, fail: 0, info: 0, faults: 0, wipes: 0, unknown: 0, virtualMs: 0, channel: 0, link: 0, store: 0, convergedMs: 0 };
 const byKind = new Map<Fault['kind'], number>();
 const failed: number[] = [];
 for (let seed = from; seed < from + count; seed++) {
@@ -70,6 +70,7 @@ for (let seed = from; seed < from + count; seed++) {
   totals.channel = Math.max(totals.channel, r.counts.maxChannelOutstanding);
   totals.link = Math.max(totals.link, r.counts.maxLinkCalls);
   totals.store = Math.max(totals.store, r.counts.maxStoreQueued);
+  totals.convergedMs = Math.max(totals.convergedMs, r.counts.convergedMs);
   for (const f of r.faults) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
   if (single !== undefined) {
     for (const line of r.log) console.log(line);
@@ -93,6 +94,7 @@ const secs = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`${totals.seeds} seeds, ${reconfigure ? `${Math.max(nodes, 5)} nodes (${RECONFIGURE.founders} founders)` : `${nodes} nodes`}${mutationName ? `, mutation ${mutationName}` : ''}: ${totals.ops} ops (${totals.ok} ok, ${totals.fail} failed, ${totals.info} unknown), ` +
   `${totals.faults} faults (${totals.wipes} wipes), ${(totals.virtualMs / 1000).toFixed(0)} virtual s, ${failed.length} failing seeds, ${totals.unknown} unchecked, ${secs}s`);
 if (reconfigure) console.log(`member changes: ${totals.changes} asked, ${totals.changesDone} completed, highest epoch ${totals.maxEpoch}`);
+if (count > 1) console.log(`catch-up: every replica held the same tags at most ${(totals.convergedMs / 1000).toFixed(1)} virtual s after every member recovered`);
 if (count > 1) console.log(`largest queues: ${totals.channel} channel requests, ${totals.link} link calls, ${totals.store} uncommitted store batches`);
 if (count > 1) console.log(`faults: ${[...byKind].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
 process.exit(failed.length > 0 ? 1 : 0);

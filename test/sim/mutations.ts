@@ -25,6 +25,7 @@ export const MUTATIONS: Record<string, {
   'only-new-quorum-in-transition': { what: "operations during a change that count only the new member set's majority", mutations: { onlyNewQuorumInTransition: true }, reconfigure: true },
   'retired-answers': { what: 'a member out of the member set that still answers as a replica', mutations: { retiredAnswers: true }, reconfigure: true },
   'wiped-acceptor-forgets': { what: 'a wiped member that votes in Paxos with an empty acceptor state, even while it recovers (seed 9991)', mutations: { wipedAcceptorForgets: true }, reconfigure: true },
+  'catchup-skips-apply': { what: 'catch-up that keeps the position of pulled changes without storing them (the convergence check)', mutations: { catchupSkipsApply: true } },
   'cancel-write-back-early': { what: "a runtime that answers a read once its write-back is queued and cancels the write-back", mutations: { answerReadAtWriteBack: true } },
 };
 

@@ -1,3 +1,5 @@
+import { limits } from '../../src/core/limits.js';
+import type { ChangeFeedPage, TagPage } from '../../src/core/catchup.js';
 import type { RegisterPage } from '../../src/core/recovery.js';
 import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../../src/core/types.js';
 import { ShmemError, ConfigStateError } from '../../src/errors.js';
@@ -11,6 +13,8 @@ export interface PeerServer {
   query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
   update(items: readonly RegisterItem[], rank?: number): Promise<void>;
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
+  changes(since: number, limit: number, values: boolean, rank: number | undefined, from: MemberId, log: string | undefined): ChangeFeedPage;
+  tagPage(after: Addr | null, limit: number, rank?: number): TagPage;
   ping(): PingReply;
   /** GET /peer/config, POST /peer/config, POST /peer/paxos (absent on a node run without membership). */
   config?(): ConfigAnswer;
@@ -26,7 +30,7 @@ export interface Endpoint {
   refusing(): string | undefined;
 }
 
-export type MessageKind = 'query' | 'update' | 'ping' | 'registers' | 'config' | 'paxos' | 'answer';
+export type MessageKind = 'query' | 'update' | 'ping' | 'registers' | 'changes' | 'tags' | 'config' | 'paxos' | 'answer';
 
 /** A message on the wire, as tests see it when they deliver by hand. */
 export interface Message {
@@ -269,6 +273,16 @@ export class SimLink implements ConfigLink {
     return this.call('registers', {}, signal, this.net.options.registersDeadlineMs, (s) => s.registers(after, this.net.options.pageItems, rank));
   }
 
+  changes(since: number, limit: number, values: boolean, signal: AbortSignal, rank?: number, log?: string): Promise<ChangeFeedPage> {
+    // Pages with values (recovery) are small here, so recovery takes many pages, as with registers.
+    const n = values ? Math.min(limit, this.net.options.pageItems) : limit;
+    return this.call('changes', {}, signal, values ? this.net.options.registersDeadlineMs : limits.catchupRequestMs, (s) => s.changes(since, n, values, rank, this.from, log));
+  }
+
+  tags(after: Addr | null, signal: AbortSignal, rank?: number): Promise<TagPage> {
+    return this.call('tags', {}, signal, limits.catchupRequestMs, (s) => s.tagPage(after, this.net.options.pageItems * 2, rank));
+  }
+
   close(): void {
     this.closed = true;
     this.reset();
@@ -315,3 +329,4 @@ export class SimLink implements ConfigLink {
     });
   }
 }
+

@@ -94,6 +94,8 @@ export function startSimNode(net: SimNetwork, member: MemberId, disk: MemoryDisk
       query: (addrs, want, rank) => node.replica.query(addrs, want, rank),
       update: (items, rank) => node.replica.update(items, rank),
       registers: (after, limit, rank) => node.replica.page(after, limit, rank),
+      changes: (since, limit, values, rank, from, log) => node.changes(since, limit, values, rank, from, log),
+      tagPage: (after, limit, rank) => node.replica.tagPage(after, limit, rank),
       ping: () => node.ping(),
       ...(keeper && changes ? {
         config: () => ({ clusterId: 'sim', nodeId: identity.nodeId, state: keeper.state }),

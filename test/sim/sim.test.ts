@@ -25,7 +25,7 @@ async function runSeeds(from: number, count: number, nodes: number, mutations: S
     for (const f of r.faults) totals.kinds.set(f.kind, (totals.kinds.get(f.kind) ?? 0) + 1);
     assert.is.not(r.verdict.result, 'unknown', `seed ${seed} could not be checked in time`);
     if (r.verdict.result === 'invalid') return { failed: seed, why: r.verdict.explanation, totals };
-    const problems = safetyOnly ? r.problems.filter((p) => !p.startsWith('liveness:')) : r.problems;
+    const problems = safetyOnly ? r.problems.filter((p) => !p.startsWith('liveness:') && !p.startsWith('convergence:')) : r.problems;
     if (problems.length > 0) return { failed: seed, why: problems.slice(0, 3).join('; '), totals };
   }
   return { failed: undefined, why: '', totals };

@@ -9,7 +9,8 @@ import { killSimNode, startSimNode, type SimMutations, type SimProcess } from '.
 import { World } from './world.js';
 import type { ChangeRequest } from '../../src/daemon/member-changes.js';
 import { compareStates, stateRank, type Configuration, type ConfigState } from '../../src/membership/configuration.js';
-import { bootstrapState } from '../../src/membership/keeper.js';
+import { bootstrapState, participantAddresses } from '../../src/membership/keeper.js';
+import { compareTags } from '../../src/core/tag.js';
 
 /**
  * Deterministic simulation of whole shmem nodes (TigerBeetle's VOPR, FoundationDB's
@@ -83,6 +84,8 @@ export interface SimOptions {
   /** After the faults stop: each operation succeeds within this; recovery and repair finish within recoveryBoundMs. */
   readonly livenessBoundMs: number;
   readonly recoveryBoundMs: number;
+  /** Then every replica must hold the same tag for every address within this (catch-up). */
+  readonly convergeBoundMs: number;
   readonly mutations: SimMutations;
   /** Bound on events processed (a run that exceeds it is a livelock). */
   readonly maxEvents: number;
@@ -107,7 +110,7 @@ export function defaultSimOptions(seed: number, overrides: Partial<SimOptions> =
     quietDropRate: 0.01,
     opDeadlineMs: limits.opDeadlineMsDefault, requestDeadlineMs: limits.peerRequestDeadlineMsDefault,
     heartbeatIntervalMs: limits.heartbeatIntervalMsDefault, pageItems: 2,
-    livenessBoundMs: limits.opDeadlineMsDefault, recoveryBoundMs: 120_000,
+    livenessBoundMs: limits.opDeadlineMsDefault, recoveryBoundMs: 120_000, convergeBoundMs: 30_000,
     mutations: {}, maxEvents: 3_000_000, log: false, reconfigureEveryMs: 0, founders: nodes,
     ...overrides,
   };
@@ -122,6 +125,8 @@ export interface SimCounts {
   messages: number; events: number; virtualMs: number;
   /** Largest queues seen on any node: channel requests, link calls, uncommitted store batches. */
   maxChannelOutstanding: number; maxLinkCalls: number; maxStoreQueued: number;
+  /** Virtual ms from every member recovered to every replica holding the same tags (catch-up). */
+  convergedMs: number;
 }
 
 export interface SimResult {
@@ -199,7 +204,7 @@ class Simulation {
   private readonly log: string[] | undefined;
   private readonly counts: SimCounts = {
     ops: 0, ok: 0, fail: 0, info: 0, faults: 0, wipes: 0, messages: 0, events: 0, virtualMs: 0, changes: 0, changesDone: 0, maxEpoch: 1, leftMemberSet: 0,
-    maxChannelOutstanding: 0, maxLinkCalls: 0, maxStoreQueued: 0,
+    maxChannelOutstanding: 0, maxLinkCalls: 0, maxStoreQueued: 0, convergedMs: 0,
   };
   private readonly chaos: boolean;
   private clientsInFaultPhase: number;
@@ -464,7 +469,10 @@ class Simulation {
     const memberIds = this.o.reconfigureEveryMs > 0 ? this.memberProcs().map((p) => p.member) : [];
     const choices = memberIds.length > 0 && (this.quiet || this.rng.chance(0.9)) ? this.members.filter((x) => memberIds.includes(x.id)) : this.members;
     const m = this.rng.pick(choices);
-    const addr = this.rng.int(0, this.o.addrs - 1);
+    // After the faults, clients keep to the lower half of the addresses: the upper half reaches
+    // every replica only by catch-up (docs/catch-up.md), which the convergence check needs.
+    const drawn = this.rng.int(0, this.o.addrs - 1);
+    const addr = this.quiet ? drawn % Math.max(1, Math.floor(this.o.addrs / 2)) : drawn;
     const f = this.rng.chance(0.5) ? 'write' : 'read';
     const value = `c${client}-${done}`;
     this.counts.ops += 1;
@@ -558,7 +566,7 @@ class Simulation {
     const check = (): void => {
       const behind = this.members.filter((m) => !m.proc || m.proc.node.replica.recovering || m.disk.damaged.size > 0);
       if (behind.length === 0) {
-        this.finished = true;
+        this.awaitConvergence();
         return;
       }
       if (this.world.now >= deadline) {
@@ -572,6 +580,46 @@ class Simulation {
       this.world.queue.after(100, check);
     };
     check();
+  }
+
+  /**
+   * Then every replica of the member set must hold the same tag for every address within
+   * convergeBoundMs (docs/catch-up.md): the addresses clients left alone since the faults
+   * stopped reach the replicas that missed them only by catch-up.
+   */
+  private awaitConvergence(): void {
+    const recoveredMs = this.world.now;
+    const deadline = recoveredMs + this.o.convergeBoundMs;
+    const check = (): void => {
+      const differing = this.divergence();
+      if (differing === undefined) {
+        this.counts.convergedMs = this.world.now - recoveredMs;
+        this.finished = true;
+        return;
+      }
+      if (this.world.now >= deadline) {
+        this.problems.push(`convergence: ${differing} ${this.o.convergeBoundMs} ms after every member recovered`);
+        this.finished = true;
+        return;
+      }
+      this.world.queue.after(100, check);
+    };
+    check();
+  }
+
+  /** The first address on which two replicas of the member set hold different tags, described; undefined when all agree. */
+  private divergence(): string | undefined {
+    const newest = this.o.reconfigureEveryMs > 0 ? this.initialState() : undefined;
+    const ids = newest ? participantAddresses(newest) : this.ids;
+    const replicas = this.members.filter((m) => ids.includes(m.id));
+    const addrs = new Set(replicas.flatMap((m) => [...m.disk.registers.keys()]));
+    for (const a of [...addrs].sort((x, y) => x - y)) {
+      const tags = replicas.map((m) => m.disk.stored(a).tag);
+      if (tags.some((t) => compareTags(t, tags[0]!) !== 0)) {
+        return `address ${a} differs: ${replicas.map((m, i) => `${m.id} ${tags[i]!.seq}@${tags[i]!.writer}`).join(', ')}`;
+      }
+    }
+    return undefined;
   }
 
   // ---- bounded queues ------------------------------------------------------------------

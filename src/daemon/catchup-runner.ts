@@ -1,0 +1,222 @@
+import { PeerCatchUp, type CatchUpMutations, type CatchUpStep, type PeerLag } from '../core/catchup.js';
+import { limits } from '../core/limits.js';
+import { compareTags } from '../core/tag.js';
+import { isUnavailable, type MemberId, type RegisterItem } from '../core/types.js';
+
+import type { Logger } from '../log/logger.js';
+import { LogLimiter } from '../log/rate-limited.js';
+import { realClock, type Clock, type Timer } from '../platform/clock.js';
+import type { CatchUpPosition, RegisterStore } from '../storage/register-store.js';
+import type { MemberLink } from '../transport/peer-link.js';
+
+/** How catch-up paces itself (docs/catch-up.md). */
+export interface CatchUpPace {
+  /** When caught up with a peer: ask it again after this long. */
+  readonly idleMs: number;
+  /** After a full page: wait at least this long, and at least `busyFactor` times what the page took. */
+  readonly gapMs: number;
+  readonly busyFactor: number;
+  /** After a failure: back off up to this long. */
+  readonly backoffMsMax: number;
+}
+
+export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 4, backoffMsMax: 5_000 };
+
+/** What one full comparison of a peer found (`shmem repair`). */
+export interface PeerRepairReport {
+  readonly peer: MemberId;
+  readonly compared: number;
+  readonly fixed: number;
+  readonly error?: string;
+}
+
+interface Puller {
+  readonly link: MemberLink;
+  readonly cursor: PeerCatchUp;
+  readonly stop: AbortController;
+  wake: (() => void) | undefined;
+  failures: number;
+  lastError: string | undefined;
+}
+
+/**
+ * Pulls from every other member what changed there and is older here (docs/catch-up.md): one
+ * loop per peer, one request at a time, paced so it takes a bounded share of the node. It does
+ * nothing while `paused()` (a recovering replica: its recovery does the copy).
+ */
+export class CatchUpRunner {
+  private readonly pullers = new Map<MemberId, Puller>();
+  private started = false;
+  private stopped = false;
+  private readonly failLog = new LogLimiter(60_000);
+  /** Configuration state of requests, and what to do with an answer of another state (as RepairRunner). */
+  membership: { rank(): number; answered(err: unknown, from: MemberId): Promise<void> } | undefined;
+  /** True while catch-up must not run (the replica recovers). */
+  paused: () => boolean = () => false;
+
+  constructor(
+    private readonly store: RegisterStore,
+    private links: readonly MemberLink[],
+    private readonly logger: Logger,
+    private readonly clock: Clock = realClock,
+    private readonly pace: CatchUpPace = CATCHUP_PACE,
+    private readonly mutations: CatchUpMutations = {},
+  ) {}
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const l of this.links) this.startPuller(l);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const p of this.pullers.values()) this.stopPuller(p);
+    this.pullers.clear();
+  }
+
+  /** The member set changed: pull from these peers from now on. */
+  setPeers(links: readonly MemberLink[]): void {
+    this.links = links;
+    if (!this.started || this.stopped) return;
+    const keep = new Set(links.map((l) => l.member));
+    for (const [member, p] of [...this.pullers]) {
+      if (keep.has(member) && p.link === links.find((l) => l.member === member)) continue;
+      this.stopPuller(p);
+      this.pullers.delete(member);
+    }
+    for (const l of links) if (!this.pullers.has(l.member)) this.startPuller(l);
+  }
+
+  /** How far this node is behind each peer. */
+  lag(): PeerLag[] {
+    const now = this.clock.now();
+    return [...this.pullers.values()].map((p) => p.cursor.lag(now));
+  }
+
+  /** Why pulling from `peer` fails now, if it does. */
+  lastError(peer: MemberId): string | undefined {
+    return this.pullers.get(peer)?.lastError;
+  }
+
+  /**
+   * A full comparison against every peer now (`shmem repair`): resolves once each finished or
+   * failed for good (a peer that does not answer within `deadlineMs` is reported with an error).
+   */
+  async repairNow(deadlineMs: number): Promise<PeerRepairReport[]> {
+    const all = [...this.pullers.values()];
+    return Promise.all(all.map((p) => new Promise<PeerRepairReport>((resolve) => {
+      let timer: Timer | undefined;
+      const before = p.cursor.lag(this.clock.now());
+      const report = (error?: string): void => {
+        this.clock.clearTimeout(timer);
+        const after = p.cursor.lag(this.clock.now());
+        resolve({ peer: p.link.member, compared: after.compared - before.compared, fixed: after.fixed - before.fixed, ...(error ? { error } : {}) });
+      };
+      timer = this.clock.setTimeout(() => report(`did not finish within ${Math.round(deadlineMs / 1000)} s${p.lastError ? `: ${p.lastError}` : ''}`), deadlineMs);
+      p.cursor.compareNow(() => report());
+      p.wake?.();
+    })));
+  }
+
+  private startPuller(link: MemberLink): void {
+    const saved = this.store.positions().find((s) => s.peer === link.member);
+    const p: Puller = {
+      link, cursor: new PeerCatchUp(link.member, saved ? { log: saved.log, position: saved.position } : undefined),
+      stop: new AbortController(), wake: undefined, failures: 0, lastError: undefined,
+    };
+    this.pullers.set(link.member, p);
+    void this.loop(p);
+  }
+
+  private stopPuller(p: Puller): void {
+    p.stop.abort();
+    p.wake?.();
+  }
+
+  private async loop(p: Puller): Promise<void> {
+    const signal = p.stop.signal;
+    while (!signal.aborted) {
+      if (this.paused()) {
+        await this.sleep(p, this.pace.idleMs);
+        continue;
+      }
+      const started = this.clock.now();
+      let waitMs: number;
+      try {
+        const step = await this.ask(p);
+        if (signal.aborted) return;
+        const fixed = await this.apply(p, step);
+        p.cursor.applied(step, fixed);
+        p.failures = 0;
+        p.lastError = undefined;
+        const took = this.clock.now() - started;
+        waitMs = step.more ? Math.max(this.pace.gapMs, took * this.pace.busyFactor) : this.pace.idleMs;
+      } catch (err) {
+        if (signal.aborted) return;
+        await this.membership?.answered(err, p.link.member);
+        p.failures += 1;
+        p.lastError = String((err as Error).message ?? err).slice(0, 300);
+        if (this.failLog.shouldLog(p.link.member)) this.logger.info('catch-up from a member fails; retrying', { peer: p.link.member, err: p.lastError });
+        waitMs = Math.min(this.pace.backoffMsMax, this.pace.idleMs * 2 ** Math.min(p.failures, 5));
+      }
+      await this.sleep(p, waitMs);
+    }
+  }
+
+  /** Asks the peer what the cursor needs next; the answer becomes a step. */
+  private async ask(p: Puller): Promise<CatchUpStep> {
+    const req = p.cursor.next();
+    const rank = this.membership?.rank();
+    if (req.kind === 'changes') {
+      const limit = req.limit === 1 ? 1 : limits.catchupPageItems;
+      const page = await p.link.changes(req.since, limit, false, p.stop.signal, rank, req.log);
+      return p.cursor.onChanges(page, this.clock.now());
+    }
+    const page = await p.link.tags(req.after, p.stop.signal, rank);
+    return p.cursor.onTags(page, this.clock.now());
+  }
+
+  /**
+   * Compares the step's tags with ours, fetches from the peer the values of those newer there
+   * (the replica query: the same path and checks as a read's), and stores them, with the
+   * step's position, in one transaction. Returns how many were newer.
+   */
+  private async apply(p: Puller, step: CatchUpStep): Promise<number> {
+    const position: CatchUpPosition | undefined = step.save ? { peer: p.link.member, ...step.save } : undefined;
+    const mine = step.compare.length === 0 ? [] : this.store.query(step.compare.map((i) => i.addr), { values: false, budgetBytes: 0, oversize: false });
+    const newer = step.compare.filter((item, i) => {
+      const m = mine[i]!;
+      return !('value' in m) || compareTags(item.tag, m.tag) > 0;
+    });
+    const items: RegisterItem[] = [];
+    const rank = this.membership?.rank();
+    for (let i = 0; i < newer.length; i += limits.batchItemsMax) {
+      const addrs = newer.slice(i, i + limits.batchItemsMax).map((n) => n.addr);
+      const answers = await p.link.query(addrs, true, p.stop.signal, rank);
+      answers.forEach((a, k) => {
+        if (!isUnavailable(a)) items.push({ addr: addrs[k]!, tag: a.tag, value: a.value });
+      });
+    }
+    if (p.stop.signal.aborted) return 0;
+    if (this.mutations.catchupSkipsApply) {
+      if (position) await this.store.putIfNewer([], position);
+      return items.length;
+    }
+    if (items.length > 0 || position) await this.store.putIfNewer(items, position);
+    if (items.length > 0) this.logger.debug('caught up registers from a member', { peer: p.link.member, registers: items.length });
+    return items.length;
+  }
+
+  private sleep(p: Puller, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.clock.clearTimeout(timer);
+        p.wake = undefined;
+        resolve();
+      };
+      const timer = this.clock.setTimeout(done, ms);
+      p.wake = done;
+    });
+  }
+}
