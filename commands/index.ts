@@ -5,6 +5,7 @@ import MemberList from './member/list.js';
 import MemberRemove from './member/remove.js';
 import MemberReplace from './member/replace.js';
 import Read from './read.js';
+import Repair from './repair.js';
 import Restore from './restore.js';
 import ServiceUnit from './service/unit.js';
 import Start from './start.js';
@@ -25,6 +26,7 @@ export const COMMANDS = {
   'member:remove': MemberRemove,
   'member:replace': MemberReplace,
   read: Read,
+  repair: Repair,
   restore: Restore,
   'service:unit': ServiceUnit,
   start: Start,

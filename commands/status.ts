@@ -1,11 +1,13 @@
 import type { StatusDoc } from '../src/daemon/status-doc.js';
 import { formatTag } from '../src/core/tag.js';
 import { formatBytes, plural } from '../src/format.js';
+import type { PeerLag } from '../src/core/catchup.js';
+import { age } from '../src/daemon/redundancy.js';
 import { ClientCommand } from './base.js';
 
 export default class Status extends ClientCommand {
   static override summary = 'Show the cluster as one node sees it';
-  static override description = 'Asks the first endpoint that answers for its /status: this node, every member and whether it serves as a replica now, and a verdict that follows what reads and writes can do: "quorum ok" (every member serves), "degraded" (a quorum serves, with less redundancy) or "no quorum" (reads and writes fail), with the reason for each member that does not serve. Exits 0 while a quorum serves (ok or degraded), 1 otherwise, so monitoring can call it.';
+  static override description = 'Asks the first endpoint that answers for its /status: this node, every member and whether it serves as a replica now, and a verdict that follows what reads and writes can do: "quorum ok" (every member serves), "degraded" (a quorum serves, with less redundancy) or "no quorum" (reads and writes fail), with the reason for each member that does not serve; how far the catch-up of this node is from each member, and whether some acknowledged writes may be on fewer than all members (docs/catch-up.md). Exits 0 while a quorum serves (ok or degraded), 1 otherwise, so monitoring can call it.';
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json --endpoints http://127.0.0.1:3031'];
 
   async run(): Promise<void> {
@@ -27,14 +29,16 @@ export default class Status extends ClientCommand {
 export function renderStatus(s: StatusDoc): string {
   const condition = new Map(s.cluster.unavailable.map((u) => [u.member, u.condition]));
   const serves = (m: string): string => (condition.has(m) ? `no: ${condition.get(m)}` : 'yes');
+  const lag = new Map((s.catchup?.behind ?? []).map((l) => [l.peer, l]));
   const rows = [
-    ['MEMBER', 'STATE', 'SERVES', 'NODE', 'LAST CONTACT', 'RTT'],
-    [s.node.member, s.node.recovering ? 'self, recovering' : 'self', serves(s.node.member), s.node.id, '-', '-'],
+    ['MEMBER', 'STATE', 'SERVES', 'NODE', 'LAST CONTACT', 'RTT', 'CATCH-UP FROM IT'],
+    [s.node.member, s.node.recovering ? 'self, recovering' : 'self', serves(s.node.member), s.node.id, '-', '-', '-'],
     ...s.peers.map((p) => [
       p.member, p.recovering ? `${p.state}, recovering` : p.state, serves(p.member),
       p.nodeId ?? '?',
       p.lastContactMsAgo === null ? 'never' : `${(p.lastContactMsAgo / 1000).toFixed(1)}s ago`,
       p.rttMs === null ? '-' : `${p.rttMs.toFixed(1)}ms`,
+      catchupCell(lag.get(p.member)),
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -50,7 +54,15 @@ export function renderStatus(s: StatusDoc): string {
     ...table,
     '',
     s.cluster.verdict,
+    ...(s.catchup ? [s.catchup.redundancy.text] : []),
     '',
   ];
   return lines.join('\n');
+}
+
+/** This node's catch-up from one peer: "current", "1,204 changes to compare (oldest 42 s)", "comparing everything". */
+export function catchupCell(l: PeerLag | undefined): string {
+  if (l === undefined || l.changes === null) return 'not yet';
+  const what = l.changes === 0 ? 'current' : `${plural(l.changes, 'change')} to compare${l.seconds !== null && l.seconds >= 1 ? ` (oldest ${age(l.seconds)})` : ''}`;
+  return l.mode === 'comparing' ? `comparing everything (${plural(l.compared, 'register')} so far)` : what;
 }

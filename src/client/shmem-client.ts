@@ -89,6 +89,19 @@ export class ShmemClient {
     return res.body;
   }
 
+  /** POST a JSON body to one endpoint, without failover (`shmem repair` asks every member). */
+  async postJsonAt(endpoint: string, path: string, body: unknown): Promise<unknown> {
+    const base = endpoint.replace(/\/+$/, '');
+    let res: { status: number; body: unknown };
+    try {
+      res = await this.send('POST', `${base}${path}`, JSON.stringify(body));
+    } catch (err) {
+      throw new NoEndpointError(`${endpoint}: ${(err as Error).message}`);
+    }
+    if (res.status !== 200) throw remoteError(res.status, res.body, endpoint);
+    return res.body;
+  }
+
   /** Nothing is kept between requests (one connection each); kept for the callers' symmetry. */
   close(): void {}
 

@@ -36,7 +36,12 @@ export function markInitialized(store: RegisterStore): void {
 export function loadIdentity(store: RegisterStore, dataDir: string, state: DataDirState = { walLost: false }): Identity {
   // A lost write-ahead log may have taken acknowledged commits with it: recover like a wiped
   // data dir (docs/storage-integrity.md), and say so durably in case this start is cut short.
-  if (state.walLost) store.setMeta('initialized', '0');
+  // Its change numbers may be handed out again too, so the change sequence gets a new id
+  // first (docs/catch-up.md): the other members' positions on the old one compare everything.
+  if (state.walLost) {
+    store.renewChangeLog();
+    store.setMeta('initialized', '0');
+  }
   const initialized = store.getMeta('initialized') === '1';
   // The node id and incarnation are kept twice, in the database and in a file beside it, and a
   // start takes the larger incarnation: losing either (a deleted -wal takes the database's last

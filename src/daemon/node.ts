@@ -16,8 +16,9 @@ import { QuorumWatch } from './quorum-watch.js';
 import { runRecovery } from './recovery-runner.js';
 import { RepairRunner, type RepairMutations, type RepairSources } from './repair-runner.js';
 import { CATCHUP_PACE, CatchUpRunner } from './catchup-runner.js';
-import { Pullers } from './pullers.js';
-import type { CatchUpMutations, ChangeFeedPage } from '../core/catchup.js';
+import { Pullers, type PullerLag } from './pullers.js';
+import { redundancy, type Redundancy } from './redundancy.js';
+import type { CatchUpMutations, ChangeFeedPage, PeerLag } from '../core/catchup.js';
 import { Replica } from './replica.js';
 import { Runtime, type OpObserver, type RuntimeMutations } from './runtime.js';
 import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
@@ -458,6 +459,20 @@ export class ShmemNode {
     const page = this.replica.changes(since, limit, values, rank);
     if (!values && from !== '') this.pullers.noteAsked(from, since, log);
     return page;
+  }
+
+  /** How far each other member is behind this node's changes (from their catch-up requests). */
+  peersBehind(): PullerLag[] {
+    const keeper = this.deps.membership?.keeper;
+    const all = keeper ? participantAddresses(keeper.state) : this.deps.config.members;
+    return this.pullers.lag(all.filter((a) => a !== this.deps.config.self));
+  }
+
+  /** Catch-up as /status shows it (docs/catch-up.md). */
+  catchupStatus(): { log: string; head: number; behind: PeerLag[]; peersBehind: PullerLag[]; redundancy: Redundancy } {
+    const behind = this.catchup.lag();
+    const peersBehind = this.peersBehind();
+    return { ...this.deps.store.changeLog(), behind, peersBehind, redundancy: redundancy(this.deps.config.self, behind, peersBehind) };
   }
 
   ping(): PingReply {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { isLoopback, type Config } from '../config/config.js';
 import { limits } from '../core/limits.js';
 import type { Addr, ReadResult, RegisterItem, WriteResult } from '../core/types.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RecoveringError } from '../errors.js';
 import { jsonLogger, type Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
 import { NodeMetrics } from '../metrics/metrics.js';
@@ -30,6 +30,9 @@ import { ShmemNode } from './node.js';
 import { createPeerGuard } from './peer-guard.js';
 import type { StatusDoc } from './status-doc.js';
 import { notifySystemd } from './systemd.js';
+
+/** How long `shmem repair` may compare with one member before it reports that member as failed. */
+const REPAIR_DEADLINE_MS = 540_000;
 
 /** After the operations drained: time for requests already sent on open connections to be read and answered. */
 const DRAIN_GRACE_MS = 250;
@@ -148,6 +151,8 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     damaged: () => store.stats().damaged,
     epoch: () => membershipKeeper.epoch,
     joint: () => membershipKeeper.state.kind === 'joint',
+    catchup: () => shmem.catchup.lag(),
+    pullers: () => shmem.peersBehind(),
   });
   store.onCommit = (seconds, items) => metrics?.observeCommit(seconds, items);
   store.onDamage = (addr, what) => {
@@ -202,6 +207,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
         },
         peers,
         store: { ...store.stats(), health: store.health() },
+        catchup: shmem.catchupStatus(),
         ops: runtime.stats(),
         http: httpStats?.(),
       };
@@ -212,6 +218,14 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
         node: { ...doc.node, pid: process.pid, dataDir: config.dataDir, security: securitySummary(config, credentials) },
         transport: Object.fromEntries(shmem.channels.map((c) => [c.member, c.stats()])),
       };
+    },
+    repair: async () => {
+      if (replica.recovering) throw new RecoveringError('this node is recovering its data dir from the other members; repair it once it answers again');
+      const started = Date.now();
+      const peers = await shmem.catchup.repairNow(REPAIR_DEADLINE_MS);
+      const fixed = peers.reduce((n, p) => n + p.fixed, 0);
+      logger.info('repair: compared every register with the other members', { peers, fixed });
+      return { member: config.self, peers, fixed, ms: Date.now() - started };
     },
     metrics: async () => ({ contentType: metrics!.contentType, text: await metrics!.text() }),
     readiness: (): Readiness => shmem.readiness(accepting),

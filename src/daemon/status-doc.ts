@@ -2,6 +2,9 @@ import type { HttpStats } from '../server/http-server.js';
 import type { StoreHealth, StoreStats } from '../storage/register-store.js';
 import type { ChannelStats } from '../transport/peer-channel.js';
 import type { PeerHealth } from './failure-detector.js';
+import type { PeerLag } from '../core/catchup.js';
+import type { PullerLag } from './pullers.js';
+import type { Redundancy } from './redundancy.js';
 import type { OpStats } from './runtime.js';
 import type { MemberServing } from './status.js';
 
@@ -68,6 +71,14 @@ export interface StatusDoc {
   };
   readonly peers: readonly PeerHealth[];
   readonly store: StoreStats & { readonly health: StoreHealth };
+  /** Catch-up (docs/catch-up.md): this node's change log, how far it is behind each peer and each peer behind it. */
+  readonly catchup: {
+    readonly log: string;
+    readonly head: number;
+    readonly behind: readonly PeerLag[];
+    readonly peersBehind: readonly PullerLag[];
+    readonly redundancy: Redundancy;
+  };
   readonly ops: OpStats;
   readonly http: HttpStats | undefined;
   /** admin: per-peer channel counters */

@@ -5,15 +5,16 @@ import { formatAgo, formatMs, sparkline, type MemberView } from './view-model.js
 const STATE_COLOR: Record<string, string> = { self: 'green', up: 'green', suspect: 'yellow', down: 'red', mismatch: 'magenta', unreachable: 'red' };
 
 const COLUMNS: readonly Column[] = [
-  { key: 'member', title: 'MEMBER', min: 12, max: 28, priority: 10 },
-  { key: 'state', title: 'STATE', min: 8, max: 26, priority: 9 },
+  { key: 'member', title: 'MEMBER', min: 14, max: 28, priority: 10 },
+  { key: 'state', title: 'STATE', min: 16, max: 26, priority: 9 },
   { key: 'rtt', title: 'RTT', min: 7, max: 8, priority: 8, align: 'right' },
   { key: 'last', title: 'LAST CONTACT', min: 9, max: 13, priority: 6 },
+  { key: 'catchup', title: 'CATCH-UP', min: 6, max: 22, priority: 4 },
   { key: 'node', title: 'NODE', min: 8, max: 8, priority: 5 },
   { key: 'history', title: 'RTT HISTORY', min: 8, max: 30, priority: 3 },
 ];
 
-/** Peers: state (and what else is wrong), RTT with its history, last contact. */
+/** Peers: state (and what else is wrong), RTT with its history, last contact, and each one's catch-up from the others. */
 export function PeerTable({ members, offset, height, width }: { members: readonly MemberView[]; offset: number; height: number; width: number }) {
   const cellsOf = (historyWidth: number): TableRow[] => members.map((m) => ({
     key: m.member,
@@ -24,6 +25,7 @@ export function PeerTable({ members, offset, height, width }: { members: readonl
       rtt: m.state === 'self' ? '-' : formatMs(m.rttMs),
       history: { text: sparkline(m.rttHistoryMs, historyWidth), color: 'cyan' },
       last: m.state === 'self' ? '-' : formatAgo(m.lastContactMsAgo),
+      catchup: { text: m.catchup ?? '?', color: m.catchup === 'ok' || m.catchup === '-' ? undefined : 'yellow' },
     },
   }));
   const columns = fitColumns(wanting(COLUMNS, cellsOf(0), ['history']), width);

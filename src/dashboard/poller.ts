@@ -4,7 +4,7 @@ import type { Addr } from '../core/types.js';
 import type { StatusDoc } from '../daemon/status-doc.js';
 import { plural } from '../format.js';
 import type { TagView } from './Dashboard.js';
-import { buildTagRows, rate, type DashboardModel, type MemberView, type TagPage, type TrafficRow } from './view-model.js';
+import { buildTagRows, catchupSummary, rate, type DashboardModel, type MemberView, type TagPage, type TrafficRow } from './view-model.js';
 
 const RTT_HISTORY = 30;
 /** One minute of samples at the default interval (1 s). */
@@ -74,6 +74,7 @@ export class Poller {
         rttHistoryMs: [...(this.rttHistory.get(m) ?? [])],
         lastContactMsAgo: self ? 0 : peer?.lastContactMsAgo ?? null,
         note: own ? noteOf(own) : null,
+        catchup: own?.catchup ? catchupSummary(own.catchup.behind) : null,
       };
     });
     const traffic: TrafficRow[] = answers.map(({ member, status: st }) => {

@@ -18,6 +18,8 @@ export interface MemberView {
   readonly lastContactMsAgo: number | null;
   /** What else is wrong with it, from its own status: "disk full", "3 damaged". */
   readonly note?: string | null;
+  /** Its catch-up from the others, from its own status: "ok", "1204 behind (42 s)" (docs/catch-up.md). */
+  readonly catchup?: string | null;
 }
 
 export interface TrafficRow {
@@ -128,4 +130,15 @@ export function formatAgo(ms: number | null): string {
 
 export function formatTagCell(tag: Tag | null): string {
   return tag === null ? '?' : formatTag(tag);
+}
+
+/** A member's catch-up in a few characters, from the lags its status reports on each of its peers. */
+export function catchupSummary(behind: readonly { changes: number | null; seconds: number | null; mode: string }[]): string {
+  if (behind.length === 0) return '-';
+  if (behind.some((b) => b.mode === 'comparing')) return 'comparing';
+  if (behind.some((b) => b.changes === null)) return 'starting';
+  const changes = Math.max(...behind.map((b) => b.changes ?? 0));
+  if (changes === 0) return 'ok';
+  const seconds = Math.max(...behind.map((b) => b.seconds ?? 0));
+  return `${changes} behind${seconds >= 1 ? ` (${Math.round(seconds)} s)` : ''}`;
 }

@@ -10,6 +10,10 @@ export interface MetricsSources {
   /** Epoch of the member set held (the next one during a change), and whether a change is in progress. */
   epoch(): number;
   joint(): boolean;
+  /** How far this node is behind each peer (catch-up, docs/catch-up.md), and what it fixed from each. */
+  catchup(): readonly { peer: string; changes: number | null; seconds: number | null; fixed: number }[];
+  /** How far each peer is behind this node's changes, from their catch-up requests. */
+  pullers(): readonly { peer: string; changes: number; seconds: number }[];
 }
 
 export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down';
@@ -106,6 +110,41 @@ export class NodeMetrics {
       name: 'shmem_peer_rtt_seconds', help: 'Last heartbeat round-trip time', labelNames: ['peer'], registers,
       collect() {
         for (const p of sources.peers()) if (p.rttMs !== null) this.set({ peer: p.member }, p.rttMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'shmem_catchup_lag_changes', help: "The peer's changes this node has not compared yet (catch-up; an upper bound on what is missing here)", labelNames: ['peer'], registers,
+      collect() {
+        this.reset();
+        for (const c of sources.catchup()) if (c.changes !== null) this.set({ peer: c.peer }, c.changes);
+      },
+    });
+    new Gauge({
+      name: 'shmem_catchup_lag_seconds', help: 'Age of the oldest change of the peer this node has not compared yet (0: caught up)', labelNames: ['peer'], registers,
+      collect() {
+        this.reset();
+        for (const c of sources.catchup()) if (c.seconds !== null) this.set({ peer: c.peer }, c.seconds);
+      },
+    });
+    new Counter({
+      name: 'shmem_catchup_fixed_total', help: 'Registers found older here and fixed from the peer by catch-up', labelNames: ['peer'], registers,
+      collect() {
+        this.reset();
+        for (const c of sources.catchup()) this.inc({ peer: c.peer }, c.fixed);
+      },
+    });
+    new Gauge({
+      name: 'shmem_catchup_peer_lag_changes', help: "This node's changes the peer has not compared yet, as its catch-up requests show", labelNames: ['peer'], registers,
+      collect() {
+        this.reset();
+        for (const c of sources.pullers()) this.set({ peer: c.peer }, c.changes);
+      },
+    });
+    new Gauge({
+      name: 'shmem_catchup_peer_lag_seconds', help: "Age of the oldest change of this node the peer has not compared yet", labelNames: ['peer'], registers,
+      collect() {
+        this.reset();
+        for (const c of sources.pullers()) this.set({ peer: c.peer }, c.seconds);
       },
     });
     new Gauge({

@@ -62,7 +62,7 @@ export interface HttpEdge {
  */
 export function createHttpServer(node: NodeApi, logger: Logger, options: HttpServerOptions): HttpEdge {
   const bodies = new BodyBudget(limits.largeBodyBytesInFlightMax);
-  const routes: Route[] = [...publicRoutes(node, bodies), ...peerRoutes(node, logger, bodies), ...opsRoutes(node), ...memberRoutes(node, bodies)];
+  const routes: Route[] = [...publicRoutes(node, bodies), ...peerRoutes(node, logger, bodies), ...opsRoutes(node, bodies), ...memberRoutes(node, bodies)];
   const common = {
     headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.httpRequestMs,
     connectionsCheckingInterval: limits.connectionsCheckIntervalMs, keepAlive: true,

@@ -52,6 +52,8 @@ export interface NodeApi {
   peerInputRefused(reason: RefusalReason, message: string, from: string): void;
   /** The status document; `details` adds this node's local facts (admins only). */
   status(details: boolean): unknown;
+  /** A full comparison against every other member now (POST /repair): what it compared and fixed. */
+  repair(): Promise<unknown>;
   /** Prometheus text exposition. */
   metrics(): Promise<{ contentType: string; text: string }>;
   readiness(): Readiness;

@@ -3,19 +3,36 @@ import { BadInputError } from '../errors.js';
 import { sendJson } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import type { Route } from './router.js';
+import type { BodyBudget } from './body-budget.js';
+import { readJsonBody } from './request.js';
 
 /** Most entries per page of GET /tags. */
 export const TAG_PAGE_ITEMS_MAX = 1000;
 
 /**
- * Operator endpoints: /status (JSON), /readyz (checklist), /livez, /metrics (Prometheus), /tags.
+ * Operator endpoints: /status (JSON), /readyz (checklist), /livez, /metrics (Prometheus), /tags,
+ * and POST /repair (admin).
  * /livez and /readyz are open (they say nothing about data). /status, /tags and /metrics
  * need the read role: they show no values, and a monitoring system should not hold a token
  * that can write; /status shows this node's local details (data dir, pid, transport) to
  * admins only.
  */
-export function opsRoutes(node: NodeApi): Route[] {
+export function opsRoutes(node: NodeApi, bodies: BodyBudget): Route[] {
   return [
+    {
+      // A full comparison of this node against every other member now (docs/catch-up.md), admin
+      // only: it reads every tag of every member. Answers when done, with what it fixed.
+      method: 'POST',
+      pattern: /^\/repair\/?$/,
+      access: { scope: 'client', role: 'admin' },
+      handler: async (req, res) => {
+        const body = await readJsonBody(req, res, 1024, bodies);
+        if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
+          throw new BadInputError('bad_request', 'POST /repair takes an empty JSON object: {}');
+        }
+        sendJson(res, 200, await node.repair());
+      },
+    },
     {
       method: 'GET',
       pattern: /^\/status\/?$/,

@@ -63,7 +63,9 @@ export function restoreDatabase(file: string, dataDir: string): BackupResult {
   const db = new Database(target, sqliteAddonOptions());
   try {
     db.pragma('journal_mode = WAL');
-    db.prepare("DELETE FROM meta WHERE key IN ('initialized', 'node_id', 'incarnation')").run();
+    // A restored database's change numbers go back in time: a new change log id (made at the
+    // first open) makes the other members compare everything with it (docs/catch-up.md).
+    db.prepare("DELETE FROM meta WHERE key IN ('initialized', 'node_id', 'incarnation', 'change_log')").run();
   } finally {
     db.close();
   }

@@ -60,8 +60,8 @@ const model: DashboardModel = {
   verdict: 'degraded: 2/3 serving (127.0.0.1:3032 down); a quorum needs 2',
   hasQuorum: true,
   members: [
-    { member: '127.0.0.1:3030', nodeId: 'aaaaaaaa', state: 'self', recovering: false, rttMs: null, rttHistoryMs: [], lastContactMsAgo: 0 },
-    { member: '127.0.0.1:3031', nodeId: 'bbbbbbbb', state: 'up', recovering: false, rttMs: 1.5, rttHistoryMs: [1, 2, 3], lastContactMsAgo: 200, note: 'disk full' },
+    { member: '127.0.0.1:3030', nodeId: 'aaaaaaaa', state: 'self', recovering: false, rttMs: null, rttHistoryMs: [], lastContactMsAgo: 0, catchup: 'ok' },
+    { member: '127.0.0.1:3031', nodeId: 'bbbbbbbb', state: 'up', recovering: false, rttMs: 1.5, rttHistoryMs: [1, 2, 3], lastContactMsAgo: 200, note: 'disk full', catchup: '1204 behind (42 s)' },
     { member: '127.0.0.1:3032', nodeId: 'cccccccc', state: 'down', recovering: true, rttMs: null, rttHistoryMs: [2], lastContactMsAgo: 9000 },
   ],
   traffic: [
@@ -100,6 +100,8 @@ test('200x50: more room shows more columns (sparklines of the last minute) and m
   assert.match(screen, /OPS\/S, LAST MINUTE/);
   assert.match(screen, /p99, LAST MINUTE/);
   assert.match(screen, /RTT HISTORY/);
+  assert.match(screen, /CATCH-UP/);
+  assert.match(screen, /127\.0\.0\.1:3031 .*1204 behind \(42 s\)/, 'a member behind on catch-up shows how far');
   assert.match(screen, /▁▃█/, 'the ops sparkline');
   const lines = screen.split('\n');
   assert.ok(lines.length <= 50);

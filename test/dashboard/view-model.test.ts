@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildTagRows, rate, sparkline } from '../../src/dashboard/view-model.js';
+import { buildTagRows, catchupSummary, rate, sparkline } from '../../src/dashboard/view-model.js';
 
 const test = suite('dashboard view model');
 const t = (seq: number, writer = 'a.1') => ({ seq, writer });
@@ -24,6 +24,16 @@ test('a replica whose page ended before an address is unknown there, not behind'
   ], 2);
   assert.equal(rows[1]!.tags, [t(1), null]);
   assert.equal(rows[1]!.behind, [false, false]);
+});
+
+test("a member's catch-up in a few characters, from the lags its status reports", () => {
+  const lag = (changes: number | null, seconds: number | null, mode = 'incremental') => ({ changes, seconds, mode });
+  assert.is(catchupSummary([lag(0, 0), lag(0, 0)]), 'ok');
+  assert.is(catchupSummary([lag(0, 0), lag(1204, 41.6)]), '1204 behind (42 s)', 'the furthest peer, with the age of its oldest change');
+  assert.is(catchupSummary([lag(3, 0.2)]), '3 behind', 'no age under a second');
+  assert.is(catchupSummary([lag(0, 0), lag(5, 1, 'comparing')]), 'comparing');
+  assert.is(catchupSummary([lag(null, null)]), 'starting', 'a peer that never answered yet');
+  assert.is(catchupSummary([]), '-', 'a one-member cluster has nothing to catch up');
 });
 
 test('rates and sparklines', () => {
