@@ -60,9 +60,14 @@ export function renderStatus(s: StatusDoc): string {
   return lines.join('\n');
 }
 
+/** Catch-up asks every 250 ms, or after a backoff of at most 2 s: no answer for longer is news. */
+const STALE_ANSWER_MS = 5_000;
+
 /** This node's catch-up from one peer: "current", "1,204 changes to compare (oldest 42 s)", "comparing everything". */
 export function catchupCell(l: PeerLag | undefined): string {
   if (l === undefined || l.changes === null) return 'not yet';
+  // What it said last is old news: the member has not answered catch-up for a while (down, paused).
+  if (l.lastAnswerAgeMs !== null && l.lastAnswerAgeMs > STALE_ANSWER_MS) return `no answer for ${age(l.lastAnswerAgeMs / 1000)}`;
   const what = l.changes === 0 ? 'current' : `${plural(l.changes, 'change')} to compare${l.seconds !== null && l.seconds >= 1 ? ` (oldest ${age(l.seconds)})` : ''}`;
   return l.mode === 'comparing' ? `comparing everything (${plural(l.compared, 'register')} so far)` : what;
 }

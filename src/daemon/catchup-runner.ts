@@ -20,7 +20,7 @@ export interface CatchUpPace {
   readonly backoffMsMax: number;
 }
 
-export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 4, backoffMsMax: 5_000 };
+export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 4, backoffMsMax: 2_000 };
 
 /** What one full comparison of a peer found (`shmem repair`). */
 export interface PeerRepairReport {
@@ -100,23 +100,28 @@ export class CatchUpRunner {
   }
 
   /**
-   * A full comparison against every peer now (`shmem repair`): resolves once each finished or
-   * failed for good (a peer that does not answer within `deadlineMs` is reported with an error).
+   * A full comparison against every peer now (`shmem repair`), one peer after the other (so
+   * what the first fixes is not fetched again from the next, and the load stays one peer's):
+   * resolves with each one's figures; a peer that does not finish within `deadlineMs` is
+   * reported with an error (its comparison goes on in the background).
    */
   async repairNow(deadlineMs: number): Promise<PeerRepairReport[]> {
-    const all = [...this.pullers.values()];
-    return Promise.all(all.map((p) => new Promise<PeerRepairReport>((resolve) => {
-      let timer: Timer | undefined;
-      const before = p.cursor.lag(this.clock.now());
-      const report = (error?: string): void => {
-        this.clock.clearTimeout(timer);
-        const after = p.cursor.lag(this.clock.now());
-        resolve({ peer: p.link.member, compared: after.compared - before.compared, fixed: after.fixed - before.fixed, ...(error ? { error } : {}) });
-      };
-      timer = this.clock.setTimeout(() => report(`did not finish within ${Math.round(deadlineMs / 1000)} s${p.lastError ? `: ${p.lastError}` : ''}`), deadlineMs);
-      p.cursor.compareNow(() => report());
-      p.wake?.();
-    })));
+    const reports: PeerRepairReport[] = [];
+    for (const p of [...this.pullers.values()]) {
+      reports.push(await new Promise<PeerRepairReport>((resolve) => {
+        let timer: Timer | undefined;
+        const before = p.cursor.lag(this.clock.now());
+        const report = (error?: string): void => {
+          this.clock.clearTimeout(timer);
+          const after = p.cursor.lag(this.clock.now());
+          resolve({ peer: p.link.member, compared: after.compared - before.compared, fixed: after.fixed - before.fixed, ...(error ? { error } : {}) });
+        };
+        timer = this.clock.setTimeout(() => report(`did not finish within ${Math.round(deadlineMs / 1000)} s${p.lastError ? `: ${p.lastError}` : ''}`), deadlineMs);
+        p.cursor.compareNow(() => report());
+        p.wake?.();
+      }));
+    }
+    return reports;
   }
 
   private startPuller(link: MemberLink): void {

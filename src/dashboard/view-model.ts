@@ -133,8 +133,9 @@ export function formatTagCell(tag: Tag | null): string {
 }
 
 /** A member's catch-up in a few characters, from the lags its status reports on each of its peers. */
-export function catchupSummary(behind: readonly { changes: number | null; seconds: number | null; mode: string }[]): string {
+export function catchupSummary(behind: readonly { changes: number | null; seconds: number | null; mode: string; lastAnswerAgeMs?: number | null }[]): string {
   if (behind.length === 0) return '-';
+  if (behind.some((b) => (b.lastAnswerAgeMs ?? 0) > 5_000)) return 'no answer';
   if (behind.some((b) => b.mode === 'comparing')) return 'comparing';
   if (behind.some((b) => b.changes === null)) return 'starting';
   const changes = Math.max(...behind.map((b) => b.changes ?? 0));

@@ -351,7 +351,8 @@ export function decodeChangeFeedPage(v: unknown): ChangeFeedPage | string {
   if (items === undefined) return 'its items are not valid registers';
   const page = { ...v, items } as Record<string, unknown>;
   delete page['tags'];
-  if (!isRegisterPage(page)) return 'it is not a valid page';
+  // The page's facts as a RegisterPage's (tags-only items are checked above, not as registers).
+  if (!isRegisterPage({ ...page, items: [] })) return 'its next position, busy, opDeadlineMs or acceptor state is not valid';
   if (!v['initialized']) return { initialized: false, items: [], next: null };
   if (typeof v['log'] !== 'string' || v['log'].length === 0 || v['log'].length > 64) return 'its log id is not a string of 1 to 64 characters';
   if (!isAddr(v['head'])) return 'its head is not a non-negative integer';

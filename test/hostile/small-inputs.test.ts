@@ -70,6 +70,44 @@ test('/peer/registers takes plain digits only as limit', async () => {
   assert.is((await http(`${base}/peer/registers?limit=5`, { headers })).status, 200);
 });
 
+test('/peer/changes and /peer/tags refuse bad positions, limits, values and log ids with a 400 naming the parameter, and answer good ones', async () => {
+  const st = (await http(`${base}/status`)).body;
+  const headers = { 'x-shmem-cluster': st.cluster.id, 'x-shmem-members': st.cluster.members.join(','), 'x-shmem-from': st.cluster.members[1] };
+  const bad: [string, RegExp][] = [
+    ['/peer/changes?since=-1', /since must be an integer from 0/],
+    ['/peer/changes?since=1e3', /since must be an integer/],
+    ['/peer/changes?since=99999999999999999', /since must be an integer/],
+    ['/peer/changes?limit=0', /limit must be an integer from 1 to 1000/],
+    ['/peer/changes?limit=1001', /limit must be an integer from 1 to 1000/],
+    ['/peer/changes?values=yes', /values must be 0 or 1/],
+    ['/peer/changes?log=%00%01', /log must be 1 to 64 characters/],
+    [`/peer/changes?log=${'a'.repeat(65)}`, /log must be 1 to 64 characters/],
+    ['/peer/changes?cfg=x', /cfg must be a non-negative integer/],
+    ['/peer/tags?after=-5', /address/],
+    ['/peer/tags?limit=5000', /limit must be an integer from 1 to 1000/],
+  ];
+  for (const [path, why] of bad) {
+    const r = await http(`${base}${path}`, { headers });
+    assert.is(r.status, 400, `${path}: ${r.text}`);
+    assert.match(r.body.error.message, why, path);
+  }
+  const feed = await http(`${base}/peer/changes?since=0&limit=5`, { headers });
+  assert.is(feed.status, 200, feed.text);
+  assert.ok(typeof feed.body.log === 'string' && Number.isSafeInteger(feed.body.head) && Array.isArray(feed.body.tags));
+  const tags = await http(`${base}/peer/tags?limit=5`, { headers });
+  assert.is(tags.status, 200, tags.text);
+  assert.ok(Array.isArray(tags.body.tags));
+  // Without the member headers (a client, not a peer): refused like every peer route.
+  assert.is.not((await http(`${base}/peer/changes`)).status, 200);
+});
+
+test('POST /repair takes only an empty JSON object', async () => {
+  for (const body of ['{"all":true}', '[]', '"x"', '{']) {
+    const r = await http(`${base}/repair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.is(r.status, 400, `${body}: ${r.text}`);
+  }
+});
+
 test('a client that goes away mid-body is not logged as a server error', async () => {
   const before = cluster.node(0).log.split('\n').filter((l) => l.includes('"level":"error"')).length;
   await new Promise<void>((ok, fail) => {

@@ -233,7 +233,61 @@ test('a version-1 database is migrated: checksums computed, values intact', asyn
   assert.equal(read(s, [4, 5]), [{ tag: { seq: 3, writer: 'w' }, value: 'héllo' }, { tag: { seq: 1, writer: 'w' }, value: '' }]);
   assert.is(s.stats().damaged, 0);
   assert.is(s.quickCheck(), null);
+  // Schema 3: the rows already there get the changes 1..n in address order.
+  assert.equal(s.changes(0, 10, null).items.map((i) => i.addr), [4, 5]);
+  assert.is(s.changeLog().head, 2);
   await s.close();
+});
+
+test('every stored row gets the next change number; a row written again moves to the end; stale items stamp nothing', async () => {
+  const s = new SqliteStore(dir);
+  await s.putIfNewer([item(1, 1, 'a', 'one'), item(2, 1, 'a', 'two')]);
+  await s.putIfNewer([item(1, 2, 'a', 'one again'), item(2, 1, 'a', 'two')]); // the second is not newer
+  const page = s.changes(0, 10, null);
+  assert.equal(page.items.map((i) => [i.addr, i.tag.seq, i.value]), [[2, 1, null], [1, 2, null]], 'tags only, in change order');
+  assert.is(page.head, 3);
+  assert.is(page.next, null, 'the page reached the head');
+  assert.ok(page.oldestAgeMs !== null && page.oldestAgeMs >= 0);
+  assert.equal(s.changes(2, 10, null).items.map((i) => i.addr), [1], 'after position 2: only the rewrite');
+  const first = s.changes(0, 1, null);
+  assert.equal([first.items.length, first.next], [1, 2], 'a full page says where to go on');
+  assert.equal(s.changes(0, 10, 1024).items.map((i) => i.value), ['two', 'one again'], 'with values');
+  assert.equal(s.changes(3, 10, null), { items: [], next: null, head: 3, log: s.changeLog().log, oldestAgeMs: null });
+  await s.close();
+});
+
+test('a catch-up position is kept in the transaction of its items, and survives a reopen with the change log', async () => {
+  let s = new SqliteStore(dir);
+  const log = s.changeLog().log;
+  assert.match(log, /^[0-9a-f]{16}$/);
+  await s.putIfNewer([item(7, 1, 'a', 'x')], { peer: 'p:1', log: 'their-log', position: 40 });
+  await s.putIfNewer([], { peer: 'p:1', log: 'their-log', position: 41 });
+  await s.putIfNewer([], { peer: 'p:2', log: 'other', position: 3 });
+  await s.close();
+  s = new SqliteStore(dir);
+  assert.equal(s.positions().sort((a, b) => a.peer.localeCompare(b.peer)), [{ peer: 'p:1', log: 'their-log', position: 41 }, { peer: 'p:2', log: 'other', position: 3 }]);
+  assert.equal(s.changeLog(), { log, head: 1 }, 'the same log and head after a reopen');
+  const renewed = s.renewChangeLog();
+  assert.is.not(renewed, log);
+  await s.close();
+  s = new SqliteStore(dir);
+  assert.is(s.changeLog().log, renewed, 'a renewed log id is durable');
+  await s.close();
+});
+
+test('the tags-only feed leaves out a damaged register; the feed with values refuses it', async () => {
+  const s = new SqliteStore(dir);
+  await s.putIfNewer([item(1, 1, 'a', 'one'), item(2, 1, 'a', 'two')]);
+  await s.close();
+  const db = new Database(join(dir, DB_FILE));
+  db.prepare("UPDATE registers SET writer = 'b' WHERE addr = 1").run(); // a flipped byte in the tag fields
+  db.close();
+  const t = new SqliteStore(dir);
+  const page = t.changes(0, 10, null);
+  assert.equal(page.items.map((i) => i.addr), [2]);
+  assert.is(page.next, null, 'the damaged row is passed over, not waited for');
+  assert.throws(() => t.changes(0, 10, 1024), /failed its checksum/);
+  await t.close();
 });
 
 test.run();
