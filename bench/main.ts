@@ -4,6 +4,8 @@
  *                  [--tls]   (TLS and auth on both sides: shmem with https, mutual TLS between members and a
  *                             bearer token per request; etcd with TLS, client and peer certificate auth)
  * npm run bench -- --soak-minutes 10     (memory under load: 50/50 at 64 in flight, RSS every 30 s)
+ * npm run bench -- --catchup [--addrs 1000000] [--in-flight 16]
+ *                  (a member down during a preload catches up: time to converge, foreground during/idle; bench/catchup.ts)
  *
  * Starts a fresh shmem cluster on loopback (temporary data dirs), drives it with the closed-loop
  * generator in bench/load.ts, and prints ops/s and latency percentiles per workload and
@@ -19,6 +21,7 @@ import { limits } from '../src/core/limits.js';
 import { createToken } from '../src/security/tokens.js';
 import { TestPki } from '../test/helpers/certs.js';
 import { Cluster, freePorts, http, NodeProcess, type ClientTls } from '../test/helpers/cluster.js';
+import { catchupBench } from './catchup.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
 
@@ -198,6 +201,11 @@ async function soak(targets: Target[], minutes: number, snapDir: string): Promis
   console.log(`RSS MiB at 1.5 min -> end (max): ${targets.map((_, i) => `${first[i]!.toFixed(1)} -> ${last[i]!.toFixed(1)} (${max[i]!.toFixed(1)})`).join(', ')}`);
   const liveEnd = await liveHeapMiB(targets, snapDir);
   if (liveStart) console.log(`live JS heap MiB after a full GC, at 1 min -> end: ${targets.map((_, i) => `${liveStart![i]!.toFixed(1)} -> ${liveEnd[i]!.toFixed(1)}`).join(', ')}`);
+}
+
+if (process.argv.includes('--catchup')) {
+  await catchupBench({ count: process.argv.includes('--addrs') ? addrs : 1_000_000, inFlight: process.argv.includes('--in-flight') ? inFlights[0]! : 16, valueBytes });
+  process.exit(0);
 }
 
 console.log(`shmem bench: ${nodes} nodes, durability ${durability}, ${addrs} addresses, ${valueBytes}-byte values, ${seconds}s per cell, closed loop over keep-alive connections${tls ? ', TLS and auth on' : ''}`);

@@ -43,6 +43,12 @@ export interface CatchUpStep {
   readonly save: PeerPosition | undefined;
   /** More to ask at once (paced); false: caught up, ask again after the idle interval. */
   readonly more: boolean;
+  /**
+   * A page of the full comparison: where the next one starts. The comparison moves there only
+   * once the page is stored (applied()): a page whose values could not be fetched or stored is
+   * asked again (simulation seed 873 lost an address when the cursor moved first).
+   */
+  readonly tagsNext?: Addr | null;
 }
 
 /** How far this node is behind the peer, as last seen (status and metrics). */
@@ -154,14 +160,9 @@ export class PeerCatchUp {
     const c = this.comparison;
     if (c === undefined || c.head === undefined) return { compare: [], save: undefined, more: true };
     this.answeredMs = nowMs;
-    c.compared += page.items.length;
-    this.comparedTotal += page.items.length;
-    if (page.next !== null) {
-      c.after = page.next;
-      return { compare: page.items, save: undefined, more: true };
-    }
+    if (page.next !== null) return { compare: page.items, save: undefined, more: true, tagsNext: page.next };
     // Every address compared: every change up to the head seen at the start is covered.
-    return { compare: page.items, save: { log: c.log!, position: c.head }, more: true };
+    return { compare: page.items, save: { log: c.log!, position: c.head }, more: true, tagsNext: null };
   }
 
   /** The runner stored a step: `fixed` registers were newer at the peer; `save` is kept now. */
@@ -169,6 +170,11 @@ export class PeerCatchUp {
     this.fixedTotal += fixed;
     const c = this.comparison;
     if (c) c.fixed += fixed;
+    if (c && step.tagsNext !== undefined) {
+      c.compared += step.compare.length;
+      this.comparedTotal += step.compare.length;
+      if (step.tagsNext !== null) c.after = step.tagsNext;
+    }
     if (step.save === undefined) return;
     this.kept = step.save;
     if (c !== undefined && c.log === step.save.log && c.head === step.save.position) {

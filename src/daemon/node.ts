@@ -15,7 +15,7 @@ import { markInitialized, type Identity } from './identity.js';
 import { QuorumWatch } from './quorum-watch.js';
 import { runRecovery } from './recovery-runner.js';
 import { RepairRunner, type RepairMutations, type RepairSources } from './repair-runner.js';
-import { CATCHUP_PACE, CatchUpRunner } from './catchup-runner.js';
+import { CATCHUP_PACE, CatchUpRunner, type CatchUpPace } from './catchup-runner.js';
 import { Pullers, type PullerLag } from './pullers.js';
 import { redundancy, type Redundancy } from './redundancy.js';
 import type { CatchUpMutations, ChangeFeedPage, PeerLag } from '../core/catchup.js';
@@ -73,6 +73,8 @@ export interface NodeDeps {
   readonly version: string;
   /** Told about every finished operation (metrics). */
   readonly onOp?: OpObserver;
+  /** How catch-up paces itself (default CATCHUP_PACE; the simulator varies it). */
+  readonly catchupPace?: CatchUpPace;
   readonly mutations?: NodeMutations;
 }
 
@@ -150,7 +152,8 @@ export class ShmemNode {
     this.repair.membership = this.answersUnderState();
     if (keeper) this.repair.setPeers(links, this.repairSources(keeper.state));
     // Every replica pulls what it missed from the others; not while it recovers (recovery copies).
-    this.catchup = new CatchUpRunner(store, links, logger, clock, CATCHUP_PACE, deps.mutations);
+    // A node outside the member set pulls nothing: it answers nothing, and has nothing to keep current.
+    this.catchup = new CatchUpRunner(store, keeper && !keeper.isMember ? [] : links, logger, clock, deps.catchupPace ?? CATCHUP_PACE, deps.mutations);
     this.catchup.membership = this.answersUnderState();
     this.catchup.paused = () => this.replica.recovering;
     this.pullers = new Pullers(store, clock);
@@ -216,8 +219,9 @@ export class ShmemNode {
     const links = [...this.linkMap.values()];
     this.detector.setLinks(links);
     this.repair.setPeers(links, this.repairSources(next));
-    this.catchup.setPeers(links);
     const retired = !participantAddresses(next).includes(config.self);
+    this.catchup.setPeers(retired ? [] : links);
+
     // A node out of the member set coordinates nothing: its operations in flight fail now (the
     // client tries another endpoint) rather than at their deadline.
     if (retired) this.runtime.abandon(`${config.self} was removed from the member set (${describeState(next)}); use another endpoint`);

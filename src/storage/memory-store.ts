@@ -212,6 +212,11 @@ export class MemoryStore implements RegisterStore {
     for (const a of addrs) {
       this.disk.damaged.delete(a);
       this.disk.rotten.delete(a);
+      // Left out of the feed while damaged: a new change makes it come again (as SqliteStore).
+      if (this.disk.registers.has(a)) {
+        this.disk.head += 1;
+        this.disk.changes.set(a, { change: this.disk.head, changedMs: this.clock.wallNow() });
+      }
     }
   }
 

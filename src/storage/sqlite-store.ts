@@ -308,8 +308,17 @@ export class SqliteStore implements RegisterStore {
   clearDamaged(addrs: readonly Addr[]): void {
     this.guard(() => {
       const remove = this.db.prepare('DELETE FROM damaged WHERE addr = ?');
+      // While damaged, the row was left out of the change feed and tag pages, and the peers'
+      // positions moved past it; a repair that found nothing newer does not rewrite it. So it
+      // gets a new change: it comes again (docs/catch-up.md; simulation seed 508).
+      const restamp = this.db.prepare('UPDATE registers SET change = ?, changed_ms = ? WHERE addr = ?');
+      const nowMs = Date.now();
       this.db.transaction(() => {
-        for (const a of addrs) remove.run(a);
+        for (const a of addrs) {
+          remove.run(a);
+          this.head += 1;
+          restamp.run(this.head, nowMs, a);
+        }
       })();
     });
     for (const a of addrs) this.damaged.delete(a);

@@ -26,6 +26,16 @@ test('an unknown position is a full comparison: the head first, then the tags by
   assert.equal([c.lag(2).compared, c.lag(2).fixed], [3, 1]);
 });
 
+test('a page of the comparison whose values were not stored is asked again: the cursor moves only in applied() (seed 873)', () => {
+  const c = new PeerCatchUp('p', undefined);
+  c.applied(c.onChanges(feed({ head: 8 }), 0), 0);
+  c.onTags({ items: items(1, 2), next: 2 }, 1); // fetching or storing its values failed: never applied
+  assert.equal(c.next(), { kind: 'tags', after: null }, 'the same page again');
+  c.applied(c.onTags({ items: items(1, 2), next: 2 }, 2), 0);
+  assert.equal(c.next(), { kind: 'tags', after: 2 });
+  assert.is(c.lag(2).compared, 2);
+});
+
 test('incremental pages move the position to their last change, or the head at the end; lag is head minus position', () => {
   const c = new PeerCatchUp('p', { log: 'L', position: 10 });
   const s1 = c.onChanges(feed({ items: items(4, 5), next: 12, head: 20, oldestAgeMs: 3000 }), 100);

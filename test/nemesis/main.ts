@@ -29,6 +29,10 @@ console.log(`ops ${c.ops}: ${c.ok} ok, ${c.failed} failed, ${c.unknown} unknown;
 if (options.membership) console.log(`member changes: ${c.adds} adds, ${c.removes} removes, ${c.replaces} replaces asked; ${c.changesFailed} failed (nothing changed)`);
 if (options.majority) console.log(`while a majority was down: ${r.duringOutages.refused} operations refused, ${r.duringOutages.succeeded} succeeded`);
 console.log(`history: ${historyFile}`);
+if (r.convergence.differing !== undefined) {
+  console.log(`verdict: the members did not converge after the faults: ${r.convergence.differing}`);
+  process.exit(1);
+}
 if (r.duringOutages.succeeded > 0) {
   console.log('verdict: an operation succeeded while a majority was down');
   process.exit(1);

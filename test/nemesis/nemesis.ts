@@ -36,6 +36,8 @@ export interface NemesisReport {
   };
   /** Operations invoked and completed while a majority was down: refused ones, and any that succeeded (must be 0). */
   readonly duringOutages: { refused: number; succeeded: number };
+  /** Catch-up after the faults: how long until every member held the same tags. */
+  readonly convergence: Convergence;
   readonly history: HistoryEvent[];
   readonly logs: string;
 }
@@ -64,6 +66,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   };
   // The members now (membership mode changes them); clients go through any running node.
   const members = new Set<NodeProcess>(cluster.nodes);
+  let convergence: Convergence = { ms: 0, differing: 'the run ended before all members were up' };
   try {
     const clients = Array.from({ length: o.clients }, (_, c) => clientLoop(c, cluster, rng, o.addrs, end, record, counts));
     if (o.membership) await membershipLoop(cluster, members, rng, end, counts, log);
@@ -75,6 +78,12 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
       if (!n.running) n.start();
     }
     await Promise.all([...members].map((n) => n.waitFor('/readyz', 30_000)));
+    // Before any read (whose write-back would repair them): catch-up alone must bring every
+    // member to the same tag at every address (docs/catch-up.md).
+    convergence = await awaitConvergence([...members], CONVERGE_BOUND_MS);
+    log(convergence.differing === undefined
+      ? `converged: every member holds the same tags ${(convergence.ms / 1000).toFixed(1)} s after all were up`
+      : `NOT converged within ${CONVERGE_BOUND_MS / 1000} s: ${convergence.differing}`);
     for (let addr = 0; addr < o.addrs; addr++) {
       for (const n of members) await doOp(1000 + addr, n, 'read', addr, undefined, record, counts);
     }
@@ -84,7 +93,41 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
     pki?.remove();
   }
   if (o.historyFile) writeFileSync(o.historyFile, history.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  return { verdict: checkHistory(history, { budgetMs: 60_000 }), counts, duringOutages: insideOutages(history, outages), history, logs: cluster.logs() };
+  return { verdict: checkHistory(history, { budgetMs: 60_000 }), counts, duringOutages: insideOutages(history, outages), convergence, history, logs: cluster.logs() };
+}
+
+/** After the faults: every member must hold the same tags within this. */
+const CONVERGE_BOUND_MS = 30_000;
+
+/** How long the members took to hold the same tag at every address, or the first difference still there at the bound. */
+export interface Convergence {
+  readonly ms: number;
+  readonly differing: string | undefined;
+}
+
+async function awaitConvergence(members: readonly NodeProcess[], boundMs: number): Promise<Convergence> {
+  const started = Date.now();
+  let differing: string | undefined;
+  while (Date.now() - started <= boundMs) {
+    const pages = await Promise.all(members.map(async (n) => {
+      const r = await http(`${n.url}/tags?limit=1000`, undefined, n.clientTls).catch(() => undefined);
+      return r?.status === 200 ? new Map((r.body.items as { addr: number; tag: { seq: number; writer: string } }[]).map((i) => [i.addr, `${i.tag.seq}@${i.tag.writer}`])) : undefined;
+    }));
+    differing = pages.some((p) => p === undefined) ? 'a member did not answer /tags' : undefined;
+    if (differing === undefined) {
+      const addrs = new Set(pages.flatMap((p) => [...p!.keys()]));
+      for (const a of addrs) {
+        const tags = pages.map((p) => p!.get(a) ?? '0@-');
+        if (tags.some((t) => t !== tags[0])) {
+          differing = `address ${a}: ${members.map((m, i) => `${m.port} ${tags[i]}`).join(', ')}`;
+          break;
+        }
+      }
+    }
+    if (differing === undefined) return { ms: Date.now() - started, differing };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { ms: Date.now() - started, differing };
 }
 
 /** A window during which only `survivor` was up (the others killed or stopped). */

@@ -4,12 +4,13 @@ import { runNemesis } from '../nemesis/nemesis.js';
 
 const test = suite('nemesis (real processes, live faults)');
 
-test('a short round of kills, pauses and wiped restarts (one node at a time) stays linearizable', async () => {
+test('a short round of kills, pauses and wiped restarts (one node at a time) stays linearizable, and the members converge after it', async () => {
   const seed = Number(process.env['NEMESIS_SEED'] ?? Date.now() % 1_000_000);
   const r = await runNemesis({ seconds: 40, clients: 6, addrs: 5, majority: false, seed });
   const why = r.verdict.result === 'invalid' ? `${r.verdict.explanation}\n${JSON.stringify(r.verdict.window)}` : '';
   assert.is(r.verdict.result, 'valid', `seed ${seed}: ${why}\n${r.logs.slice(-5000)}`);
   assert.ok(r.counts.kills > 0 && r.counts.stops > 0 && r.counts.wipes > 0, `faults injected: ${JSON.stringify(r.counts)}`);
+  assert.is(r.convergence.differing, undefined, `seed ${seed}: after the faults, catch-up brings every member to the same tags`);
   assert.ok(r.counts.ok > 1000, `operations completed: ${JSON.stringify(r.counts)}`);
 });
 
@@ -28,6 +29,7 @@ test('members added, removed and replaced (wiped ones too) among kills, pauses a
   const why = r.verdict.result === 'invalid' ? `${r.verdict.explanation}\n${JSON.stringify(r.verdict.window)}` : '';
   assert.is(r.verdict.result, 'valid', `seed ${seed}: ${why}\n${r.logs.slice(-5000)}`);
   assert.ok(r.counts.adds > 0 && r.counts.removes > 0, `member changes made: ${JSON.stringify(r.counts)}`);
+  assert.is(r.convergence.differing, undefined, `seed ${seed}: after the changes, catch-up brings every member to the same tags`);
   assert.ok(r.counts.adds + r.counts.removes + r.counts.replaces - r.counts.changesFailed >= 4, `changes completed: ${JSON.stringify(r.counts)}`);
   assert.ok(r.counts.ok > 1000, `operations completed: ${JSON.stringify(r.counts)}`);
 });

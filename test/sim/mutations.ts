@@ -10,6 +10,8 @@ export const MUTATIONS: Record<string, {
   readonly what: string; readonly mutations: SimMutations; readonly faults?: readonly FaultKind[];
   /** Run with member changes (RECONFIGURE). */
   readonly reconfigure?: boolean;
+  /** Seeds the test runs (default 1,000): with catch-up, a retired member that answers is caught later (first at seed 2127). */
+  readonly seeds?: number;
 }> = {
   'read-without-write-back': { what: "the seeds' one-round read without write-back (coordinator)", mutations: { readWithoutWriteBack: true } },
   'fast-path-when-self-has-max': { what: 'a fast path taken when only the own replica holds the newest tag (coordinator)', mutations: { fastPathWhenSelfHasMax: true } },
@@ -23,7 +25,7 @@ export const MUTATIONS: Record<string, {
   'new-config-before-transfer': { what: 'a change that retires the old member set as soon as the new one is chosen, with no state transfer', mutations: { skipTransfer: true }, reconfigure: true },
   'two-proposers-install': { what: 'Paxos without its prepare phase: two proposers can both install epoch e+1', mutations: { skipPrepare: true }, reconfigure: true },
   'only-new-quorum-in-transition': { what: "operations during a change that count only the new member set's majority", mutations: { onlyNewQuorumInTransition: true }, reconfigure: true },
-  'retired-answers': { what: 'a member out of the member set that still answers as a replica', mutations: { retiredAnswers: true }, reconfigure: true },
+  'retired-answers': { what: 'a member out of the member set that still answers as a replica', mutations: { retiredAnswers: true }, reconfigure: true, seeds: 2200 },
   'wiped-acceptor-forgets': { what: 'a wiped member that votes in Paxos with an empty acceptor state, even while it recovers (seed 9991)', mutations: { wipedAcceptorForgets: true }, reconfigure: true },
   'catchup-skips-apply': { what: 'catch-up that keeps the position of pulled changes without storing them (the convergence check)', mutations: { catchupSkipsApply: true } },
   'cancel-write-back-early': { what: "a runtime that answers a read once its write-back is queued and cancels the write-back", mutations: { answerReadAtWriteBack: true } },

@@ -1,6 +1,7 @@
 import type { MemberId } from '../../src/core/types.js';
 import type { Identity } from '../../src/daemon/identity.js';
 import { ShmemNode, type NodeMutations } from '../../src/daemon/node.js';
+import type { CatchUpPace } from '../../src/daemon/catchup-runner.js';
 import { MemoryStore, type MemoryDisk, type MemoryStoreOptions, type StoreMutations } from '../../src/storage/memory-store.js';
 import type { SimLink, SimNetwork } from './network.js';
 import { MemberChanges, type MemberChangeMutations } from '../../src/daemon/member-changes.js';
@@ -48,6 +49,8 @@ export interface SimNodeOptions {
    * disk this one (what membership-boot.ts would find: founded, or fetched with --join).
    */
   readonly membership?: { readonly initial: () => ConfigState };
+  /** How catch-up paces itself on this node (default: production's). */
+  readonly catchupPace?: CatchUpPace;
 }
 
 /**
@@ -75,7 +78,7 @@ export function startSimNode(net: SimNetwork, member: MemberId, disk: MemoryDisk
   const node = new ShmemNode({
     config: { self: member, members: o.members, opDeadlineMs: o.opDeadlineMs, heartbeatIntervalMs: o.heartbeatIntervalMs },
     identity, store, links, clock: scope, random,
-    logger, clusterId: 'sim', version: 'sim', mutations: o.mutations,
+    logger, clusterId: 'sim', version: 'sim', mutations: o.mutations, ...(o.catchupPace ? { catchupPace: o.catchupPace } : {}),
     ...(keeper ? { membership: { keeper, linkTo: (a: MemberId) => net.linkTo(member, scope, a) } } : {}),
   });
   const changes = keeper && configStore ? new MemberChanges({

@@ -59,10 +59,10 @@ test('the same seed replays the same run exactly; another seed runs differently'
   assert.not.equal((await simulate(defaultSimOptions(1235))).history, a.history);
 });
 
-for (const [name, { what, mutations, faults, reconfigure }] of Object.entries(MUTATIONS)) {
-  test(`the simulation catches a broken node within 1,000 seeds: ${what} (${name}${faults ? `; faults ${faults.join(', ')}` : ''})`, async () => {
-    const r = await runSeeds(1, 1000, reconfigure ? RECONFIGURE.nodes : 3, mutations, faults, reconfigure === true, reconfigure === true);
-    assert.ok(r.failed !== undefined, `no check failed in 1,000 seeds${reconfigure ? ' (liveness alone does not count here)' : ''}`);
+for (const [name, { what, mutations, faults, reconfigure, seeds = 1000 }] of Object.entries(MUTATIONS)) {
+  test(`the simulation catches a broken node within ${seeds.toLocaleString('en')} seeds: ${what} (${name}${faults ? `; faults ${faults.join(', ')}` : ''})`, async () => {
+    const r = await runSeeds(1, seeds, reconfigure ? RECONFIGURE.nodes : 3, mutations, faults, reconfigure === true, reconfigure === true);
+    assert.ok(r.failed !== undefined, `no check failed in ${seeds} seeds${reconfigure ? ' (liveness alone does not count here)' : ''}`);
   });
 }
 
