@@ -47,16 +47,8 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
       access: { scope: 'peer' },
       handler: (req, res) => {
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
-        const afterText = params.get('after');
-        const after = afterText === null ? null : parseAddrText(afterText);
-        if (after !== null && !after.ok) throw new BadInputError('invalid_addr', after.message);
-        const limitText = params.get('limit') ?? String(REGISTER_PAGE_ITEMS);
-        const limit = Number(limitText);
-        // Plain digits only: Number() would also take 1e3, 0x10, " 5" and 1.0.
-        if (!/^\d{1,7}$/.test(limitText) || limit < 1 || limit > REGISTER_PAGE_ITEMS) {
-          throw new BadInputError('bad_request', `limit must be an integer from 1 to ${REGISTER_PAGE_ITEMS}, got "${limitText.slice(0, 20)}"`);
-        }
-        sendJson(res, 200, node.registers(after === null ? null : after.addr, limit, rankParam(params)));
+        const limit = integerParam(params, 'limit', 1, REGISTER_PAGE_ITEMS, REGISTER_PAGE_ITEMS);
+        sendJson(res, 200, node.registers(afterParam(params), limit, rankParam(params)));
       },
     },
     {
@@ -81,11 +73,8 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
       access: { scope: 'peer' },
       handler: (req, res) => {
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
-        const afterText = params.get('after');
-        const after = afterText === null ? null : parseAddrText(afterText);
-        if (after !== null && !after.ok) throw new BadInputError('invalid_addr', after.message);
         const limit = integerParam(params, 'limit', 1, limits.catchupPageItems, limits.catchupPageItems);
-        const page = node.tagPage(after === null ? null : after.addr, limit, rankParam(params));
+        const page = node.tagPage(afterParam(params), limit, rankParam(params));
         sendJson(res, 200, { tags: encodeTags(page.items), next: page.next });
       },
     },
@@ -117,6 +106,15 @@ function integerParam(params: URLSearchParams, name: string, min: number, max: n
   const n = Number(text);
   if (!/^\d{1,16}$/.test(text) || n < min || n > max) throw new BadInputError('bad_request', `${name} must be an integer from ${min} to ${max}, got "${text.slice(0, 20)}"`);
   return n;
+}
+
+/** The address a page starts after (`after`), or null: from the first. */
+function afterParam(params: URLSearchParams): number | null {
+  const text = params.get('after');
+  if (text === null) return null;
+  const after = parseAddrText(text);
+  if (!after.ok) throw new BadInputError('invalid_addr', after.message);
+  return after.addr;
 }
 
 /** The configuration state a peer request names (`cfg`), if any. */
