@@ -130,6 +130,12 @@ test('shmem repair finds registers that catch-up cannot see (rows lost from a da
   const [a, b, damaged] = c.nodes as [NodeProcess, NodeProcess, NodeProcess];
   try {
     for (let addr = 0; addr < 50; addr++) assert.is((await writeVia(a, addr, `v${addr}`)).status, 200);
+    // Its catch-up positions reach the others' heads first (so a restart has nothing to pull).
+    const started = Date.now();
+    while ((await lagOf(damaged)) !== 0) {
+      assert.ok(Date.now() - started < 30_000, 'catch-up current within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // Stop it cleanly and take ten rows out of its database behind its back: its catch-up
     // positions still say it has everything, so only a full comparison can find them.
     assert.is(await damaged.stop('SIGTERM'), 0);
