@@ -13,14 +13,21 @@ import type { MemberLink } from '../transport/peer-link.js';
 export interface CatchUpPace {
   /** When caught up with a peer: ask it again after this long. */
   readonly idleMs: number;
-  /** After a full page: wait at least this long, and at least `busyFactor` times what the page took. */
+  /**
+   * After a page with work in it: this node's next page (from any peer) waits at least
+   * `busyFactor` times what the page took while clients use the node (an operation started
+   * since the previous page), `quietFactor` times when none did. So catch-up takes at most
+   * 1/(1+busyFactor) of a node that serves clients, however many peers it pulls from, and
+   * more of one that does not. A puller with more to do waits at least `gapMs`.
+   */
   readonly gapMs: number;
   readonly busyFactor: number;
+  readonly quietFactor: number;
   /** After a failure: back off up to this long. */
   readonly backoffMsMax: number;
 }
 
-export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 4, backoffMsMax: 2_000 };
+export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 9, quietFactor: 1, backoffMsMax: 2_000 };
 
 /** What one full comparison of a peer found (`shmem repair`). */
 export interface PeerRepairReport {
@@ -49,10 +56,21 @@ export class CatchUpRunner {
   private started = false;
   private stopped = false;
   private readonly failLog = new LogLimiter(60_000);
+  /**
+   * One page at a time on this node, across all peers, and the time before which the next may
+   * start: the share of the node is bounded for the node, not per peer (two pullers at 1/5 each
+   * halved the foreground in the catch-up bench); and a page that follows another peer's finds
+   * what that one stored already, so the same values are not fetched twice.
+   */
+  private lane: Promise<void> = Promise.resolve();
+  private laneFreeAtMs = 0;
   /** Configuration state of requests, and what to do with an answer of another state (as RepairRunner). */
   membership: { rank(): number; answered(err: unknown, from: MemberId): Promise<void> } | undefined;
   /** True while catch-up must not run (the replica recovers). */
   paused: () => boolean = () => false;
+  /** Grows with every client operation started on this node (the pace yields to them). */
+  foreground: () => number = () => 0;
+  private foregroundSeen = 0;
 
   constructor(
     private readonly store: RegisterStore,
@@ -146,8 +164,10 @@ export class CatchUpRunner {
         await this.sleep(p, this.pace.idleMs);
         continue;
       }
-      const started = this.clock.now();
       let waitMs: number;
+      const release = await this.enterLane(p);
+      if (release === undefined) return;
+      const started = this.clock.now();
       try {
         const step = await this.ask(p);
         if (signal.aborted) return;
@@ -155,8 +175,13 @@ export class CatchUpRunner {
         p.cursor.applied(step, fixed);
         p.failures = 0;
         p.lastError = undefined;
-        const took = this.clock.now() - started;
-        waitMs = step.more ? Math.max(this.pace.gapMs, took * this.pace.busyFactor) : this.pace.idleMs;
+        if (step.more || step.compare.length > 0) {
+          const ops = this.foreground();
+          const factor = ops !== this.foregroundSeen ? this.pace.busyFactor : this.pace.quietFactor;
+          this.foregroundSeen = ops;
+          this.laneFreeAtMs = this.clock.now() + (this.clock.now() - started) * factor;
+        }
+        waitMs = step.more ? this.pace.gapMs : this.pace.idleMs;
       } catch (err) {
         if (signal.aborted) return;
         await this.membership?.answered(err, p.link.member);
@@ -164,7 +189,26 @@ export class CatchUpRunner {
         p.lastError = String((err as Error).message ?? err).slice(0, 300);
         if (this.failLog.shouldLog(p.link.member)) this.logger.info('catch-up from a member fails; retrying', { peer: p.link.member, err: p.lastError });
         waitMs = Math.min(this.pace.backoffMsMax, this.pace.idleMs * 2 ** Math.min(p.failures, 5));
+      } finally {
+        release();
       }
+      await this.sleep(p, waitMs);
+    }
+  }
+
+  /** Waits for this node's catch-up lane and its pause; resolves with its release, or undefined once the puller stopped. */
+  private async enterLane(p: Puller): Promise<(() => void) | undefined> {
+    let release!: () => void;
+    const previous = this.lane;
+    this.lane = new Promise<void>((r) => { release = r; });
+    await previous;
+    for (;;) {
+      if (p.stop.signal.aborted) {
+        release();
+        return undefined;
+      }
+      const waitMs = this.laneFreeAtMs - this.clock.now();
+      if (waitMs <= 0) return release;
       await this.sleep(p, waitMs);
     }
   }

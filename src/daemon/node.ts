@@ -156,6 +156,7 @@ export class ShmemNode {
     this.catchup = new CatchUpRunner(store, keeper && !keeper.isMember ? [] : links, logger, clock, deps.catchupPace ?? CATCHUP_PACE, deps.mutations);
     this.catchup.membership = this.answersUnderState();
     this.catchup.paused = () => this.replica.recovering;
+    this.catchup.foreground = () => this.runtime.opsStarted;
     this.pullers = new Pullers(store, clock);
     this.quorumWatch = new QuorumWatch(logger, limits.downAfterMs, () => clock.now());
     keeper?.onChange((next, previous) => this.onConfigChange(next, previous));

@@ -77,6 +77,11 @@ export class Runtime implements ChannelSink {
     return this.submit('write', (opId) => this.coordinator.write(opId, addr, value)) as Promise<WriteResult>;
   }
 
+  /** A number that grows with every operation a client starts here (catch-up paces itself by it). */
+  get opsStarted(): number {
+    return this.nextOpId;
+  }
+
   /** Operations waiting for their answer. */
   get inFlight(): number {
     return this.waiters.size;

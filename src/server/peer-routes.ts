@@ -58,7 +58,7 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
       handler: (req, res) => {
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
         const since = integerParam(params, 'since', 0, Number.MAX_SAFE_INTEGER, 0);
-        const limit = integerParam(params, 'limit', 1, limits.catchupPageItems, limits.catchupPageItems);
+        const limit = integerParam(params, 'limit', 1, limits.changePageItemsMax, limits.changePageItemsMax);
         const values = params.get('values') ?? '0';
         if (values !== '0' && values !== '1') throw new BadInputError('bad_request', `values must be 0 or 1, got "${values.slice(0, 20)}"`);
         const log = params.get('log');
@@ -73,7 +73,7 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
       access: { scope: 'peer' },
       handler: (req, res) => {
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
-        const limit = integerParam(params, 'limit', 1, limits.catchupPageItems, limits.catchupPageItems);
+        const limit = integerParam(params, 'limit', 1, limits.changePageItemsMax, limits.changePageItemsMax);
         const page = node.tagPage(afterParam(params), limit, rankParam(params));
         sendJson(res, 200, { tags: encodeTags(page.items), next: page.next });
       },
