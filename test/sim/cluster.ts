@@ -2,7 +2,7 @@ import type { Addr, MemberId, ReadResult, Versioned, WriteResult } from '../../s
 import { MemoryDisk } from '../../src/storage/memory-store.js';
 import { SimNetwork, type Message } from './network.js';
 import { Random } from './random.js';
-import { startSimNode, type SimProcess } from './sim-node.js';
+import { startSimNode, type SimMutations, type SimProcess } from './sim-node.js';
 import { World } from './world.js';
 
 /** An operation started through a node; `outcome` is set once it resolved or failed. */
@@ -26,7 +26,7 @@ export class HandCluster {
   /** Members whose disk fails every commit (as when full). */
   readonly fullDisks = new Set<MemberId>();
 
-  constructor(readonly members: readonly MemberId[], options: { opDeadlineMs?: number } = {}) {
+  constructor(readonly members: readonly MemberId[], options: { opDeadlineMs?: number; mutations?: SimMutations } = {}) {
     this.net = new SimNetwork(this.world, new Random(1), {
       dropRate: 0, duplicateRate: 0, delayMinMs: 0, delayMaxMs: 0, longDelayRate: 0, longDelayMs: 0,
     }, { requestDeadlineMs: 60_000, pageItems: 100, registersDeadlineMs: 60_000 });
@@ -40,6 +40,7 @@ export class HandCluster {
         // Heartbeats and repair rounds only run when a test advances time: none here.
         members, opDeadlineMs: options.opDeadlineMs ?? 60_000, heartbeatIntervalMs: 3_600_000, randomSeed: 1,
         refusing: () => this.refusals.get(m),
+        ...(options.mutations ? { mutations: options.mutations } : {}),
         store: { commitFailure: () => (this.fullDisks.has(m) ? 'disk full (test)' : undefined) },
       }));
     }

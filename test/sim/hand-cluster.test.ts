@@ -165,6 +165,24 @@ test('a write after one that failed past its update gets a larger tag, so one ta
   assert.is(c.stored('b', 3).value, 'two');
 });
 
+test('with the mutation reuse-failed-write-tags, the same steps leave two values under one tag on the replicas (what the test above rules out)', async () => {
+  const c = new HandCluster(M, { opDeadlineMs: 1_000, mutations: { reuseFailedWriteTags: true } });
+  c.fullDisks.add('a');
+  const first = c.write('a', 3, 'one');
+  await c.deliver(requests('query'));
+  await c.advance(1_000);
+  assert.is(first.outcome?.ok, false);
+  c.write('a', 3, 'two');
+  await c.deliver(requests('query'));
+  // The failed write's update reaches b first, the second one's reaches c first.
+  const held = c.net.held.filter((m) => m.kind === 'update');
+  await c.deliver((m) => held.includes(m) && ((m.items![0]!.value === 'one' && m.to === 'b') || (m.items![0]!.value === 'two' && m.to === 'c')));
+  await c.deliver();
+  const [b, cc] = [c.stored('b', 3), c.stored('c', 3)];
+  assert.equal(b.tag, cc.tag, 'one tag');
+  assert.is.not(b.value, cc.value, 'two values under it');
+});
+
 test('a quorum that completes after the deadline (the coordinator was paused) is not answered ok: quorum_unavailable', async () => {
   const c = new HandCluster(M, { opDeadlineMs: 1_000 });
   const w = c.write('a', 3, 'late');
