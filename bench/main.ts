@@ -91,13 +91,29 @@ async function preload(name: string, targets: Target[], make: (w: string, i: num
   if (addrs >= 100_000) console.log(`${name}: preloaded ${addrs} addresses in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/** CPU seconds (user + system) the shmem node processes have used so far, from /proc/<pid>/stat. */
+function nodesCpuSeconds(): number {
+  const tick = 100; // USER_HZ: 100 on Linux everywhere it runs
+  let total = 0;
+  for (const n of cluster.nodes) {
+    const pid = n.child?.pid;
+    if (pid === undefined || !n.running) continue;
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) / tick; // utime, stime (fields 14 and 15 of stat)
+  }
+  return total;
+}
+
 async function cell(name: string, targets: Target[], make: (w: string, i: number) => RequestSpec, workload: string, inFlight: number): Promise<Cell> {
+  const cpuBefore = name === 'shmem' ? nodesCpuSeconds() : 0;
   const r = await runLoad(targets, inFlight, seconds, (i) => make(workload, i));
+  // Node CPU per operation, summed over the members (each operation costs work on several).
+  const cpuPerOpUs = name === 'shmem' && r.ops > 0 ? ((nodesCpuSeconds() - cpuBefore) / r.ops) * 1e6 : undefined;
   const c = {
     workload, inFlight, opsPerSec: r.ops / r.seconds, errors: r.errors,
     p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99), p999: percentile(r.latenciesMs, 99.9),
   };
-  console.log(`${name.padEnd(6)} ${workload.padEnd(6)} ${String(inFlight).padStart(3)} in flight  ${c.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${c.p50.toFixed(2)}ms  p99 ${c.p99.toFixed(2)}ms  p99.9 ${c.p999.toFixed(2)}ms${c.errors ? `  ${c.errors} errors` : ''}`);
+  console.log(`${name.padEnd(6)} ${workload.padEnd(6)} ${String(inFlight).padStart(3)} in flight  ${c.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${c.p50.toFixed(2)}ms  p99 ${c.p99.toFixed(2)}ms  p99.9 ${c.p999.toFixed(2)}ms${cpuPerOpUs !== undefined ? `  node CPU ${cpuPerOpUs.toFixed(0)} µs/op` : ''}${c.errors ? `  ${c.errors} errors` : ''}`);
   return c;
 }
 
