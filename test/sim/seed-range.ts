@@ -48,17 +48,20 @@ export async function runSeeds(range: SeedRange): Promise<RangeResult> {
     w.once('exit', (code) => reject(new Error(`simulation worker exited (${code}) without an answer`)));
   })));
   const totals: Totals = { ops: 0, ok: 0, wipes: 0, events: 0, kinds: new Map(), queues: 0, changesDone: 0 };
-  for (const a of answers) {
-    totals.ops += a.totals.ops;
-    totals.ok += a.totals.ok;
-    totals.wipes += a.totals.wipes;
-    totals.events += a.totals.events;
-    totals.changesDone += a.totals.changesDone;
-    totals.queues = Math.max(totals.queues, a.totals.queues);
-    for (const [k, n] of a.totals.kinds) totals.kinds.set(k, (totals.kinds.get(k) ?? 0) + n);
-  }
+  for (const a of answers) add(totals, a.totals, a.totals.kinds);
   const failed = answers.filter((a) => a.failed !== undefined).sort((x, y) => x.failed! - y.failed!)[0];
   return { failed: failed?.failed, why: failed?.why ?? '', totals };
+}
+
+/** Adds one seed's (or one worker's) figures to `totals`. */
+function add(totals: Totals, t: Omit<Totals, 'kinds'>, kinds: Iterable<readonly [Fault['kind'], number]>): void {
+  totals.ops += t.ops;
+  totals.ok += t.ok;
+  totals.wipes += t.wipes;
+  totals.events += t.events;
+  totals.changesDone += t.changesDone;
+  totals.queues = Math.max(totals.queues, t.queues);
+  for (const [k, n] of kinds) totals.kinds.set(k, (totals.kinds.get(k) ?? 0) + n);
 }
 
 async function runShare(job: WorkerJob): Promise<WorkerAnswer> {
@@ -70,13 +73,7 @@ async function runShare(job: WorkerJob): Promise<WorkerAnswer> {
   for (let seed = range.from + offset; seed < range.from + range.count; seed += stride) {
     if (Atomics.load(stop, 0) !== 0) break; // another worker found a failing seed
     const r = await simulate(defaultSimOptions(seed, { nodes: range.nodes, mutations: range.mutations, faults: [...range.faults], ...(range.reconfigure ? RECONFIGURE : {}) }));
-    totals.changesDone += r.counts.changesDone;
-    totals.ops += r.counts.ops;
-    totals.ok += r.counts.ok;
-    totals.wipes += r.counts.wipes;
-    totals.events += r.counts.events;
-    totals.queues = Math.max(totals.queues, r.counts.maxLinkCalls);
-    for (const f of r.faults) totals.kinds.set(f.kind, (totals.kinds.get(f.kind) ?? 0) + 1);
+    add(totals, { ...r.counts, queues: r.counts.maxLinkCalls }, r.faults.map((f) => [f.kind, 1]));
     let why: string | undefined;
     // A broken node may leave a history too tangled to check in time: that seed proves nothing either way.
     if (!mutated && r.verdict.result === 'unknown') why = `the history could not be checked in time`;
