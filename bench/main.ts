@@ -22,6 +22,7 @@ import { createToken } from '../src/security/tokens.js';
 import { TestPki } from '../test/helpers/certs.js';
 import { Cluster, freePorts, http, NodeProcess, type ClientTls } from '../test/helpers/cluster.js';
 import { catchupBench } from './catchup.js';
+import { measureFloor, printFloor, type Floor } from './floor.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
 
@@ -225,6 +226,9 @@ if (process.argv.includes('--catchup')) {
 }
 
 console.log(`shmem bench: ${nodes} nodes, durability ${durability}, ${addrs} addresses, ${valueBytes}-byte values, ${seconds}s per cell, closed loop over keep-alive connections${tls ? ', TLS and auth on' : ''}`);
+// The floor of an operation on this machine, first, in the same run as the cells (bench/floor.ts).
+const floor: Floor = await measureFloor();
+printFloor(floor);
 // --tls: a test PKI made now with openssl, and a write token in an auth file.
 const pki = tls ? TestPki.make() : undefined;
 const token = tls ? (await createToken('write', 'bench')) : undefined;
@@ -273,4 +277,9 @@ if (etcd) {
     const f = (x: number): string => x.toFixed(2).padStart(8);
     console.log(`${s.workload.padEnd(6)} ${String(s.inFlight).padStart(3)} in flight ${f(s.opsPerSec / e.opsPerSec)} ${f(s.p50 / e.p50)} ${f(s.p99 / e.p99)} ${f(s.p999 / e.p999)}`);
   }
+}
+// How far a lone operation is from the floor (issue 17's targets: write within 2.5x, read within 3x).
+for (const s of shmemCells.filter((c) => c.inFlight === 1 && c.workload !== 'mixed')) {
+  const f = s.workload === 'write' ? floor.writeMs : floor.readMs;
+  console.log(`shmem ${s.workload} at 1 in flight: p50 ${s.p50.toFixed(2)} ms = ${(s.p50 / f).toFixed(1)}x its floor (${f.toFixed(3)} ms)`);
 }
