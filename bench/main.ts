@@ -105,7 +105,35 @@ function nodesCpuSeconds(): number {
   return total;
 }
 
+/** Sums and counts of the histograms that break an operation down (issue 17), over every member. */
+async function phaseTotals(targets: Target[]): Promise<Map<string, { sum: number; count: number }>> {
+  const totals = new Map<string, { sum: number; count: number }>();
+  for (const t of targets) {
+    const text = (await http(`${t.tls ? 'https' : 'http'}://${t.host}:${t.port}/metrics`, undefined, clientTls)).text;
+    for (const m of text.matchAll(/^(shmem_operation_phase_duration_seconds|shmem_sqlite_commit_duration_seconds|shmem_sqlite_commit_wait_seconds)_(sum|count)(\{[^}]*\})? (\S+)$/gm)) {
+      const key = `${m[1]}${m[3] ?? ''}`;
+      const e = totals.get(key) ?? { sum: 0, count: 0 };
+      e[m[2] as 'sum' | 'count'] += Number(m[4]);
+      totals.set(key, e);
+    }
+  }
+  return totals;
+}
+
+/** The mean of each phase over a cell, in ms, from the totals before and after it. */
+function phaseBreakdown(before: Map<string, { sum: number; count: number }>, after: Map<string, { sum: number; count: number }>, op: string): string {
+  const mean = (key: string): string => {
+    const a = after.get(key);
+    const b = before.get(key) ?? { sum: 0, count: 0 };
+    if (!a || a.count === b.count) return '-';
+    return `${(((a.sum - b.sum) / (a.count - b.count)) * 1000).toFixed(3)} ms`;
+  };
+  const phase = (p: string): string => mean(`shmem_operation_phase_duration_seconds{op="${op}",phase="${p}"}`);
+  return `coordinator: query ${phase('query')}, update ${phase('update')}; replicas: wait for a commit ${mean('shmem_sqlite_commit_wait_seconds')}, commit ${mean('shmem_sqlite_commit_duration_seconds')} (means)`;
+}
+
 async function cell(name: string, targets: Target[], make: (w: string, i: number) => RequestSpec, workload: string, inFlight: number): Promise<Cell> {
+  const phasesBefore = name === 'shmem' && inFlight === 1 && workload !== 'mixed' ? await phaseTotals(targets) : undefined;
   const cpuBefore = name === 'shmem' ? nodesCpuSeconds() : 0;
   const r = await runLoad(targets, inFlight, seconds, (i) => make(workload, i));
   // Node CPU per operation, summed over the members (each operation costs work on several).
@@ -115,6 +143,7 @@ async function cell(name: string, targets: Target[], make: (w: string, i: number
     p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99), p999: percentile(r.latenciesMs, 99.9),
   };
   console.log(`${name.padEnd(6)} ${workload.padEnd(6)} ${String(inFlight).padStart(3)} in flight  ${c.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${c.p50.toFixed(2)}ms  p99 ${c.p99.toFixed(2)}ms  p99.9 ${c.p999.toFixed(2)}ms${cpuPerOpUs !== undefined ? `  node CPU ${cpuPerOpUs.toFixed(0)} µs/op` : ''}${c.errors ? `  ${c.errors} errors` : ''}`);
+  if (phasesBefore) console.log(`       where a ${workload}'s time went: ${phaseBreakdown(phasesBefore, await phaseTotals(targets), workload)}`);
   return c;
 }
 

@@ -126,7 +126,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   const shmem = new ShmemNode({
     config, identity, store, links, clock: realClock, random: realRandom, logger, clusterId, version: VERSION,
     membership: { keeper: membershipKeeper, linkTo: (a) => makeLink(a, clusterId) },
-    onOp: (op, outcome, seconds, fastPath) => metrics?.observeOp(op, outcome, seconds, fastPath),
+    onOp: (op, outcome, seconds, fastPath, phases) => metrics?.observeOp(op, outcome, seconds, fastPath, phases),
   });
   const { replica, runtime, detector } = shmem;
 
@@ -154,7 +154,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     catchup: () => shmem.catchup.lag(),
     pullers: () => shmem.peersBehind(),
   });
-  store.onCommit = (seconds, items) => metrics?.observeCommit(seconds, items);
+  store.onCommit = (seconds, items, waitedSeconds) => metrics?.observeCommit(seconds, items, waitedSeconds);
   store.onDamage = (addr, what) => {
     metrics?.observeDamage();
     logger.error('a stored register failed its checksum: not answered until repaired from the other members', { addr, check: what, file: store.path });

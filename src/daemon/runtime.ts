@@ -12,6 +12,8 @@ import { LatencyWindow } from './latency-window.js';
 interface Waiter {
   readonly kind: 'read' | 'write';
   readonly startedMs: number;
+  /** When its first update went out (a write's second phase, a read's write-back): where the query phase ended. */
+  updateSentMs?: number;
   readonly resolve: (r: ReadResult | WriteResult) => void;
   readonly reject: (e: ShmemError) => void;
   readonly timer: Timer;
@@ -36,7 +38,17 @@ export interface RuntimeMutations {
 }
 
 /** Told about every finished operation (metrics). */
-export type OpObserver = (op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean) => void;
+/**
+ * Where a successful operation's time went (issue 17): `query` from its start to its first
+ * update sent (all of it for a fast-path read), `update` from then to its answer (a write's
+ * update phase, a read's write-back); undefined for a failed one.
+ */
+export interface OpPhases {
+  readonly querySeconds: number;
+  readonly updateSeconds: number | undefined;
+}
+
+export type OpObserver = (op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean, phases?: OpPhases) => void;
 
 /**
  * The one interpreter of the pure coordinator's effects: it feeds client requests, peer
@@ -165,6 +177,7 @@ export class Runtime implements ChannelSink {
           break;
         case 'send-update':
           for (const m of e.to) this.channel(m).update(e.opId, e.item);
+          this.noteUpdateSent(e.opId);
           if (this.mutations.answerReadAtWriteBack && this.waiters.get(e.opId)?.kind === 'read') {
             this.settle(e.opId, 'ok', false)?.resolve({ kind: 'read', addr: e.item.addr, value: e.item.value, tag: e.item.tag, fastPath: false });
             for (const ch of this.channels.values()) ch.cancel(e.opId, 'update');
@@ -214,12 +227,21 @@ export class Runtime implements ChannelSink {
     const w = this.waiters.get(opId);
     if (!w) return undefined;
     this.clock.clearTimeout(w.timer);
-    const ms = this.clock.now() - w.startedMs;
+    const now = this.clock.now();
+    const ms = now - w.startedMs;
     if (outcome === 'ok') this.latency[w.kind].add(ms);
-    this.observe(w.kind, outcome, ms / 1000, fastPath);
+    const phases: OpPhases | undefined = outcome !== 'ok' ? undefined : w.updateSentMs === undefined
+      ? { querySeconds: ms / 1000, updateSeconds: undefined }
+      : { querySeconds: (w.updateSentMs - w.startedMs) / 1000, updateSeconds: (now - w.updateSentMs) / 1000 };
+    this.observe(w.kind, outcome, ms / 1000, fastPath, phases);
     this.waiters.delete(opId);
     if (this.waiters.size === 0) this.drained?.();
     return w;
+  }
+
+  private noteUpdateSent(opId: OpId): void {
+    const w = this.waiters.get(opId);
+    if (w && w.updateSentMs === undefined) w.updateSentMs = this.clock.now();
   }
 
   private channel(member: MemberId): PeerChannel {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { OpPhases } from '../daemon/runtime.js';
 
 /** What the metrics read from other modules at scrape time. */
 export interface MetricsSources {
@@ -29,6 +30,8 @@ export class NodeMetrics {
   private readonly quorumFailures: Counter;
   private readonly fastPathReads: Counter;
   private readonly commitSeconds: Histogram;
+  private readonly phaseSeconds: Histogram<'op' | 'phase'>;
+  private readonly commitWaitSeconds: Histogram;
   private readonly batchItems: Histogram;
   private readonly peerInputRefused: Counter<'reason'>;
   private readonly accessRefused: Counter<'scope' | 'code'>;
@@ -51,6 +54,18 @@ export class NodeMetrics {
     this.commitSeconds = new Histogram({
       name: 'shmem_sqlite_commit_duration_seconds', help: 'Duration of one SQLite group commit (including fsync)', registers,
       buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+    });
+    // Where a lone operation's time goes (issue 17): the coordinator's phases, and on the replica
+    // the wait of an update for its commit (the commit itself is the histogram above).
+    this.phaseSeconds = new Histogram({
+      name: 'shmem_operation_phase_duration_seconds', labelNames: ['op', 'phase'], registers,
+      help: 'Phases of successful operations coordinated here: query (start to first update sent; a fast-path read is all query), update (a write\'s update round, a read\'s write-back)',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
+    });
+    this.commitWaitSeconds = new Histogram({
+      name: 'shmem_sqlite_commit_wait_seconds', registers,
+      help: 'How long an update waited in the store before its group commit started (a commit in progress, the batching turn)',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1],
     });
     this.batchItems = new Histogram({
       name: 'shmem_group_commit_batch_items', help: 'Register updates written by one group commit', registers,
@@ -155,9 +170,13 @@ export class NodeMetrics {
     });
   }
 
-  observeOp(op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean): void {
+  observeOp(op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean, phases?: OpPhases): void {
     this.ops.inc({ op, outcome });
     this.opSeconds.observe({ op }, seconds);
+    if (phases) {
+      this.phaseSeconds.observe({ op, phase: 'query' }, phases.querySeconds);
+      if (phases.updateSeconds !== undefined) this.phaseSeconds.observe({ op, phase: 'update' }, phases.updateSeconds);
+    }
     if (outcome === 'quorum_unavailable') this.quorumFailures.inc();
     if (fastPath) this.fastPathReads.inc();
   }
@@ -186,8 +205,9 @@ export class NodeMetrics {
     this.reloads.inc({ outcome });
   }
 
-  observeCommit(seconds: number, items: number): void {
+  observeCommit(seconds: number, items: number, waitedSeconds: readonly number[] = []): void {
     this.commitSeconds.observe(seconds);
+    for (const w of waitedSeconds) this.commitWaitSeconds.observe(w);
     this.batchItems.observe(items);
   }
 

@@ -65,6 +65,8 @@ interface Pending {
   /** A catch-up position the items complete, kept in the same transaction. */
   readonly position: CatchUpPosition | undefined;
   readonly valueBytes: number;
+  /** performance.now() when it was queued (the commit-wait histogram). */
+  readonly queuedMs: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -120,7 +122,8 @@ export class SqliteStore implements RegisterStore {
   readonly path: string;
 
   /** Told about every group commit (metrics): its duration and number of items. */
-  onCommit: (seconds: number, items: number) => void = () => {};
+  /** Told after each group commit: its duration, its items, and how long each of its requests waited for it to start. */
+  onCommit: (seconds: number, items: number, waitedSeconds: readonly number[]) => void = () => {};
   /** Told when a register fails its checksum (log and metrics); `what` says which check. */
   onDamage: (addr: Addr, what: string) => void = () => {};
   /** Told when commits start failing or succeed again (log once per change, readiness). */
@@ -296,7 +299,7 @@ export class SqliteStore implements RegisterStore {
     return new Promise((resolve, reject) => {
       let valueBytes = 0;
       for (const item of items) valueBytes += Math.max(0, valueSize(item.value));
-      this.pending.push({ items, position, valueBytes, resolve, reject });
+      this.pending.push({ items, position, valueBytes, queuedMs: performance.now(), resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -429,7 +432,7 @@ export class SqliteStore implements RegisterStore {
     if (!this.healthState.ok) this.setHealth({ ok: true });
     this.commits += 1;
     this.lastBatchItems = batch.reduce((k, p) => k + p.items.length, 0);
-    this.onCommit((performance.now() - started) / 1000, this.lastBatchItems);
+    this.onCommit((performance.now() - started) / 1000, this.lastBatchItems, batch.map((p) => (started - p.queuedMs) / 1000));
     for (const p of batch) p.resolve();
   }
 

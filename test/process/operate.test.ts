@@ -23,6 +23,12 @@ test('/metrics serves Prometheus text with operations, latencies, peers and comm
     assert.match(m.text, /shmem_sqlite_commit_duration_seconds_count [1-9]/);
     assert.match(m.text, /shmem_group_commit_batch_items_sum [1-9]/);
     assert.match(m.text, /shmem_quorum_failures_total 0/);
+    // Where the time went: 5 writes in two phases each, the fast-path read in its query alone.
+    assert.match(m.text, /shmem_operation_phase_duration_seconds_count\{op="write",phase="query"\} 5/);
+    assert.match(m.text, /shmem_operation_phase_duration_seconds_count\{op="write",phase="update"\} 5/);
+    assert.match(m.text, /shmem_operation_phase_duration_seconds_count\{op="read",phase="query"\} 1/);
+    assert.not.match(m.text, /shmem_operation_phase_duration_seconds_count\{op="read",phase="update"\}/);
+    assert.match(m.text, /shmem_sqlite_commit_wait_seconds_count [1-9]/);
     // A quorum failure is counted.
     await c.node(1).stop('SIGKILL');
     await c.node(2).stop('SIGKILL');
