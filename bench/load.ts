@@ -27,6 +27,8 @@ export interface LoadResult {
   readonly errors: number;
   readonly seconds: number;
   readonly latenciesMs: Float64Array;
+  /** With `classOf`: the sorted latencies of each class of request (the small ones of a mixed cell). */
+  readonly byClass?: ReadonlyMap<string, Float64Array>;
 }
 
 export async function runLoad(
@@ -35,12 +37,14 @@ export async function runLoad(
   seconds: number,
   next: (i: number) => RequestSpec,
   maxOps = Infinity,
+  classOf?: (i: number) => string,
 ): Promise<LoadResult> {
   const tls = targets[0]?.tls;
   const agent = tls === undefined
     ? new Agent({ keepAlive: true, maxSockets: inFlight })
     : new HttpsAgent({ keepAlive: true, maxSockets: inFlight, ca: tls.ca, cert: tls.cert, key: tls.key });
   const latencies: number[] = [];
+  const classes = new Map<string, number[]>();
   let errors = 0;
   let counter = 0;
   const started = performance.now();
@@ -51,14 +55,23 @@ export async function runLoad(
       const target = targets[(w + k) % targets.length]!;
       const t0 = performance.now();
       const ok = await send(agent, target, next(i));
-      if (ok) latencies.push(performance.now() - t0);
-      else errors += 1;
+      if (ok) {
+        const ms = performance.now() - t0;
+        latencies.push(ms);
+        if (classOf) {
+          const c = classOf(i);
+          const list = classes.get(c) ?? [];
+          if (list.length === 0) classes.set(c, list);
+          list.push(ms);
+        }
+      } else errors += 1;
     }
   }));
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   const sorted = Float64Array.from(latencies).sort();
-  return { ops: latencies.length, errors, seconds: elapsed, latenciesMs: sorted };
+  const byClass = classOf ? new Map([...classes].map(([c, l]) => [c, Float64Array.from(l).sort()])) : undefined;
+  return { ops: latencies.length, errors, seconds: elapsed, latenciesMs: sorted, ...(byClass ? { byClass } : {}) };
 }
 
 function send(agent: Agent | HttpsAgent, target: Target, spec: RequestSpec): Promise<boolean> {

@@ -4,6 +4,8 @@
  *                  [--tls]   (TLS and auth on both sides: shmem with https, mutual TLS between members and a
  *                             bearer token per request; etcd with TLS, client and peer certificate auth)
  * npm run bench -- --soak-minutes 10     (memory under load: 50/50 at 64 in flight, RSS every 30 s)
+ * npm run bench -- --value-sweep [--vs-etcd] [--seconds 5]
+ *                  (16 B to 1 MiB values: MB/s and p99 at 1 and 16 in flight, and the small operations' p99 beside 1 MiB writes)
  * npm run bench -- --catchup [--addrs 1000000] [--in-flight 16]
  *                  (a member down during a preload catches up: time to converge, foreground during/idle; bench/catchup.ts)
  *
@@ -23,6 +25,7 @@ import { TestPki } from '../test/helpers/certs.js';
 import { Cluster, freePorts, http, NodeProcess, type ClientTls } from '../test/helpers/cluster.js';
 import { catchupBench } from './catchup.js';
 import { measureFloor, printFloor, type Floor } from './floor.js';
+import { etcdMake, shmemMake, valueSweep } from './value-sweep.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
 
@@ -49,6 +52,7 @@ const workloads = opt('workloads', 'write,read,mixed').split(',') as ('write' | 
 const vsEtcd = process.argv.includes('--vs-etcd');
 const soakMinutes = intOpt('soak-minutes', 0, 0, 24 * 60);
 const tls = process.argv.includes('--tls');
+const sweep = process.argv.includes('--value-sweep');
 /** Time a change of the member set (3 -> 5: two `member add`s) with the addresses stored, under a client load. */
 const memberChange = process.argv.includes('--member-change');
 const problems = [
@@ -287,7 +291,8 @@ try {
   if (memberChange) await timeMemberChange(shmemTargets);
   if (soakMinutes > 0) await soak(shmemTargets, soakMinutes, snapDir);
   if (etcd) await preload('etcd', etcd.targets, etcdRequest);
-  for (const workload of soakMinutes > 0 ? [] : workloads) {
+  if (sweep) await valueSweep([{ name: 'shmem', targets: shmemTargets, make: shmemMake }, ...(etcd ? [{ name: 'etcd', targets: etcd.targets, make: etcdMake }] : [])], seconds);
+  for (const workload of soakMinutes > 0 || sweep ? [] : workloads) {
     for (const inFlight of inFlights) {
       shmemCells.push(await cell('shmem', shmemTargets, shmemRequest, workload, inFlight));
       if (etcd) etcdCells.push(await cell('etcd', etcd.targets, etcdRequest, workload, inFlight));
@@ -299,7 +304,7 @@ try {
   pki?.remove();
   rmSync(snapDir, { recursive: true, force: true });
 }
-if (etcd) {
+if (etcd && shmemCells.length > 0) {
   console.log('\nshmem / etcd            ops/s     p50      p99    p99.9   (ops/s above 1 and latencies below 1 favour shmem)');
   for (const s of shmemCells) {
     const e = etcdCells.find((c) => c.workload === s.workload && c.inFlight === s.inFlight)!;
