@@ -13,14 +13,10 @@
  *    which says nothing about what catch-up costs.
  * 3. The same load runs as long again (at most a minute) with catch-up idle: the foreground figures side by side.
  */
-import { SqliteStore } from '../src/storage/sqlite-store.js';
-import type { RegisterItem } from '../src/core/types.js';
+import { bulkLoad } from './bulk-load.js';
 import { Cluster, http, type NodeProcess } from '../test/helpers/cluster.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
 
-/** The writer of the preloaded tags: a node id no real node has (ids are random hex; this one is fixed). */
-const PRELOAD_WRITER = 'b0b0b0b0.1';
-const LOAD_BATCH = 20_000;
 /** Addresses of the foreground load, after the lagging ones, the same on every member. */
 const FOREGROUND = 10_000;
 
@@ -80,17 +76,3 @@ export async function catchupBench(o: CatchUpBenchOptions): Promise<void> {
   }
 }
 
-/** Writes registers from..to-1 into a stopped node's data dir, through the store (change numbers, checksums). */
-async function bulkLoad(dataDir: string, from: number, to: number, valueBytes: number): Promise<void> {
-  const store = new SqliteStore(dataDir, 'normal');
-  try {
-    const value = 'p'.repeat(valueBytes);
-    for (let first = from; first < to; first += LOAD_BATCH) {
-      const items: RegisterItem[] = [];
-      for (let addr = first; addr < Math.min(to, first + LOAD_BATCH); addr++) items.push({ addr, tag: { seq: 1, writer: PRELOAD_WRITER }, value });
-      await store.putIfNewer(items);
-    }
-  } finally {
-    await store.close();
-  }
-}
