@@ -25,9 +25,18 @@ export interface CatchUpPace {
   readonly quietFactor: number;
   /** After a failure: back off up to this long. */
   readonly backoffMsMax: number;
+  /**
+   * A change-feed page that brought nothing newer moves the position in memory, and it is
+   * written to disk at most this often per peer (a page that fetched values writes it with them,
+   * a full comparison at its end). Under writes every page of the feed is such a page (the
+   * updates reached this replica themselves): one more fsync'd commit per peer per poll, for a
+   * position that only saves a restart some re-reading. An older position on disk is still
+   * true (everything up to it is here), so a crash costs re-comparing at most this much feed.
+   */
+  readonly positionSaveMs: number;
 }
 
-export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 9, quietFactor: 1, backoffMsMax: 2_000 };
+export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 9, quietFactor: 1, backoffMsMax: 2_000, positionSaveMs: 5_000 };
 
 /** What one full comparison of a peer found (`shmem repair`). */
 export interface PeerRepairReport {
@@ -44,6 +53,8 @@ interface Puller {
   wake: (() => void) | undefined;
   failures: number;
   lastError: string | undefined;
+  /** When this peer's position was last written to disk (clock ms). */
+  savedAtMs: number;
 }
 
 /**
@@ -146,7 +157,7 @@ export class CatchUpRunner {
     const saved = this.store.positions().find((s) => s.peer === link.member);
     const p: Puller = {
       link, cursor: new PeerCatchUp(link.member, saved ? { log: saved.log, position: saved.position } : undefined),
-      stop: new AbortController(), wake: undefined, failures: 0, lastError: undefined,
+      stop: new AbortController(), wake: undefined, failures: 0, lastError: undefined, savedAtMs: Number.NEGATIVE_INFINITY,
     };
     this.pullers.set(link.member, p);
     void this.loop(p);
@@ -252,7 +263,12 @@ export class CatchUpRunner {
       if (position) await this.store.putIfNewer([], position);
       return items.length;
     }
-    if (items.length > 0 || position) await this.store.putIfNewer(items, position);
+    // Nothing fetched from the feed, saved not long ago: the position stays in memory (CatchUpPace.positionSaveMs).
+    const deferSave = items.length === 0 && step.tagsNext === undefined && this.clock.now() - p.savedAtMs < this.pace.positionSaveMs;
+    if (items.length > 0 || (position && !deferSave)) {
+      await this.store.putIfNewer(items, position);
+      if (position) p.savedAtMs = this.clock.now();
+    }
     if (items.length > 0) this.logger.debug('caught up registers from a member', { peer: p.link.member, registers: items.length });
     return items.length;
   }

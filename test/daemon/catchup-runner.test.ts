@@ -122,4 +122,37 @@ test('a node whose clients are busy takes longer to catch up than an idle one (i
   assert.ok(busy.took > idle.took * 2, `busy ${busy.took} ms, idle ${idle.took} ms`);
 });
 
+test('a replica that every write reaches itself writes its catch-up positions every positionSaveMs, not every page', async () => {
+  const world = new World();
+  const clock = world.scope('node');
+  const immediate = { commitDelayMs: () => 0 };
+  const stores = ['a', 'b', 'node'].map((name) => new MemoryStore(new MemoryDisk(), world.scope(name), immediate));
+  const [a, b, local] = stores as [MemoryStore, MemoryStore, MemoryStore];
+  const requests: Request[] = [];
+  const runner = new CatchUpRunner(local, [peerLink('a', a, clock, requests), peerLink('b', b, clock, requests)], silent, clock);
+  // A write every 20 ms, stored by all three replicas (the update phase reached everyone).
+  let seq = 0;
+  const write = (): void => {
+    seq += 1;
+    for (const st of stores) void st.putIfNewer([{ addr: seq % 100, tag: { seq, writer: 'w.1' }, value: `v${seq}` }]);
+    clock.setTimeout(write, 20);
+  };
+  write();
+  runner.start();
+  const seconds = 60;
+  await world.run({ endMs: seconds * 1000 });
+  runner.stop();
+  const pagesAsked = requests.filter((r) => r.kind === 'changes').length;
+  const positionCommits = local.stats().commits - seq;
+  const perPeer = Math.ceil((seconds * 1000) / CATCHUP_PACE.positionSaveMs) + 1;
+  assert.ok(pagesAsked > 4 * 2 * perPeer, `the feed was polled all along (${pagesAsked} pages)`);
+  assert.ok(positionCommits <= 2 * perPeer, `${positionCommits} position commits for ${pagesAsked} pages (at most ${2 * perPeer})`);
+  assert.ok(positionCommits >= 2, 'positions are written');
+  assert.is(requests.filter((r) => r.kind === 'query').length, 0, 'nothing fetched: every write was already here');
+  for (const pos of local.positions()) {
+    const head = (pos.peer === 'a' ? a : b).changeLog().head;
+    assert.ok(pos.position <= head && head - pos.position <= (CATCHUP_PACE.positionSaveMs / 20) + 300, `${pos.peer}: position on disk ${pos.position}, head ${head}`);
+  }
+});
+
 test.run();
