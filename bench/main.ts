@@ -74,20 +74,13 @@ const etcdValue = b64(value);
 
 type Cell = { workload: string; inFlight: number; opsPerSec: number; p50: number; p99: number; p999: number; errors: number };
 
-function shmemRequest(workload: string, i: number): RequestSpec {
-  const addr = (i * stride) % addrs;
+/** The i-th request of a cell: its address in the scattered order, a write or a read (mixed: every other one a write). */
+function requestOf(make: typeof shmemMake, workload: string, i: number): RequestSpec {
   const write = workload === 'write' || (workload === 'mixed' && i % 2 === 0);
-  return write ? { method: 'POST', path: '/write', body: `{"addr":${addr},"value":"${value}"}` } : { method: 'GET', path: `/read/${addr}` };
+  return make(write ? 'write' : 'read', (i * stride) % addrs, value);
 }
-
-function etcdRequest(workload: string, i: number): RequestSpec {
-  const addr = (i * stride) % addrs;
-  const write = workload === 'write' || (workload === 'mixed' && i % 2 === 0);
-  const key = b64(`k${addr}`);
-  return write
-    ? { method: 'POST', path: '/v3/kv/put', body: `{"key":"${key}","value":"${etcdValue}"}` }
-    : { method: 'POST', path: '/v3/kv/range', body: `{"key":"${key}"}` };
-}
+const shmemRequest = (workload: string, i: number): RequestSpec => requestOf(shmemMake, workload, i);
+const etcdRequest = (workload: string, i: number): RequestSpec => requestOf(etcdMake, workload, i);
 
 /** From this many addresses on, preloads skip the one-write-per-address API path (issue 17, step 5). */
 const BULK_PRELOAD_FROM = 10_000;

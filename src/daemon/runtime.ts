@@ -4,7 +4,7 @@ import {
   MembershipMismatchError, QuorumUnavailableError, ShuttingDownError, type ShmemError,
 } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { OpOutcome } from '../metrics/metrics.js';
+import type { OpOutcome, OpPhases } from '../metrics/metrics.js';
 import type { ChannelSink, PeerChannel } from '../transport/peer-channel.js';
 import { realClock, type Clock, type Timer } from '../platform/clock.js';
 import { LatencyWindow } from './latency-window.js';
@@ -38,16 +38,6 @@ export interface RuntimeMutations {
 }
 
 /** Told about every finished operation (metrics). */
-/**
- * Where a successful operation's time went (issue 17): `query` from its start to its first
- * update sent (all of it for a fast-path read), `update` from then to its answer (a write's
- * update phase, a read's write-back); undefined for a failed one.
- */
-export interface OpPhases {
-  readonly querySeconds: number;
-  readonly updateSeconds: number | undefined;
-}
-
 export type OpObserver = (op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean, phases?: OpPhases) => void;
 
 /**

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { OpPhases } from '../daemon/runtime.js';
 
 /** What the metrics read from other modules at scrape time. */
 export interface MetricsSources {
@@ -18,6 +17,16 @@ export interface MetricsSources {
 }
 
 export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down';
+
+/**
+ * Where a successful operation's time went (issue 17): `query` from its start to its first
+ * update sent (all of it for a fast-path read), `update` from then to its answer (a write's
+ * update phase, a read's write-back); undefined for a failed one.
+ */
+export interface OpPhases {
+  readonly querySeconds: number;
+  readonly updateSeconds: number | undefined;
+}
 
 /**
  * The node's Prometheus metrics (prom-client), served at GET /metrics. One registry per node
