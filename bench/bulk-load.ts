@@ -5,6 +5,7 @@
  * quorum write each); this takes seconds. It is a bench tool, not a product path: a running
  * cluster is loaded through its API or restored from a backup (`shmem restore`).
  */
+import { execFileSync } from 'node:child_process';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import type { RegisterItem } from '../src/core/types.js';
 import type { Cluster } from '../test/helpers/cluster.js';
@@ -56,6 +57,9 @@ export async function bulkLoadCluster(cluster: Cluster, count: number, valueByte
       await store.close();
     }
   }
+  // The loads were not synced (durability normal): flush them now, or the kernel's writeback of
+  // the new files runs during the first cells and competes with their fsyncs.
+  execFileSync('sync');
   for (const n of cluster.nodes) n.start();
   await cluster.waitReady();
 }
