@@ -55,6 +55,8 @@ interface Puller {
   lastError: string | undefined;
   /** When this peer's position was last written to disk (clock ms). */
   savedAtMs: number;
+  /** The position in memory is ahead of the one on disk (a deferred save). */
+  unsaved: boolean;
 }
 
 /**
@@ -98,9 +100,14 @@ export class CatchUpRunner {
     for (const l of this.links) this.startPuller(l);
   }
 
+  /** Stops every puller; positions whose save was deferred are written now (a clean stop resumes exactly where it was). */
   stop(): void {
     this.stopped = true;
-    for (const p of this.pullers.values()) this.stopPuller(p);
+    for (const p of this.pullers.values()) {
+      this.stopPuller(p);
+      const kept = p.cursor.position;
+      if (p.unsaved && kept) this.store.putIfNewer([], { peer: p.link.member, ...kept }).catch(() => undefined); // a failed write leaves the older, still true, position
+    }
     this.pullers.clear();
   }
 
@@ -157,7 +164,7 @@ export class CatchUpRunner {
     const saved = this.store.positions().find((s) => s.peer === link.member);
     const p: Puller = {
       link, cursor: new PeerCatchUp(link.member, saved ? { log: saved.log, position: saved.position } : undefined),
-      stop: new AbortController(), wake: undefined, failures: 0, lastError: undefined, savedAtMs: Number.NEGATIVE_INFINITY,
+      stop: new AbortController(), wake: undefined, failures: 0, lastError: undefined, savedAtMs: Number.NEGATIVE_INFINITY, unsaved: false,
     };
     this.pullers.set(link.member, p);
     void this.loop(p);
@@ -267,7 +274,12 @@ export class CatchUpRunner {
     const deferSave = items.length === 0 && step.tagsNext === undefined && this.clock.now() - p.savedAtMs < this.pace.positionSaveMs;
     if (items.length > 0 || (position && !deferSave)) {
       await this.store.putIfNewer(items, position);
-      if (position) p.savedAtMs = this.clock.now();
+      if (position) {
+        p.savedAtMs = this.clock.now();
+        p.unsaved = false;
+      }
+    } else if (position) {
+      p.unsaved = true;
     }
     if (items.length > 0) this.logger.debug('caught up registers from a member', { peer: p.link.member, registers: items.length });
     return items.length;

@@ -122,7 +122,7 @@ test('a node whose clients are busy takes longer to catch up than an idle one (i
   assert.ok(busy.took > idle.took * 2, `busy ${busy.took} ms, idle ${idle.took} ms`);
 });
 
-test('a replica that every write reaches itself writes its catch-up positions every positionSaveMs, not every page', async () => {
+test('a replica that every write reaches itself writes its catch-up positions every positionSaveMs, not every page, and all of them when it stops', async () => {
   const world = new World();
   const clock = world.scope('node');
   const immediate = { commitDelayMs: () => 0 };
@@ -132,7 +132,9 @@ test('a replica that every write reaches itself writes its catch-up positions ev
   const runner = new CatchUpRunner(local, [peerLink('a', a, clock, requests), peerLink('b', b, clock, requests)], silent, clock);
   // A write every 20 ms, stored by all three replicas (the update phase reached everyone).
   let seq = 0;
+  let writing = true;
   const write = (): void => {
+    if (!writing) return;
     seq += 1;
     for (const st of stores) void st.putIfNewer([{ addr: seq % 100, tag: { seq, writer: 'w.1' }, value: `v${seq}` }]);
     clock.setTimeout(write, 20);
@@ -141,7 +143,6 @@ test('a replica that every write reaches itself writes its catch-up positions ev
   runner.start();
   const seconds = 60;
   await world.run({ endMs: seconds * 1000 });
-  runner.stop();
   const pagesAsked = requests.filter((r) => r.kind === 'changes').length;
   const positionCommits = local.stats().commits - seq;
   const perPeer = Math.ceil((seconds * 1000) / CATCHUP_PACE.positionSaveMs) + 1;
@@ -153,6 +154,12 @@ test('a replica that every write reaches itself writes its catch-up positions ev
     const head = (pos.peer === 'a' ? a : b).changeLog().head;
     assert.ok(pos.position <= head && head - pos.position <= (CATCHUP_PACE.positionSaveMs / 20) + 300, `${pos.peer}: position on disk ${pos.position}, head ${head}`);
   }
+  // The writes stop; the pullers reach the heads within a poll, and a clean stop writes what the last save deferred.
+  writing = false;
+  await world.run({ endMs: world.now + 1_000 });
+  runner.stop();
+  await world.run({ endMs: world.now + 100 });
+  for (const pos of local.positions()) assert.is(pos.position, (pos.peer === 'a' ? a : b).changeLog().head, `${pos.peer}: a stopped runner leaves its position at the head`);
 });
 
 test.run();
