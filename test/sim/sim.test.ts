@@ -6,11 +6,18 @@ import { defaultSimOptions, FAULT_KINDS, simulate, type Fault } from './simulato
 
 const test = suite('deterministic simulation of real nodes');
 
+const DISK_FAULTS: ReadonlySet<string> = new Set(['wipe', 'wipe-mid-write', 'rot', 'rot-mid-write']);
+
 test('1,000 seeds (800 on 3 nodes, 200 on 5) under every fault class: linearizable, live once faults stop, queues bounded', async () => {
   for (const [nodes, count] of [[3, 800], [5, 200]] as const) {
     const r = await runSeeds({ from: 1, count, nodes, mutations: {}, faults: FAULT_KINDS, reconfigure: false, safetyOnly: false });
     assert.is(r.failed, undefined, `seed ${r.failed} (${nodes} nodes): ${r.why}\nreplay: npm run sim -- --seed ${r.failed} --nodes ${nodes} --log`);
-    for (const kind of FAULT_KINDS) assert.ok((r.totals.kinds.get(kind) ?? 0) >= count / 25, `fault ${kind} was injected (${r.totals.kinds.get(kind) ?? 0} times)`);
+    // Disk faults (wipes, rotten registers) go one at a time and wait while any register is
+    // damaged or a wipe is being recovered (simulator.ts), so they come about half as often.
+    for (const kind of FAULT_KINDS) {
+      const bar = DISK_FAULTS.has(kind) ? count / 50 : count / 25;
+      assert.ok((r.totals.kinds.get(kind) ?? 0) >= bar, `fault ${kind} was injected (${r.totals.kinds.get(kind) ?? 0} times, at least ${bar} expected)`);
+    }
     assert.ok(r.totals.wipes >= count / 20, 'wiped data dirs were exercised');
     assert.ok(r.totals.ok > r.totals.ops * 0.8, `most operations completed (${r.totals.ok} of ${r.totals.ops})`);
     assert.ok(r.totals.queues > 0, 'queues were measured');
