@@ -55,6 +55,11 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       CREATE TABLE catchup (peer TEXT PRIMARY KEY, log TEXT NOT NULL, position INTEGER NOT NULL) STRICT;`);
     db.prepare('UPDATE registers SET changed_ms = ?').run(Date.now());
   },
+  // Version 4: the feed reads an append-only change log instead of an index on change, whose
+  // deletes dirtied a random page per write (docs/catch-up.md, "The change log on disk").
+  (db) => db.exec(`CREATE TABLE change_log (change INTEGER PRIMARY KEY, addr INTEGER NOT NULL) STRICT;
+    INSERT INTO change_log (change, addr) SELECT change, addr FROM registers ORDER BY change;
+    DROP INDEX registers_by_change;`),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -73,6 +78,20 @@ interface Pending {
 
 interface TagRow { seq: number; writer: string; value_bytes: number; value_crc: number; row_crc: number }
 interface ChangeRow extends TagRow { addr: number; change: number; changed_ms: number }
+/** A change log entry and its address's row (null columns: the row is gone). */
+type LogEntryRow = { entry: number } & ({ [K in keyof ChangeRow]: ChangeRow[K] } | { [K in keyof ChangeRow]: null });
+
+/** How the change log is read and pruned (docs/catch-up.md, "The change log on disk"). Tests shrink them to reach the edges. */
+export interface ChangeLogTuning {
+  /** Entries a feed page may examine beyond its limit: a bound on the stale entries it walks past. */
+  readonly feedStaleScan: number;
+  /** Stale entries kept before commits start pruning: at least this many, or one per address. */
+  readonly staleMin: number;
+  /** Entries one commit's prune examines per item it stores (plus one more item's worth), at most pruneChunk. */
+  readonly prunePerItem: number;
+  readonly pruneChunk: number;
+}
+export const CHANGE_LOG_TUNING: ChangeLogTuning = { feedStaleScan: 4096, staleMin: 10_000, prunePerItem: 4, pruneChunk: 256 };
 interface ValueRow extends TagRow { value: string | null }
 
 /** A value size no budget reaches: "include this value whatever its size". */
@@ -101,7 +120,14 @@ export class SqliteStore implements RegisterStore {
   private readonly selectTags: Database.Statement<[number, number], TagRow & { addr: number }>;
   private readonly selectTagsBefore: Database.Statement<[number, number], TagRow & { addr: number }>;
   private readonly upsert: Database.Statement<[number, number, string, string | null, number, number, number, number, number]>;
-  private readonly selectChanges: Database.Statement<[number, number], ChangeRow>;
+  private readonly selectChanges: Database.Statement<[number, number], LogEntryRow>;
+  private readonly appendLog: Database.Statement<[number, number]>;
+  private readonly selectPrunable: Database.Statement<[number, number, number], { entry: number; stale: number }>;
+  private readonly deleteLogEntry: Database.Statement<[number]>;
+  /** Log entries whose address has a later change (or no row): kept until a prune deletes them. */
+  private stale = 0;
+  /** Where the next prune starts examining the log (wraps to the start at the head). */
+  private pruneAfter = 0;
   private readonly savePosition: Database.Statement<[string, string, number]>;
   /** The largest change stamped (the change sequence's head), and the log id that names the sequence. */
   private head = 0;
@@ -129,7 +155,7 @@ export class SqliteStore implements RegisterStore {
   /** Told when commits start failing or succeed again (log once per change, readiness). */
   onHealthChange: (health: StoreHealth) => void = () => {};
 
-  constructor(dataDir: string, durability: Durability = 'full') {
+  constructor(dataDir: string, durability: Durability = 'full', private readonly tuning: ChangeLogTuning = CHANGE_LOG_TUNING) {
     makeDirs(dataDir);
     this.path = join(dataDir, DB_FILE);
     this.db = new Database(this.path, sqliteAddonOptions());
@@ -148,22 +174,34 @@ export class SqliteStore implements RegisterStore {
       'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value, ' +
       'value_bytes = excluded.value_bytes, value_crc = excluded.value_crc, row_crc = excluded.row_crc, change = excluded.change, changed_ms = excluded.changed_ms',
     );
-    this.selectChanges = this.db.prepare(`SELECT addr, ${columns}, change, changed_ms FROM registers WHERE change > ? ORDER BY change LIMIT ?`);
+    // Every entry after the position, with its address's row; the row is given out only when its change is the entry's.
+    this.selectChanges = this.db.prepare(`SELECT l.change AS entry, r.addr, ${columns.split(', ').map((c) => `r.${c}`).join(', ')}, r.change, r.changed_ms
+      FROM change_log l LEFT JOIN registers r ON r.addr = l.addr WHERE l.change > ? ORDER BY l.change LIMIT ?`);
+    this.appendLog = this.db.prepare('INSERT INTO change_log (change, addr) VALUES (?, ?)');
+    this.selectPrunable = this.db.prepare(`SELECT l.change AS entry, (r.change IS NULL OR r.change <> l.change) AS stale
+      FROM change_log l LEFT JOIN registers r ON r.addr = l.addr WHERE l.change > ? AND l.change < ? ORDER BY l.change LIMIT ?`);
+    this.deleteLogEntry = this.db.prepare('DELETE FROM change_log WHERE change = ?');
     this.savePosition = this.db.prepare('INSERT INTO catchup (peer, log, position) VALUES (?, ?, ?) ON CONFLICT(peer) DO UPDATE SET log = excluded.log, position = excluded.position');
-    this.head = (this.db.prepare('SELECT max(change) AS h FROM registers').get() as { h: number | null }).h ?? 0;
+    this.head = (this.db.prepare('SELECT max(change) AS h FROM change_log').get() as { h: number | null }).h ?? 0;
     this.log = this.getMeta('change_log') ?? this.renewChangeLog();
     // One scan at open; kept up to date by every commit after that (status is polled often).
     this.addresses = (this.db.prepare('SELECT count(*) AS n FROM registers').get() as { n: number }).n;
+    this.pruneAfter = Number(this.getMeta('prune_after') ?? 0);
+    if (!Number.isSafeInteger(this.pruneAfter) || this.pruneAfter < 0) this.pruneAfter = 0; // a damaged hint: start over
+    this.stale = Math.max(0, (this.db.prepare('SELECT count(*) AS n FROM change_log').get() as { n: number }).n - this.addresses);
     const top = this.db.prepare('SELECT seq, writer FROM registers ORDER BY seq DESC, writer DESC LIMIT 1').get() as Tag | undefined;
     this.highestTag = top ? { seq: top.seq, writer: top.writer } : null;
     for (const { addr } of this.db.prepare('SELECT addr FROM damaged').all() as { addr: number }[]) this.damaged.add(addr);
     this.commitBatch = this.db.transaction((batch: readonly Pending[]) => {
       let added = 0;
       const nowMs = Date.now();
+      let items = 0;
       for (const p of batch) {
+        items += p.items.length;
         for (const item of p.items) if (this.applyOne(item, nowMs)) added += 1;
         if (p.position) this.savePosition.run(p.position.peer, p.position.log, p.position.position);
       }
+      if (this.stale > Math.max(this.tuning.staleMin, this.addresses + added)) this.pruneLog(items);
       return added;
     });
   }
@@ -252,30 +290,42 @@ export class SqliteStore implements RegisterStore {
       let full = false;
       const nowMs = Date.now();
       let examined = 0;
-      for (const row of this.selectChanges.iterate(since, limit)) {
+      let given = 0;
+      const examineMax = limit + this.tuning.feedStaleScan;
+      for (const entry of this.selectChanges.iterate(since, examineMax)) {
         examined += 1;
+        if (entry.change !== entry.entry) {
+          // Stale: its address changed again later (or its row is gone); the row comes at its own entry.
+          last = entry.entry;
+          continue;
+        }
+        const row = entry as ChangeRow & { entry: number };
         if (valueBytesMax !== null && items.length > 0 && bytes + Math.max(0, row.value_bytes) > valueBytesMax) {
           full = true;
           break;
         }
         oldestAgeMs ??= Math.max(0, nowMs - row.changed_ms);
         last = row.change;
+        given += 1;
         // Never given out: a register that fails its checksum (its repair stamps a new change).
         if (this.damaged.has(row.addr) || !this.rowIntact(row.addr, row)) {
           if (valueBytesMax !== null) throw this.damagedInPage(row.addr);
+          if (given === limit) break;
           continue;
         }
         const tag = { seq: row.seq, writer: row.writer };
         if (valueBytesMax === null) {
           items.push({ addr: row.addr, tag, value: null });
+          if (given === limit) break;
           continue;
         }
         const v = this.selectValue.get(ANY_SIZE, row.addr)!;
         if (!this.rowIntact(row.addr, v) || !this.valueIntact(row.addr, v)) throw this.damagedInPage(row.addr);
         items.push({ addr: row.addr, tag: { seq: v.seq, writer: v.writer }, value: v.value });
         bytes += Math.max(0, row.value_bytes);
+        if (given === limit) break;
       }
-      if (examined === limit) full = true;
+      if (given === limit || examined === examineMax) full = true;
       return { items, next: full ? last : null, head: this.head, log: this.log, oldestAgeMs };
     });
   }
@@ -320,7 +370,10 @@ export class SqliteStore implements RegisterStore {
         for (const a of addrs) {
           remove.run(a);
           this.head += 1;
-          restamp.run(this.head, nowMs, a);
+          if (restamp.run(this.head, nowMs, a).changes > 0) {
+            this.appendLog.run(this.head, a);
+            this.stale += 1;
+          }
         }
       })();
     });
@@ -335,6 +388,15 @@ export class SqliteStore implements RegisterStore {
   setMeta(key: string, value: string): void {
     this.guard(() => this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
       .run(key, value));
+  }
+
+  /** setMeta for a hint that may be lost: a failing disk does not stop a close. */
+  private trySetMeta(key: string, value: string): void {
+    try {
+      this.setMeta(key, value);
+    } catch {
+      // Only a hint.
+    }
   }
 
   stats(): StoreStats {
@@ -353,6 +415,8 @@ export class SqliteStore implements RegisterStore {
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.pending.length > 0) this.flush();
+    // Where pruning goes on after a restart (a crash starts it over from the log's start: only slower).
+    if (this.pruneAfter > 0) this.trySetMeta('prune_after', String(this.pruneAfter));
     this.closed = true;
     this.db.close();
   }
@@ -398,8 +462,28 @@ export class SqliteStore implements RegisterStore {
     // A rolled-back transaction leaves the head ahead of what is stored: gaps are harmless, going back is not.
     this.head += 1;
     this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value, bytes, vcrc, rowChecksum(item.addr, item.tag.seq, item.tag.writer, bytes, vcrc), this.head, nowMs);
+    this.appendLog.run(this.head, item.addr);
+    if (row !== undefined) this.stale += 1; // its previous entry
     if (this.highestTag === null || compareTags(item.tag, this.highestTag) > 0) this.highestTag = item.tag;
     return row === undefined;
+  }
+
+  /**
+   * Deletes the stale entries among the next few after the prune cursor, inside the commit's
+   * transaction: a few per item the commit stores, so a lone write pays a few row lookups, not
+   * a chunk's. The cursor walks the log and wraps, so the entries it reaches next are those
+   * pruned longest ago (the most likely stale). Never the newest entry: the head is read back
+   * from it at open.
+   */
+  private pruneLog(items: number): void {
+    const budget = Math.min(this.tuning.pruneChunk, this.tuning.prunePerItem * (items + 1));
+    let examined = 0;
+    for (const e of this.selectPrunable.all(this.pruneAfter, this.head, budget)) {
+      examined += 1;
+      this.pruneAfter = e.entry;
+      if (e.stale === 1 && this.deleteLogEntry.run(e.entry).changes > 0) this.stale -= 1;
+    }
+    if (examined < budget) this.pruneAfter = 0; // the end: start over
   }
 
   private scheduleFlush(): void {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ValueWant } from '../../src/core/types.js';
-import { DB_FILE, SCHEMA_VERSION, SqliteStore } from '../../src/storage/sqlite-store.js';
+import { CHANGE_LOG_TUNING, DB_FILE, SCHEMA_VERSION, SqliteStore } from '../../src/storage/sqlite-store.js';
 import { tempDir } from '../helpers/cluster.js';
 
 const test = suite('sqlite store (real SQLite files)');
@@ -288,6 +288,136 @@ test('the tags-only feed leaves out a damaged register; the feed with values ref
   assert.is(page.next, null, 'the damaged row is passed over, not waited for');
   assert.throws(() => t.changes(0, 10, 1024), /failed its checksum/);
   await t.close();
+});
+
+/** Every page of the tags-only feed from `since` to the head, `limit` at a time: [addr, seq] in order, and how many pages. */
+const { feedStaleScan: FEED_STALE_SCAN, staleMin: LOG_STALE_MIN } = CHANGE_LOG_TUNING;
+
+function walkFeed(s: SqliteStore, since: number, limit: number): { got: [number, number][]; pages: number } {
+  const got: [number, number][] = [];
+  let pages = 0;
+  for (let at: number | null = since; at !== null; pages++) {
+    const page = s.changes(at, limit, null);
+    got.push(...page.items.map((i): [number, number] => [i.addr, i.tag.seq]));
+    at = page.next;
+  }
+  return { got, pages };
+}
+
+/** What the feed must give after `since`, read from the rows themselves: each row at its latest change, in change order. */
+function expectedFeed(since: number): [number, number][] {
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  try {
+    return (db.prepare('SELECT addr, seq FROM registers WHERE change > ? ORDER BY change').all(since) as { addr: number; seq: number }[]).map((r) => [r.addr, r.seq]);
+  } finally {
+    db.close();
+  }
+}
+
+function logEntries(): number {
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM change_log').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+test('under many rewrites the change log is pruned, and the feed still gives every row once, at its latest change, from any position', async () => {
+  const s = new SqliteStore(dir, 'normal');
+  const addrs = 40;
+  let x = 12345;
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648);
+  let seq = 0;
+  let most = 0;
+  for (let commit = 0; commit < 600; commit++) {
+    await s.putIfNewer(Array.from({ length: 50 }, () => item(next() % addrs, ++seq, 'w', `v${seq}`)));
+    most = Math.max(most, logEntries());
+  }
+  const head = s.changeLog().head;
+  assert.is(head, 30_000, 'every write stamped a change');
+  assert.ok(most <= addrs + LOG_STALE_MIN + 50 + 1, `the log stays near addresses + ${LOG_STALE_MIN} stale entries (at most ${most})`);
+  for (const since of [0, 1, 17, head - 20_001, head - 9_000, head - 300, head - 41, head - 1, head]) {
+    for (const limit of [1, 7, 1000]) {
+      assert.equal(walkFeed(s, since, limit).got, expectedFeed(since), `from ${since}, ${limit} a page`);
+    }
+  }
+  await s.close();
+  const again = new SqliteStore(dir, 'normal');
+  assert.is(again.changeLog().head, head, 'the head is read back after a reopen, pruned log and all');
+  await again.putIfNewer([item(3, ++seq, 'w', 'after')]);
+  assert.is(again.changeLog().head, head + 1);
+  assert.equal(walkFeed(again, head, 10).got, [[3, seq]]);
+  await again.close();
+});
+
+test('a run of stale log entries longer than one page\'s scan gives empty pages that move on, not a long scan', async () => {
+  const s = new SqliteStore(dir, 'normal');
+  const run = FEED_STALE_SCAN + 500;
+  await s.putIfNewer([item(9, 1, 'w', 'nine')]);
+  await s.putIfNewer(Array.from({ length: run }, (_, k) => item(1, k + 1, 'w', `one-${k}`)));
+  await s.putIfNewer([item(2, 1, 'w', 'two')]);
+  const first = s.changes(1, 10, null);
+  assert.equal(first.items, [], 'only stale entries in reach');
+  assert.is(first.next, 1 + 10 + FEED_STALE_SCAN, 'the page says where it stopped');
+  assert.equal(walkFeed(s, 0, 10), { got: [[9, 1], [1, run], [2, 1]], pages: 2 });
+  assert.equal(walkFeed(s, 1, 10).got, [[1, run], [2, 1]]);
+  await s.close();
+});
+
+test('pruning never deletes the newest log entry, so a reopen finds the head even when its row is gone', async () => {
+  const tuning = { feedStaleScan: 10, staleMin: 0, prunePerItem: 1000, pruneChunk: 1000 };
+  let s = new SqliteStore(dir, 'normal', tuning);
+  await s.putIfNewer(Array.from({ length: 50 }, (_, k) => item(1, k + 1, 'w', 'one')));
+  assert.is(logEntries(), 1, 'the commit pruned the 49 stale entries of address 1');
+  await s.putIfNewer([item(3, 1, 'w', 'three')]);
+  await s.putIfNewer([item(2, 1, 'w', 'two')]);
+  const head = s.changeLog().head;
+  await s.close();
+  const db = new Database(join(dir, DB_FILE));
+  db.prepare('DELETE FROM registers WHERE addr IN (2, 3)').run(); // rows lost on disk: their entries are stale now
+  db.prepare("INSERT INTO meta VALUES ('prune_after', 'not a number') ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(); // a damaged hint
+  db.close();
+  s = new SqliteStore(dir, 'normal', tuning);
+  await s.putIfNewer([], { peer: 'p:1', log: 'l', position: 1 }); // a commit: it prunes
+  assert.is(logEntries(), 2, 'the entry of address 3 is pruned, the newest entry is kept');
+  await s.close();
+  s = new SqliteStore(dir, 'normal', tuning);
+  assert.is(s.changeLog().head, head, 'the head does not go back (a change number is never stamped twice)');
+  assert.equal(walkFeed(s, 0, 10).got, [[1, 50]]);
+  await s.close();
+});
+
+test('a version-3 database is migrated to the change log: the feed gives the same rows in the same order', async () => {
+  const db = new Database(join(dir, DB_FILE));
+  db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE registers (addr INTEGER PRIMARY KEY, seq INTEGER NOT NULL, writer TEXT NOT NULL, value TEXT,
+      value_bytes INTEGER NOT NULL DEFAULT 0, value_crc INTEGER NOT NULL DEFAULT 0, row_crc INTEGER NOT NULL DEFAULT 0,
+      change INTEGER NOT NULL DEFAULT 0, changed_ms INTEGER NOT NULL DEFAULT 0) STRICT;
+    CREATE TABLE damaged (addr INTEGER PRIMARY KEY) STRICT;
+    CREATE INDEX registers_by_change ON registers (change);
+    CREATE TABLE catchup (peer TEXT PRIMARY KEY, log TEXT NOT NULL, position INTEGER NOT NULL) STRICT;
+    INSERT INTO meta VALUES ('change_log', '00000000000000aa');`);
+  db.pragma('user_version = 3');
+  db.close();
+  // Rows with their checksums, as schema 3 wrote them: written by a store, then moved back to schema 3.
+  const writer = new SqliteStore(join(dir, 'v4'));
+  await writer.putIfNewer([item(5, 1, 'w', 'five'), item(2, 1, 'w', 'two'), item(7, 1, 'w', 'seven')]);
+  await writer.putIfNewer([item(5, 2, 'w', 'five again')]);
+  await writer.close();
+  const v3 = new Database(join(dir, DB_FILE));
+  v3.exec(`ATTACH '${join(dir, 'v4', DB_FILE)}' AS v4; INSERT INTO registers SELECT * FROM v4.registers; DETACH v4;`);
+  v3.close();
+  const s = new SqliteStore(dir);
+  assert.equal(s.changeLog(), { log: '00000000000000aa', head: 4 }, 'the same log and head');
+  assert.equal(walkFeed(s, 0, 10).got, [[2, 1], [7, 1], [5, 2]]);
+  assert.equal(walkFeed(s, 2, 1).got, [[7, 1], [5, 2]]);
+  await s.putIfNewer([item(2, 2, 'w', 'two again')]);
+  assert.equal(walkFeed(s, 0, 10).got, [[7, 1], [5, 2], [2, 2]]);
+  const indexes = (s as unknown as { db: Database.Database }).db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'registers_by_change'").all();
+  assert.equal(indexes, [], 'the index is gone');
+  assert.is(s.quickCheck(), null);
+  await s.close();
 });
 
 test.run();
