@@ -17,8 +17,9 @@ export type Phase = 'query' | 'update';
  */
 export type Effect =
   /**
-   * `values`: the op needs the members' values (a read); false when tags suffice (a write's
-   * query phase), so a big value does not travel back from every member for nothing.
+   * `values`: whether these members answer with their values or only their tags. A write's
+   * query needs tags only; a read asks one member for its value and the others for tags
+   * (docs/reads.md), so a big value does not travel back from every member for nothing.
    */
   | { readonly type: 'send-query'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly addr: Addr; readonly values: boolean }
   | { readonly type: 'send-update'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly item: RegisterItem }
@@ -39,6 +40,8 @@ export interface ProtocolMutations {
   readonly quorumOverride?: number;
   /** A write after one that failed past its update takes its tag only from the query (seed 8320's bug). */
   readonly reuseFailedWriteTags?: boolean;
+  /** A read whose value came with an older tag than the quorum's newest returns it under the newest, without fetching the newest value. */
+  readonly readValueOfOlderTag?: boolean;
 }
 
 /** One member set whose quorum a phase needs. */
@@ -76,8 +79,21 @@ export interface CoordinatorConfig {
   readonly mutations?: ProtocolMutations;
 }
 
+/**
+ * A read's query round. `best` holds the newest tag answered (its value may be unknown: most
+ * members answer tags only); `valued` the newest pair whose value came with it; `askedValues`
+ * the members whose value requests are still out.
+ */
+interface ReadState {
+  kind: 'read'; addr: Addr; phase: Phase; tracker: JointQuorumTracker; refusals: string[];
+  replies: Map<MemberId, Versioned>; best: Versioned; valued?: Versioned; own?: Versioned;
+  askedValues: Set<MemberId>;
+  /** The quorum answered, but no value of its newest tag came yet: fetching it. */
+  fetching: boolean;
+}
+
 type OpState =
-  | { kind: 'read'; addr: Addr; phase: Phase; tracker: JointQuorumTracker; replies: Versioned[]; best: Versioned; refusals: string[]; own?: Versioned }
+  | ReadState
   | { kind: 'write'; addr: Addr; value: string; phase: Phase | 'queued'; tracker: JointQuorumTracker; best: Versioned; item?: RegisterItem; refusals: string[] };
 
 /**
@@ -131,11 +147,8 @@ export class Coordinator {
       if (op.phase === 'queued') continue; // it starts under the new sets when its turn comes
       effects.push({ type: 'cancel', opId, phase: op.phase });
       if (op.phase === 'query') {
-        if (op.kind === 'read') {
-          op.replies = [];
-          op.own = undefined;
-        }
-        effects.push({ type: 'send-query', opId, to: this.targets, addr: op.addr, values: op.kind === 'read' });
+        if (op.kind === 'read') effects.push(...this.startReadQuery(opId, op));
+        else effects.push({ type: 'send-query', opId, to: this.targets, addr: op.addr, values: false });
       } else {
         const item: RegisterItem = op.kind === 'write' ? op.item! : { addr: op.addr, tag: op.best.tag, value: op.best.value };
         effects.push({ type: 'send-update', opId, to: this.targets, item });
@@ -167,10 +180,30 @@ export class Coordinator {
   /** Starts a linearizable read of `addr`. */
   read(opId: OpId, addr: Addr): Effect[] {
     assert(!this.ops.has(opId), `duplicate op id ${opId}`);
-    this.ops.set(opId, {
-      kind: 'read', addr, phase: 'query', tracker: this.tracker(), replies: [], best: INITIAL, refusals: [],
-    });
-    return [{ type: 'send-query', opId, to: this.targets, addr, values: true }];
+    const op: ReadState = {
+      kind: 'read', addr, phase: 'query', tracker: this.tracker(), refusals: [],
+      replies: new Map(), best: INITIAL, askedValues: new Set(), fetching: false,
+    };
+    this.ops.set(opId, op);
+    return this.startReadQuery(opId, op);
+  }
+
+  /**
+   * A read's query round, from nothing: its value from one member (this node's own replica
+   * when it is one: no wire), tags from the others.
+   */
+  private startReadQuery(opId: OpId, op: ReadState): Effect[] {
+    op.replies = new Map();
+    op.best = INITIAL;
+    op.valued = undefined;
+    op.own = undefined;
+    op.fetching = false;
+    const source = this.targets.includes(this.config.self) ? this.config.self : this.targets[0]!;
+    op.askedValues = new Set([source]);
+    const others = this.targets.filter((m) => m !== source);
+    const effects: Effect[] = [{ type: 'send-query', opId, to: [source], addr: op.addr, values: true }];
+    if (others.length > 0) effects.push({ type: 'send-query', opId, to: others, addr: op.addr, values: false });
+    return effects;
   }
 
   /** Starts a linearizable write of `value` to `addr` (queued behind earlier writes here). */
@@ -188,18 +221,59 @@ export class Coordinator {
     return this.startWrite(opId);
   }
 
-  /** A member answered a query of `opId` with its stored pair. */
-  onQueryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number): Effect[] {
+  /**
+   * A member answered a query of `opId` with its stored pair; `withValue`: it was asked for
+   * its value (else `stored.value` means nothing).
+   */
+  onQueryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number, withValue = true): Effect[] {
     const op = this.ops.get(opId);
     if (!op || op.phase !== 'query' || !this.counts(from, rank)) return []; // late, duplicated, or not counted now
+    if (op.kind === 'read') return this.onReadQueryReply(opId, op, from, stored, withValue);
     if (!op.tracker.answer(from)) return [];
     op.best = maxVersioned(op.best, stored);
-    if (op.kind === 'read') {
-      op.replies.push(stored);
-      if (from === this.config.self) op.own = stored;
+    return op.tracker.state === 'reached' ? this.startWriteUpdate(opId, op) : [];
+  }
+
+  /**
+   * Every answer is the member's state at a moment during the read, so a value fetched after
+   * the quorum answered may replace that member's tag-only answer (docs/reads.md).
+   */
+  private onReadQueryReply(opId: OpId, op: ReadState, from: MemberId, stored: Versioned, withValue: boolean): Effect[] {
+    const valued = withValue && op.askedValues.delete(from);
+    if (op.fetching) {
+      if (!valued) return []; // a tag-only answer after the quorum adds nothing
+      this.noteReadAnswer(op, from, stored, true);
+      if (op.valued && tagsEqual(op.valued.tag, op.best.tag)) return this.finishReadQuery(opId, op);
+      if (op.askedValues.size > 0) return [];
+      // Every member asked answered an older pair than the newest seen (it lost it): start over.
+      return [{ type: 'cancel', opId, phase: 'query' }, ...this.startReadQuery(opId, op)];
     }
+    if (!op.tracker.answer(from)) return [];
+    this.noteReadAnswer(op, from, stored, valued);
     if (op.tracker.state !== 'reached') return [];
-    return op.kind === 'read' ? this.finishReadQuery(opId, op) : this.startWriteUpdate(opId, op);
+    if (op.valued && tagsEqual(op.valued.tag, op.best.tag)) return this.finishReadQuery(opId, op);
+    if (this.config.mutations?.readValueOfOlderTag && op.valued) {
+      op.valued = { tag: op.best.tag, value: op.valued.value };
+      return this.finishReadQuery(opId, op);
+    }
+    // No member has ever stored a pair here: the initial value is known without asking.
+    if (tagsEqual(op.best.tag, INITIAL.tag)) {
+      op.valued = INITIAL;
+      return this.finishReadQuery(opId, op);
+    }
+    // Fetch the newest tag's value from the members that answered it (the value source, if still out, may answer first).
+    op.fetching = true;
+    const holders = [...op.replies].filter(([, v]) => tagsEqual(v.tag, op.best.tag)).map(([m]) => m);
+    for (const m of holders) op.askedValues.add(m);
+    return [{ type: 'send-query', opId, to: holders, addr: op.addr, values: true }];
+  }
+
+  private noteReadAnswer(op: ReadState, from: MemberId, stored: Versioned, valued: boolean): void {
+    op.replies.set(from, stored);
+    op.best = maxVersioned(op.best, stored);
+    if (!valued) return;
+    op.valued = op.valued ? maxVersioned(op.valued, stored) : stored;
+    if (from === this.config.self) op.own = stored;
   }
 
   /** A member acknowledged (stored or ignored as stale) the update of `opId`. */
@@ -263,8 +337,10 @@ export class Coordinator {
     return [{ type: 'send-query', opId, to: this.targets, addr: op.addr, values: false }];
   }
 
-  private finishReadQuery(opId: OpId, op: Extract<OpState, { kind: 'read' }>): Effect[] {
-    const agreed = op.replies.every((r) => tagsEqual(r.tag, op.best.tag));
+  /** The quorum answered and `op.valued` holds the newest tag's value. */
+  private finishReadQuery(opId: OpId, op: ReadState): Effect[] {
+    op.best = op.valued!;
+    const agreed = [...op.replies.values()].every((r) => tagsEqual(r.tag, op.best.tag));
     const m = this.config.mutations;
     const selfHasMax = m?.fastPathWhenSelfHasMax === true && op.own !== undefined && tagsEqual(op.own.tag, op.best.tag);
     if (agreed || m?.readWithoutWriteBack || selfHasMax) {

@@ -114,8 +114,8 @@ export class Runtime implements ChannelSink {
     for (const ch of this.channels.values()) ch.close();
   }
 
-  queryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number): void {
-    this.execute(this.coordinator.onQueryReply(opId, from, stored, rank));
+  queryReply(opId: OpId, from: MemberId, stored: Versioned, rank: number | undefined, withValue: boolean): void {
+    this.execute(this.coordinator.onQueryReply(opId, from, stored, rank, withValue));
   }
 
   updateAck(opId: OpId, from: MemberId, rank?: number): void {

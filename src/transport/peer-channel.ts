@@ -4,9 +4,12 @@ import { isUnavailable, type Addr, type MemberId, type RegisterItem, type Versio
 import { realClock, realRandom, type Clock, type Random, type Timer } from '../platform/clock.js';
 import { PeerAnswerError, PeerRefusedError, type PeerLink } from './peer-link.js';
 
-/** Where a channel delivers what its member answered; `rank`: the configuration state it was asked and answered under. */
+/**
+ * Where a channel delivers what its member answered; `rank`: the configuration state it was
+ * asked and answered under; `withValue`: whether the value was asked for (else only the tag means anything).
+ */
 export interface ChannelSink {
-  queryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number): void;
+  queryReply(opId: OpId, from: MemberId, stored: Versioned, rank: number | undefined, withValue: boolean): void;
   updateAck(opId: OpId, from: MemberId, rank?: number): void;
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
 }
@@ -165,7 +168,7 @@ export class PeerChannel {
             if (this.isLive(r)) this.retryLater(r);
             return;
           }
-          if (this.settle(r)) this.sink.queryReply(r.opId, this.member, a as Versioned, rank);
+          if (this.settle(r)) this.sink.queryReply(r.opId, this.member, a as Versioned, rank, r.withValues);
         });
       } else {
         await this.link.update(reqs.map((r) => r.item!), signal, rank);

@@ -31,27 +31,80 @@ test('a write asks every member for tags only, then sends seq+1 with its writer 
   assert.is(co.inFlight, 0);
 });
 
-test('a read whose quorum agrees resolves in one round (fast path)', () => {
+test('a read asks its own replica for the value and the others for tags; a quorum that agrees resolves in one round (fast path)', () => {
   const co = coordinator();
-  assert.equal(co.read(1, 3), [{ type: 'send-query', opId: 1, to: M, addr: 3, values: true }]);
-  co.onQueryReply(1, 'b', pair(2, 'b.1', 'v'));
-  assert.equal(co.onQueryReply(1, 'c', pair(2, 'b.1', 'v')), [
+  assert.equal(co.read(1, 3), [
+    { type: 'send-query', opId: 1, to: ['a'], addr: 3, values: true },
+    { type: 'send-query', opId: 1, to: ['b', 'c'], addr: 3, values: false },
+  ]);
+  co.onQueryReply(1, 'a', pair(2, 'b.1', 'v'), undefined, true);
+  assert.equal(co.onQueryReply(1, 'c', pair(2, 'b.1', null), undefined, false), [
     { type: 'cancel', opId: 1, phase: 'query' },
     { type: 'resolve', opId: 1, result: { kind: 'read', addr: 3, value: 'v', tag: { seq: 2, writer: 'b.1' }, fastPath: true } },
   ]);
 });
 
-test('a read that sees disagreeing tags writes the newest pair back and resolves only after a quorum acknowledged it', () => {
+test('a read that sees disagreeing tags fetches the newest value, writes it back and resolves only after a quorum acknowledged it', () => {
   const co = coordinator();
   co.read(1, 3);
-  co.onQueryReply(1, 'a', INITIAL);
-  assert.equal(co.onQueryReply(1, 'c', pair(1, 'c.1', 'new')), [
+  co.onQueryReply(1, 'a', INITIAL, undefined, true);
+  assert.equal(co.onQueryReply(1, 'c', pair(1, 'c.1', null), undefined, false), [
+    { type: 'send-query', opId: 1, to: ['c'], addr: 3, values: true },
+  ], 'the newest tag came without its value: ask its holder');
+  assert.equal(co.onQueryReply(1, 'b', INITIAL, undefined, false), [], 'a tag-only answer after the quorum adds nothing');
+  assert.equal(co.onQueryReply(1, 'c', pair(1, 'c.1', 'new'), undefined, true), [
     { type: 'cancel', opId: 1, phase: 'query' },
     { type: 'send-update', opId: 1, to: M, item: { addr: 3, tag: { seq: 1, writer: 'c.1' }, value: 'new' } },
   ]);
-  assert.equal(co.onQueryReply(1, 'b', INITIAL), [], 'a late phase-1 answer is ignored');
   assert.equal(co.onUpdateAck(1, 'a'), []);
   assert.equal(types(co.onUpdateAck(1, 'b')), ['cancel', 'resolve']);
+});
+
+test("a value that came with a tag-only answer is never returned: the value is fetched", () => {
+  const co = coordinator();
+  co.read(1, 3);
+  co.onQueryReply(1, 'b', pair(3, 'b.1', 'not asked for'), undefined, false);
+  assert.equal(co.onQueryReply(1, 'a', pair(2, 'a.1', 'old'), undefined, true), [
+    { type: 'send-query', opId: 1, to: ['b'], addr: 3, values: true },
+  ]);
+  const done = co.onQueryReply(1, 'b', pair(3, 'b.1', 'three'), undefined, true);
+  assert.equal(done.at(-1), { type: 'send-update', opId: 1, to: M, item: { addr: 3, tag: { seq: 3, writer: 'b.1' }, value: 'three' } });
+});
+
+test("when two tag-only answers make the quorum first, the own replica's late value of the same tag completes the read", () => {
+  const co = coordinator();
+  co.read(1, 3);
+  co.onQueryReply(1, 'b', pair(2, 'b.1', null), undefined, false);
+  assert.equal(co.onQueryReply(1, 'c', pair(2, 'b.1', null), undefined, false), [
+    { type: 'send-query', opId: 1, to: ['b', 'c'], addr: 3, values: true },
+  ]);
+  assert.equal(co.onQueryReply(1, 'a', pair(2, 'b.1', 'v'), undefined, true), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'resolve', opId: 1, result: { kind: 'read', addr: 3, value: 'v', tag: { seq: 2, writer: 'b.1' }, fastPath: true } },
+  ]);
+});
+
+test('a fetch answered only with older pairs than the newest tag seen starts the query round over', () => {
+  const co = coordinator();
+  co.read(1, 3);
+  co.onQueryReply(1, 'b', pair(5, 'b.1', null), undefined, false);
+  co.onQueryReply(1, 'c', pair(4, 'c.1', null), undefined, false);
+  assert.equal(co.onQueryReply(1, 'a', pair(4, 'c.1', 'four'), undefined, true), [], 'a was asked for its value and answered an older tag; b is fetched');
+  assert.equal(co.onQueryReply(1, 'b', pair(1, 'x.1', 'lost'), undefined, true), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'send-query', opId: 1, to: ['a'], addr: 3, values: true },
+    { type: 'send-query', opId: 1, to: ['b', 'c'], addr: 3, values: false },
+  ]);
+});
+
+test('an address no member ever stored reads as null without a fetch, even before the own replica answers', () => {
+  const co = coordinator();
+  co.read(1, 3);
+  co.onQueryReply(1, 'b', INITIAL, undefined, false);
+  assert.equal(co.onQueryReply(1, 'c', INITIAL, undefined, false), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'resolve', opId: 1, result: { kind: 'read', addr: 3, value: null, tag: INITIAL.tag, fastPath: true } },
+  ]);
 });
 
 test('two writes to one address through one coordinator are serialised: the second starts when the first ends', () => {
@@ -169,7 +222,8 @@ test('learning a newer configuration restarts every phase in flight under it, co
     { type: 'cancel', opId: 1, phase: 'update' },
     { type: 'send-update', opId: 1, to: FIVE, item: { addr: 3, tag: { seq: 1, writer: 'a.1' }, value: 'x' } },
     { type: 'cancel', opId: 2, phase: 'query' },
-    { type: 'send-query', opId: 2, to: FIVE, addr: 4, values: true },
+    { type: 'send-query', opId: 2, to: ['a'], addr: 4, values: true },
+    { type: 'send-query', opId: 2, to: ['b', 'c', 'd', 'e'], addr: 4, values: false },
   ]);
   assert.equal(co.onUpdateAck(1, 'b'), [], "a's acknowledgement was counted under the old set; the new round starts from none");
   co.onUpdateAck(1, 'd');

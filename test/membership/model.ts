@@ -227,7 +227,7 @@ class Model {
             const rank = this.m.answersOutliveStates ? undefined : stateRank(sentUnder); // served only under the sender's state (or as if, when retired and broken)
             if (e.type === 'send-query') {
               const pair = t.regs.get(e.addr) ?? INITIAL;
-              return () => { if (n.coord === coord) this.exec(n, coord.onQueryReply(e.opId, to, pair, rank)); };
+              return () => { if (n.coord === coord) this.exec(n, coord.onQueryReply(e.opId, to, pair, rank, e.values)); };
             }
             this.store(t, [e.item]);
             this.log(`${t.id} stores ${e.item.addr}=${e.item.tag.seq}@${e.item.tag.writer} ${e.item.value} (op ${e.opId} via ${n.id})`);

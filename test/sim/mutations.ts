@@ -21,6 +21,7 @@ export const MUTATIONS: Record<string, {
 }> = {
   'read-without-write-back': { what: "the seeds' one-round read without write-back (coordinator)", mutations: { readWithoutWriteBack: true } },
   'fast-path-when-self-has-max': { what: 'a fast path taken when only the own replica holds the newest tag (coordinator)', mutations: { fastPathWhenSelfHasMax: true } },
+  'read-value-of-older-tag': { what: "a read that returns its own replica's older value under the quorum's newest tag instead of fetching the newest value (coordinator)", mutations: { readValueOfOlderTag: true } },
   'minority-quorum': { what: 'a quorum smaller than a majority (coordinator)', mutations: { quorumOverride: 1 } },
   'ack-before-persist': { what: 'the store acknowledging updates before they are committed, then the process dying', mutations: { ackBeforePersist: true } },
   'wipe-without-recovery': { what: 'a wiped node answering as an empty replica without recovery', mutations: { wipeWithoutRecovery: true } },
