@@ -223,9 +223,10 @@ export class Coordinator {
 
   /**
    * A member answered a query of `opId` with its stored pair; `withValue`: it was asked for
-   * its value (else `stored.value` means nothing).
+   * its value (else `stored.value` means nothing). Absent means no value: a caller that does
+   * not say can cost a read a fetch, never make it return a value nobody vouched for.
    */
-  onQueryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number, withValue = true): Effect[] {
+  onQueryReply(opId: OpId, from: MemberId, stored: Versioned, rank?: number, withValue = false): Effect[] {
     const op = this.ops.get(opId);
     if (!op || op.phase !== 'query' || !this.counts(from, rank)) return []; // late, duplicated, or not counted now
     if (op.kind === 'read') return this.onReadQueryReply(opId, op, from, stored, withValue);

@@ -202,7 +202,7 @@ test('in a transition 3 -> 5 a phase needs a majority of the old set and of the 
 test('a read in a transition takes the fast path only when the quorums of both sets agree', () => {
   const co = new Coordinator({ self: 'a', writer: 'a.1', members: M, quorum: 2, membership: joint });
   co.read(1, 3);
-  co.onQueryReply(1, 'a', pair(2, 'b.1', 'v'));
+  co.onQueryReply(1, 'a', pair(2, 'b.1', 'v'), undefined, true);
   co.onQueryReply(1, 'd', INITIAL); // d and e are new and still empty
   assert.equal(co.onQueryReply(1, 'e', INITIAL), [], '{a, d, e} is a quorum of the new set only');
   const effects = co.onQueryReply(1, 'b', pair(2, 'b.1', 'v'));
@@ -254,10 +254,10 @@ test('a deadline in a transition names both quorums', () => {
 test('answers count only under the configuration state they were given in (model seed 3451)', () => {
   const co = new Coordinator({ self: 'a', writer: 'a.1', members: ['a', 'b'], quorum: 1, membership: { groups: [{ members: ['b'], needed: 1 }, { members: ['a'], needed: 1 }], rank: 3 } });
   co.read(1, 3);
-  assert.equal(co.onQueryReply(1, 'a', pair(1, 'x.1', 'old'), 3), [], "a's answer counts for the new set {a}; the old set {b} has not answered");
+  assert.equal(co.onQueryReply(1, 'a', pair(1, 'x.1', 'old'), 3, true), [], "a's answer counts for the new set {a}; the old set {b} has not answered");
   co.reconfigure({ groups: [{ members: ['a'], needed: 1 }], rank: 4 });
-  assert.equal(co.onQueryReply(1, 'a', pair(1, 'x.1', 'old'), 3), [], 'given during the transition, before the state transfer reached a: it must not count alone');
-  assert.equal(co.onQueryReply(1, 'a', pair(7, 'b.1', 'new'), 4), [
+  assert.equal(co.onQueryReply(1, 'a', pair(1, 'x.1', 'old'), 3, true), [], 'given during the transition, before the state transfer reached a: it must not count alone');
+  assert.equal(co.onQueryReply(1, 'a', pair(7, 'b.1', 'new'), 4, true), [
     { type: 'cancel', opId: 1, phase: 'query' },
     { type: 'resolve', opId: 1, result: { kind: 'read', addr: 3, value: 'new', tag: { seq: 7, writer: 'b.1' }, fastPath: true } },
   ]);
