@@ -107,7 +107,7 @@ export class NodeProcess {
   prefix: readonly string[] = [];
   private exited: Promise<number | null> | undefined;
 
-  constructor(readonly port: number, readonly peers: readonly number[], readonly dataDir: string, public extraArgs: readonly string[] = []) {}
+  constructor(readonly port: number, public peers: readonly number[], readonly dataDir: string, public extraArgs: readonly string[] = []) {}
 
   /** https once the node is started with TLS. */
   get url(): string {

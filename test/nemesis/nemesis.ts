@@ -75,7 +75,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
     // Heal, then read every address through every member: the final state is in the history too.
     for (const n of members) {
       n.signal('SIGCONT');
-      if (!n.running) n.start();
+      if (!n.running) startAmong(n, members);
     }
     await Promise.all([...members].map((n) => n.waitFor('/readyz', 30_000)));
     // Before any read (whose write-back would repair them): catch-up alone must bring every
@@ -87,6 +87,10 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
     for (let addr = 0; addr < o.addrs; addr++) {
       for (const n of members) await doOp(1000 + addr, n, 'read', addr, undefined, record, counts);
     }
+  } catch (err) {
+    // Name the seed: the run can be repeated with NEMESIS_SEED (or --seed).
+    if (err instanceof Error) err.message = `seed ${o.seed}: ${err.message}`;
+    throw err;
   } finally {
     for (const n of cluster.nodes) n.signal('SIGCONT');
     await cluster.destroy();
@@ -329,7 +333,7 @@ async function membershipLoop(
         await sleep(rng.int(300, 1500));
         n.signal('SIGCONT');
         paused.delete(n);
-        if (!n.running && members.has(n)) n.start();
+        if (!n.running && members.has(n)) startAmong(n, members);
         if (members.has(n)) await n.waitFor('/readyz', 30_000).catch((err: unknown) => log(`nemesis: ${n.port} not ready: ${(err as Error).message.split('\n')[0]}`));
       };
       if (!during) {
@@ -378,6 +382,25 @@ async function membershipLoop(
       }
     }
   }
+}
+
+/**
+ * Starts member `n` the way an operator keeps its unit file current: a node that joined with
+ * --join names the members of now (the ones it joined through may since have been removed, and
+ * a wiped data dir has only --join to find the cluster by); a founder whose --peers are all gone
+ * from the member set joins through the members of now instead.
+ */
+function startAmong(n: NodeProcess, members: ReadonlySet<NodeProcess>): void {
+  const others = [...members].filter((m) => m !== n);
+  const joinAt = others.map((m) => `127.0.0.1:${m.port}`).join(',');
+  const i = n.extraArgs.indexOf('--join');
+  if (i >= 0) {
+    n.extraArgs = [...n.extraArgs.slice(0, i + 1), joinAt, ...n.extraArgs.slice(i + 2)];
+  } else if (n.peers.length > 0 && !n.peers.some((p) => others.some((m) => m.port === p))) {
+    n.peers = [];
+    n.extraArgs = [...n.extraArgs, '--join', joinAt];
+  }
+  n.start();
 }
 
 function shuffle<T>(rng: Random, items: readonly T[]): T[] {
