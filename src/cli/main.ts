@@ -1,3 +1,4 @@
+import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
 import { fastPath } from './fast.js';
 import { standInForUser } from './user-env.js';
 
@@ -16,6 +17,7 @@ try {
 } catch {
   // no writable cache: start a little slower, that is all
 }
+exitQuietlyOnClosedPipe();
 if (!(await fastPath(process.argv.slice(2)))) {
   standInForUser(); // before the full CLI loads: some of it asks for the home directory as it loads
   const { runOclif } = await import('./run.js');

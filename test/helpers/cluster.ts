@@ -71,6 +71,22 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
   });
 }
 
+/** Runs the CLI with its standard output a pipe whose reader is gone before it writes (`| head` that has stopped). */
+export function runCliIntoClosedPipe(args: readonly string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(SHMEM_BIN, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    started.add(child);
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      started.delete(child);
+      ok({ code: code ?? -1, stderr });
+    });
+  });
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the CLI with `chunks` written to its standard input, `gapMs` apart, then closed. */

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, freePorts, runCli, runCliWithInput, tempDir } from '../helpers/cluster.js';
+import { Cluster, freePorts, runCli, runCliIntoClosedPipe, runCliWithInput, tempDir } from '../helpers/cluster.js';
 
 const test = suite('cli (real processes)');
 let cluster: Cluster;
@@ -175,6 +175,16 @@ test('--help lists every command; --version prints the version', async () => {
   for (const c of ['start', 'read', 'write', 'status']) assert.match(h.stdout, new RegExp(`\\n\\s+${c}\\s`));
   const v = await runCli(['--version']);
   assert.match(v.stdout, /^shmem\/0\.1\.0 /);
+});
+
+test('output into a pipe closed early (| head): exit 141 like any Unix tool, no stack trace, no hang', async () => {
+  const w = await runCli(['write', '6', 'piped', '--endpoints', cluster.node(0).url]);
+  assert.is(w.code, 0, w.stderr);
+  for (const args of [['read', '6'], ['read', '6', '--json'], ['status'], ['--help'], ['read', '--help']]) {
+    const r = await runCliIntoClosedPipe([...args, ...(args.includes('--help') ? [] : ['--endpoints', cluster.node(1).url])]);
+    assert.is(r.code, 141, `shmem ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    assert.not.match(r.stderr, /EPIPE|Error|unsettled|\n\s+at /, `shmem ${args.join(' ')} printed on stderr`);
+  }
 });
 
 test.run();
