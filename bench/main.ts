@@ -30,6 +30,33 @@ import { etcdMake, shmemMake, valueSweep } from './value-sweep.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
 
+/** The flags the bench knows: with a value, and switches. Anything else is refused before a cluster starts. */
+const VALUE_FLAGS = ['seconds', 'addrs', 'value-bytes', 'nodes', 'durability', 'in-flight', 'workloads', 'soak-minutes'];
+const SWITCHES = ['vs-etcd', 'tls', 'value-sweep', 'member-change', 'catchup'];
+const USAGE = `npm run bench -- [--vs-etcd] [--seconds 5] [--addrs 1000] [--value-bytes 16] [--nodes 3|5]
+                 [--durability full|normal] [--in-flight 1,16,64] [--workloads write,read,mixed] [--tls]
+npm run bench -- --soak-minutes 10
+npm run bench -- --value-sweep [--vs-etcd] [--seconds 5]
+npm run bench -- --catchup [--addrs 1000000] [--in-flight 16]
+(bench/main.ts says what each does)`;
+{
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i]!.startsWith('--') ? args[i]!.slice(2) : undefined;
+    if (name !== undefined && SWITCHES.includes(name)) continue;
+    if (name !== undefined && VALUE_FLAGS.includes(name) && i + 1 < args.length && !args[i + 1]!.startsWith('--')) {
+      i += 1;
+      continue;
+    }
+    console.error(`${name !== undefined && VALUE_FLAGS.includes(name) ? `--${name} needs a value` : `"${args[i]}" is not a bench flag`}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
 function opt(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
