@@ -24,6 +24,8 @@ interface Entry {
   rttMs: number | null;
   error: string | null;
   mismatch: boolean;
+  /** The last ping found nothing listening at the peer's address (connection refused). */
+  refused: boolean;
   recovering: boolean;
   /** The state last logged, when, since when it held, the state last seen, and changes the rate limit held back. */
   logged: PeerState | undefined;
@@ -38,7 +40,8 @@ const STATE_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Heartbeats (seed 001): pings every peer each interval and classifies it as up, suspect
- * (silent for suspectAfterMs), down (silent for downAfterMs or never seen) or mismatch
+ * (silent for suspectAfterMs), down (silent for downAfterMs, never seen, or refusing
+ * connections: nothing listens at its address) or mismatch
  * (it refuses our member set). Quorums never consult this: only majorities decide.
  */
 export class FailureDetector {
@@ -63,7 +66,7 @@ export class FailureDetector {
     for (const l of links) {
       if (this.entries.has(l.member)) continue;
       this.entries.set(l.member, {
-        nodeId: null, lastContact: null, rttMs: null, error: null, mismatch: false, recovering: false,
+        nodeId: null, lastContact: null, rttMs: null, error: null, mismatch: false, refused: false, recovering: false,
         logged: undefined, loggedAtMs: Number.NEGATIVE_INFINITY, sinceMs: this.clock.now(), seen: undefined, unlogged: 0,
       });
     }
@@ -91,6 +94,9 @@ export class FailureDetector {
       const e = this.entries.get(member)!;
       const silentMs = now - (e.lastContact ?? this.startedAt);
       const state: PeerState = e.mismatch ? 'mismatch'
+        // Nothing listens there: its process is gone (kill -9, crash, stopped service), no need to
+        // wait out the silence. A peer never heard from keeps the start-up grace (it may be starting).
+        : e.refused && (e.lastContact !== null || now - this.startedAt >= limits.suspectAfterMs) ? 'down'
         : e.lastContact === null ? (silentMs < limits.suspectAfterMs ? 'suspect' : 'down')
         : silentMs >= limits.downAfterMs ? 'down'
         : silentMs >= limits.suspectAfterMs ? 'suspect' : 'up';
@@ -153,10 +159,12 @@ export class FailureDetector {
       e.recovering = reply.recovering === true;
       e.error = null;
       e.mismatch = false;
+      e.refused = false;
     } catch (err) {
       const message = (err as Error).message;
       if (err instanceof PeerRefusedError && !e.mismatch) this.logger.error('peer refuses this node', { peer: link.member, reason: message });
       e.mismatch = err instanceof PeerRefusedError;
+      e.refused = /\bECONNREFUSED\b/.test(message);
       e.error = message;
     }
   }

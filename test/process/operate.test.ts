@@ -51,15 +51,18 @@ test('status: a table for people, JSON for scripts, exit 0 only with a quorum', 
     assert.match(t.stdout, /1 address, /);
     assert.match(t.stdout, 'quorum ok: 3/3 serving');
     await c.node(2).stop('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1700)); // the failure detector notices (suspect after 1.5 s)
+    // Nothing listens at its address any more: down at the next heartbeat (100 ms here), not
+    // after the 1.5 s of silence that makes a paused or cut-off peer suspect.
+    await new Promise((r) => setTimeout(r, 700));
     const degraded = await runCli(['status', '--json', '--endpoints', c.node(0).url]);
     assert.is(degraded.code, 0);
     const j = JSON.parse(degraded.stdout);
     const gone = `127.0.0.1:${c.node(2).port}`;
-    assert.match(j.cluster.verdict, new RegExp(`^degraded: 2/3 serving \\(${gone} (suspect|down)\\); a quorum needs 2$`));
+    assert.match(j.cluster.verdict, new RegExp(`^degraded: 2/3 serving \\(${gone} down\\); a quorum needs 2$`));
     assert.is(j.cluster.verdictCode, 'degraded');
     const row = j.peers.find((p: { member: string }) => p.member === gone);
-    assert.is(row.state === 'up', false);
+    assert.is(row.state, 'down');
+    assert.match(row.error ?? '', 'ECONNREFUSED', 'the status says why');
     assert.is(row.rttMs, null, 'no round-trip time for a peer that is not up');
     const table = await runCli(['status', '--endpoints', c.node(0).url]);
     assert.match(table.stdout, new RegExp(`${gone.replace(/\./g, '\\.')}\\s+(suspect|down)\\s+no: (suspect|down)\\s+\\S+\\s+\\S+ ago\\s+-`));
@@ -106,11 +109,11 @@ test('a new cluster with two of three members started: status says no quorum, wh
 test('the log says once when a peer goes down and comes back, and when the quorum is lost and regained, with how long it lasted', () => Cluster.start(3).then(async (c) => {
   try {
     const [a, b, d] = c.nodes as [NodeProcess, NodeProcess, NodeProcess];
-    await b.stop('SIGKILL');
-    await new Promise((r) => setTimeout(r, 5_600)); // down after 5 s of silence
-    await d.stop('SIGKILL');
+    b.signal('SIGSTOP'); // paused: its address still takes connections, it just says nothing
+    await new Promise((r) => setTimeout(r, 5_600)); // suspect after 1.5 s of silence, down after 5 s
+    await d.stop('SIGKILL'); // gone: nothing listens there, down at the next heartbeat
     await new Promise((r) => setTimeout(r, 1_800));
-    b.start();
+    b.signal('SIGCONT');
     d.start();
     await c.waitReady();
     await new Promise((r) => setTimeout(r, 600));
@@ -119,10 +122,14 @@ test('the log says once when a peer goes down and comes back, and when the quoru
     assert.ok(about(b).some((l) => /"msg":"peer suspect"/.test(l)), lines.join('\n'));
     assert.ok(about(b).some((l) => /"msg":"peer down".*"forMs":\d+/.test(l)), lines.join('\n'));
     assert.ok(about(b).some((l) => /"msg":"peer up again after \d+\.\d s down"/.test(l)), lines.join('\n'));
+    assert.ok(about(d).some((l) => /"msg":"peer down".*"from":"up".*ECONNREFUSED/.test(l)), `the killed one goes from up to down, saying why\n${lines.join('\n')}`);
+    assert.not.ok(about(d).some((l) => /"msg":"peer suspect"/.test(l)), lines.join('\n'));
+    assert.ok(about(d).some((l) => /"msg":"peer up again after \d+\.\d s down"/.test(l)), lines.join('\n'));
     assert.is(lines.filter((l) => /"msg":"quorum lost/.test(l)).length, 1, lines.join('\n'));
     assert.is(lines.filter((l) => /"msg":"quorum regained after \d+\.\d s without"/.test(l)).length, 1, lines.join('\n'));
     assert.ok(about(b).length <= 4, `a handful of lines, not one per heartbeat (${about(b).length})`);
   } finally {
+    for (const n of c.nodes) n.signal('SIGCONT');
     await c.destroy();
   }
 }));
