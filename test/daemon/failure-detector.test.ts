@@ -55,11 +55,18 @@ function peer(member: string): { link: MemberLink; mode: 'up' | 'refused' | 'sil
 
 const stateOf = (d: FailureDetector, member: string): string => d.health().find((h) => h.member === member)!.state;
 
-test('a peer whose process is gone (connection refused) is down at the next heartbeat, not after the silence bound; up again when it answers', async () => {
+/** A started detector watching one peer b:1 (pinged every 100 ms) that answers as `mode` from the start. */
+function watch(mode: 'up' | 'refused' | 'silent'): { clock: HandClock; b: ReturnType<typeof peer>; d: FailureDetector } {
   const clock = new HandClock();
   const b = peer('b:1');
+  b.mode = mode;
   const d = new FailureDetector([b.link], 100, logger, clock);
   d.start();
+  return { clock, b, d };
+}
+
+test('a peer whose process is gone (connection refused) is down at the next heartbeat, not after the silence bound; up again when it answers', async () => {
+  const { clock, b, d } = watch('up');
   await clock.advance(300);
   assert.is(stateOf(d, 'b:1'), 'up');
   b.mode = 'refused';
@@ -74,10 +81,7 @@ test('a peer whose process is gone (connection refused) is down at the next hear
 });
 
 test('a peer that is silent (paused, cut off) still goes suspect, then down, by how long it was silent', async () => {
-  const clock = new HandClock();
-  const b = peer('b:1');
-  const d = new FailureDetector([b.link], 100, logger, clock);
-  d.start();
+  const { clock, b, d } = watch('up');
   await clock.advance(300);
   b.mode = 'silent';
   await clock.advance(300);
@@ -91,11 +95,7 @@ test('a peer that is silent (paused, cut off) still goes suspect, then down, by 
 
 test('a peer never heard from that refuses connections keeps the start-up grace (it may be starting too), then is down', async () => {
   lines.length = 0;
-  const clock = new HandClock();
-  const b = peer('b:1');
-  b.mode = 'refused';
-  const d = new FailureDetector([b.link], 100, logger, clock);
-  d.start();
+  const { clock, d } = watch('refused');
   await clock.advance(200);
   assert.is(stateOf(d, 'b:1'), 'suspect', 'not logged as down while the cluster starts');
   assert.not.ok(lines.some((l) => l.includes('"peer down"')), 'no "peer down" line in the grace');

@@ -54,11 +54,12 @@ export function tempDir(prefix = 'shmem-test-'): string {
   return dir;
 }
 
-/** Runs the CLI to completion. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI to completion; with `closedStdout`, its standard output is a pipe whose reader is already gone. */
+function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv, closedStdout: boolean): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok, fail) => {
     const child = spawn(SHMEM_BIN, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     started.add(child);
+    if (closedStdout) child.stdout.destroy();
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -71,20 +72,15 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
   });
 }
 
+/** Runs the CLI to completion. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return spawnCli(args, env, false);
+}
+
 /** Runs the CLI with its standard output a pipe whose reader is gone before it writes (`| head` that has stopped). */
-export function runCliIntoClosedPipe(args: readonly string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((ok, fail) => {
-    const child = spawn(SHMEM_BIN, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    started.add(child);
-    child.stdout.destroy();
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => {
-      started.delete(child);
-      ok({ code: code ?? -1, stderr });
-    });
-  });
+export async function runCliIntoClosedPipe(args: readonly string[]): Promise<{ code: number; stderr: string }> {
+  const { code, stderr } = await spawnCli(args, {}, true);
+  return { code, stderr };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
