@@ -23,6 +23,12 @@ export interface CatchUpPace {
   readonly gapMs: number;
   readonly busyFactor: number;
   readonly quietFactor: number;
+  /**
+   * The longest such wait: a page that took long because it waited on the network (a paused or
+   * cut-off peer, a connection reset) says nothing of this node's share, and 9 times a page that
+   * hung for 8 s left a replica unconverged for over a minute (simulation seed 121, issue 30).
+   */
+  readonly pauseMsMax: number;
   /** After a failure: back off up to this long. */
   readonly backoffMsMax: number;
   /**
@@ -36,7 +42,7 @@ export interface CatchUpPace {
   readonly positionSaveMs: number;
 }
 
-export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 9, quietFactor: 1, backoffMsMax: 2_000, positionSaveMs: 5_000 };
+export const CATCHUP_PACE: CatchUpPace = { idleMs: 250, gapMs: 20, busyFactor: 9, quietFactor: 1, pauseMsMax: 5_000, backoffMsMax: 2_000, positionSaveMs: 5_000 };
 
 /** What one full comparison of a peer found (`shmem repair`). */
 export interface PeerRepairReport {
@@ -197,7 +203,7 @@ export class CatchUpRunner {
           const ops = this.foreground();
           const factor = ops !== this.foregroundSeen ? this.pace.busyFactor : this.pace.quietFactor;
           this.foregroundSeen = ops;
-          this.laneFreeAtMs = this.clock.now() + (this.clock.now() - started) * factor;
+          this.laneFreeAtMs = this.clock.now() + Math.min((this.clock.now() - started) * factor, this.pace.pauseMsMax);
         }
         waitMs = step.more ? this.pace.gapMs : this.pace.idleMs;
       } catch (err) {

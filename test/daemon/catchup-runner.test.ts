@@ -117,6 +117,44 @@ for (const busy of [true, false]) {
   });
 }
 
+test('a page that hung on the network (8 s) holds the next one back at most pauseMsMax, not 9 times as long (simulation seed 121)', async () => {
+  const world = new World();
+  const clock = world.scope('node');
+  const immediate = { commitDelayMs: () => 0 };
+  const items: RegisterItem[] = Array.from({ length: 3_000 }, (_, addr) => ({ addr, tag: { seq: 1, writer: 'w.1' }, value: `v${addr}` }));
+  const peer = new MemoryStore(new MemoryDisk(), world.scope('a'), immediate);
+  const stored = peer.putIfNewer(items);
+  await world.run();
+  await stored;
+  const requests: Request[] = [];
+  const link = peerLink('a', peer, clock, requests);
+  let first = true;
+  const hanging: MemberLink = {
+    ...link,
+    changes: (...args) => {
+      if (!first) return link.changes(...args);
+      first = false;
+      return new Promise((resolve, reject) => clock.setTimeout(() => link.changes(...args).then(resolve, reject), 8_000));
+    },
+  };
+  const local = new MemoryStore(new MemoryDisk(), clock, immediate);
+  const runner = new CatchUpRunner(local, [hanging], silent, clock);
+  let ops = 0;
+  const tick = (): void => {
+    ops += 1;
+    clock.setTimeout(tick, 1);
+  };
+  tick();
+  runner.foreground = () => ops;
+  runner.start();
+  await world.run({ until: () => local.tags({ after: null }, 3_001).length === 3_000, endMs: 600_000 });
+  runner.stop();
+  const ps = pages([...requests].sort((x, y) => x.start - y.start));
+  assert.ok(ps[0]!.start >= 8_000, 'the first page hung (the request reached the peer 8 s late)');
+  assert.ok(ps[1]!.start - ps[0]!.end <= CATCHUP_PACE.pauseMsMax + 1e-6, `the next page waited ${ps[1]!.start - ps[0]!.end} ms (9 x 8 s before the bound)`);
+  assert.ok(world.now < 8_000 * CATCHUP_PACE.busyFactor, `caught up in ${world.now} ms`);
+});
+
 test('a node whose clients are busy takes longer to catch up than an idle one (it yields to them)', async () => {
   const [busy, idle] = [await catchUp(true), await catchUp(false)];
   assert.ok(busy.took > idle.took * 2, `busy ${busy.took} ms, idle ${idle.took} ms`);

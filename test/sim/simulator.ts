@@ -101,7 +101,7 @@ export interface SimOptions {
 }
 
 /** The catch-up pace of a node that is busy (every other seed). */
-const SLOW_CATCHUP = { idleMs: 3_000, gapMs: 500, busyFactor: 4, quietFactor: 4, backoffMsMax: 5_000, positionSaveMs: 20_000 } as const;
+const SLOW_CATCHUP = { idleMs: 3_000, gapMs: 500, busyFactor: 4, quietFactor: 4, pauseMsMax: 10_000, backoffMsMax: 5_000, positionSaveMs: 20_000 } as const;
 
 export function defaultSimOptions(seed: number, overrides: Partial<SimOptions> = {}): SimOptions {
   const nodes = overrides.nodes ?? 3;
