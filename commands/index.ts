@@ -5,6 +5,7 @@ import MemberList from './member/list.js';
 import MemberRemove from './member/remove.js';
 import MemberReplace from './member/replace.js';
 import Read from './read.js';
+import Recover from './recover.js';
 import Repair from './repair.js';
 import Restore from './restore.js';
 import ServiceUnit from './service/unit.js';
@@ -26,6 +27,7 @@ export const COMMANDS = {
   'member:remove': MemberRemove,
   'member:replace': MemberReplace,
   read: Read,
+  recover: Recover,
   repair: Repair,
   restore: Restore,
   'service:unit': ServiceUnit,

@@ -49,7 +49,7 @@ export function renderStatus(s: StatusDoc): string {
     `data ${s.node.dataDir ?? '(dir shown to admins)'}: ${plural(store.addresses, 'address', 'addresses')}, ${formatBytes(store.dbBytes)}, highest tag ${store.highestTag ? formatTag(store.highestTag) : 'none'}`,
     ...(store.health.ok ? [] : [`store UNAVAILABLE: ${store.health.reason}`]),
     ...(store.damaged > 0 ? [`${plural(store.damaged, 'damaged register')} waiting for repair from the other members`] : []),
-    ...(s.node.recovery && s.node.recovering ? [`recovering: ${s.node.recovery.sourcesDone.length}/${s.node.recovery.sourcesNeeded} other members copied`] : []),
+    ...(s.node.recovery && s.node.recovering ? [recoveryLine(s.node.recovery)] : []),
     '',
     ...table,
     '',
@@ -58,6 +58,15 @@ export function renderStatus(s: StatusDoc): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** Where this node's recovery of a wiped data dir stands (docs/recovery.md). */
+function recoveryLine(r: NonNullable<StatusDoc['node']['recovery']>): string {
+  if (r.beyondBudget && r.explanation !== null) return `RECOVERY STUCK: ${r.explanation}`;
+  if (r.phase === 'probe') return 'recovering: waiting one operation deadline before copying the other members';
+  if (r.phase === 'accept') return 'recovering: finishing with the loss accepted by an operator';
+  const waiting = r.recoveringOthers.length > 0 ? ` (${r.recoveringOthers.join(', ')} recovering too)` : '';
+  return `recovering: ${r.sourcesDone.length}/${r.sourcesNeeded} other members copied${waiting}`;
 }
 
 /** Catch-up asks every 250 ms, or after a backoff of at most 2 s: no answer for longer is news. */

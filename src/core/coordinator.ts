@@ -1,9 +1,9 @@
 import { limits } from './limits.js';
 import { assert } from './assert.js';
 import { JointQuorumTracker } from './quorum.js';
-import { INITIAL, maxVersioned, nextTag, tagsEqual } from './tag.js';
+import { compareTags, INITIAL, maxVersioned, nextTag, tagsEqual } from './tag.js';
 import type {
-  Addr, MemberId, OpFailure, OpResult, RegisterItem, Versioned, WriterId,
+  Addr, MemberId, OpFailure, OpResult, RegisterItem, Tag, Versioned, WriterId,
 } from './types.js';
 
 /** Runtime-assigned identity of one client operation. */
@@ -88,6 +88,16 @@ interface ReadState {
   kind: 'read'; addr: Addr; phase: Phase; tracker: JointQuorumTracker; refusals: string[];
   replies: Map<MemberId, Versioned>; best: Versioned; valued?: Versioned; own?: Versioned;
   askedValues: Set<MemberId>;
+  /** Everyone asked for a value this round. */
+  everAsked: Set<MemberId>;
+  /** Members that answered that their value of this address is damaged (their tag counts, their value never comes). */
+  lost: Set<MemberId>;
+  /**
+   * Their tags do not count either (docs/storage-integrity.md): set for the rest of the read once
+   * the newest tag's value was found nowhere; the read then needs a quorum of the others, as if
+   * the damaged replicas were down for this address (the rule before issue 30, always safe).
+   */
+  ignoreLost: boolean;
   /** The quorum answered, but no value of its newest tag came yet: fetching it. */
   fetching: boolean;
 }
@@ -182,7 +192,8 @@ export class Coordinator {
     assert(!this.ops.has(opId), `duplicate op id ${opId}`);
     const op: ReadState = {
       kind: 'read', addr, phase: 'query', tracker: this.tracker(), refusals: [],
-      replies: new Map(), best: INITIAL, askedValues: new Set(), fetching: false,
+      replies: new Map(), best: INITIAL, askedValues: new Set(), everAsked: new Set(), lost: new Set(),
+      ignoreLost: false, fetching: false,
     };
     this.ops.set(opId, op);
     return this.startReadQuery(opId, op);
@@ -193,13 +204,16 @@ export class Coordinator {
    * when it is one: no wire), tags from the others.
    */
   private startReadQuery(opId: OpId, op: ReadState): Effect[] {
+    op.tracker = this.tracker(); // a round from nothing: answers of an earlier one do not count
     op.replies = new Map();
     op.best = INITIAL;
     op.valued = undefined;
     op.own = undefined;
     op.fetching = false;
+    op.lost = new Set();
     const source = this.targets.includes(this.config.self) ? this.config.self : this.targets[0]!;
     op.askedValues = new Set([source]);
+    op.everAsked = new Set([source]);
     const others = this.targets.filter((m) => m !== source);
     const effects: Effect[] = [{ type: 'send-query', opId, to: [source], addr: op.addr, values: true }];
     if (others.length > 0) effects.push({ type: 'send-query', opId, to: others, addr: op.addr, values: false });
@@ -245,13 +259,35 @@ export class Coordinator {
       if (!valued) return []; // a tag-only answer after the quorum adds nothing
       this.noteReadAnswer(op, from, stored, true);
       if (op.valued && tagsEqual(op.valued.tag, op.best.tag)) return this.finishReadQuery(opId, op);
-      if (op.askedValues.size > 0) return [];
-      // Every member asked answered an older pair than the newest seen (it lost it): start over.
-      return [{ type: 'cancel', opId, phase: 'query' }, ...this.startReadQuery(opId, op)];
+      return this.valueMissed(opId, op);
     }
     if (!op.tracker.answer(from)) return [];
     this.noteReadAnswer(op, from, stored, valued);
-    if (op.tracker.state !== 'reached') return [];
+    return op.tracker.state === 'reached' ? this.onReadQuorum(opId, op) : [];
+  }
+
+  /**
+   * A member holds `tag` for this address, but its value there failed its checksum
+   * (docs/storage-integrity.md). For a write's query it is a tag like any other. For a read its
+   * tag counts (the member did store a pair with it), and the value is fetched from another
+   * member; if no member gives the newest tag's value, the read goes on without counting the
+   * damaged replicas at all (ignoreLost).
+   */
+  onValueLost(opId: OpId, from: MemberId, tag: Tag, rank?: number): Effect[] {
+    const op = this.ops.get(opId);
+    if (!op || op.phase !== 'query' || !this.counts(from, rank)) return [];
+    if (op.kind === 'write') return this.onQueryReply(opId, from, { tag, value: null }, rank, false);
+    op.askedValues.delete(from);
+    op.lost.add(from);
+    if (op.ignoreLost) return op.tracker.state === 'reached' || op.fetching ? this.valueMissed(opId, op) : [];
+    if (op.fetching) return this.valueMissed(opId, op);
+    if (!op.tracker.answer(from)) return [];
+    this.noteReadAnswer(op, from, { tag, value: null }, false);
+    return op.tracker.state === 'reached' ? this.onReadQuorum(opId, op) : [];
+  }
+
+  /** A read's quorum answered its query: finish, or fetch the newest tag's value. */
+  private onReadQuorum(opId: OpId, op: ReadState): Effect[] {
     if (op.valued && tagsEqual(op.valued.tag, op.best.tag)) return this.finishReadQuery(opId, op);
     if (this.config.mutations?.readValueOfOlderTag && op.valued) {
       op.valued = { tag: op.best.tag, value: op.valued.value };
@@ -264,9 +300,35 @@ export class Coordinator {
     }
     // Fetch the newest tag's value from the members that answered it (the value source, if still out, may answer first).
     op.fetching = true;
-    const holders = [...op.replies].filter(([, v]) => tagsEqual(v.tag, op.best.tag)).map(([m]) => m);
-    for (const m of holders) op.askedValues.add(m);
+    const holders = [...op.replies].filter(([m, v]) => tagsEqual(v.tag, op.best.tag) && !op.lost.has(m)).map(([m]) => m);
+    if (holders.length === 0) return this.valueMissed(opId, op);
+    for (const m of holders) {
+      op.askedValues.add(m);
+      op.everAsked.add(m);
+    }
     return [{ type: 'send-query', opId, to: holders, addr: op.addr, values: true }];
+  }
+
+  /**
+   * The newest tag's value did not come from the members asked: they answered an older pair (it
+   * was overwritten meanwhile) or said theirs is damaged. While some are still out, wait. Then
+   * ask the members not asked yet (one that has not answered, or answered late, may hold it);
+   * then, if damaged replicas held it, read on without counting them; else start over.
+   */
+  private valueMissed(opId: OpId, op: ReadState): Effect[] {
+    if (op.askedValues.size > 0) return [];
+    // Not asked yet, and not known to hold something older: it has not answered, or answered this tag or a newer one.
+    const untried = this.targets.filter((m) => !op.everAsked.has(m) && !op.lost.has(m)
+      && !(op.replies.has(m) && compareTags(op.replies.get(m)!.tag, op.best.tag) < 0));
+    if (untried.length > 0) {
+      for (const m of untried) {
+        op.askedValues.add(m);
+        op.everAsked.add(m);
+      }
+      return [{ type: 'send-query', opId, to: untried, addr: op.addr, values: true }];
+    }
+    if (op.lost.size > 0 && !op.ignoreLost) op.ignoreLost = true;
+    return [{ type: 'cancel', opId, phase: 'query' }, ...this.startReadQuery(opId, op)];
   }
 
   private noteReadAnswer(op: ReadState, from: MemberId, stored: Versioned, valued: boolean): void {
@@ -307,9 +369,13 @@ export class Coordinator {
     if (!op) return [];
     const phase = op.phase === 'queued' ? undefined : op.phase;
     const got = op.phase === 'queued' ? 'queued behind an earlier write' : `${op.tracker.describe()} answered the ${op.phase} phase`;
+    // The newest tag's value could not be had: its holders that answered have it damaged, the others did not answer.
+    const lost = op.kind === 'read' && op.lost.size > 0
+      ? `; the value of tag ${op.best.tag.seq}@${op.best.tag.writer} is damaged on ${[...op.lost].join(', ')} and no other member gave it`
+      : '';
     return this.finish(opId, {
       type: 'reject', opId,
-      failure: { code: 'quorum_unavailable', message: `no quorum of ${op.tracker.describeNeeded()} before the deadline (${got})` },
+      failure: { code: 'quorum_unavailable', message: `no quorum of ${op.tracker.describeNeeded()} before the deadline (${got})${lost}` },
     }, phase);
   }
 

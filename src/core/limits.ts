@@ -43,6 +43,11 @@ export const limits = Object.freeze({
   heartbeatIntervalMsDefault: 500,
   suspectAfterMs: 1_500,
   downAfterMs: 5_000,
+  /** A peer never heard from since this node started is `starting`, not down, for this long (members of a new cluster start one by one). */
+  startingGraceMs: 10_000,
+  /** Before status or readiness count members out, they ask those again, waiting at most this long (and at most once per refreshMinIntervalMs). */
+  verdictRefreshMs: 500,
+  verdictRefreshMinIntervalMs: 250,
   /** Most members a cluster may have. */
   membersMax: 15,
 
@@ -114,6 +119,7 @@ assert(limits.retryBackoffMsMin <= limits.retryBackoffMsMax, 'backoff bounds ord
 assert(limits.peerStreamRenewMs * 2 <= limits.httpRequestMs, 'a peer stream ends well before the server gives up on it');
 assert(Number.isSafeInteger(limits.tagSeqMax + 1), 'the tag after the largest accepted one is still a safe integer');
 assert(limits.suspectAfterMs < limits.downAfterMs, 'suspect comes before down');
+assert(limits.downAfterMs <= limits.startingGraceMs, 'a member that never answered is starting at least as long as a silent one is not down');
 assert(limits.heartbeatIntervalMsDefault < limits.suspectAfterMs, 'several heartbeats before suspicion');
 // A full batch of inline values, JSON-escaped (6 chars per UTF-16 unit at worst), fits a header.
 assert(limits.batchItemsMax * (limits.inlineValueCharsMax * 6 + 256) <= limits.frameHeaderBytesMax, 'inline values of a full batch fit one frame header');

@@ -3,7 +3,7 @@ import type { AcceptorState } from '../membership/paxos.js';
 import type { Addr, MemberId, RegisterItem } from './types.js';
 
 /**
- * Wiped-disk recovery, as a pure state machine.
+ * Wiped-disk recovery, as a pure state machine (docs/recovery.md).
  *
  * A node that starts with an empty data dir may have acknowledged writes before it lost
  * them; if its empty answers counted in quorums, a read could miss an acknowledged write.
@@ -21,12 +21,16 @@ import type { Addr, MemberId, RegisterItem } from './types.js';
  * longest deadline of the members (plus a margin for clock rates) has passed since this
  * process started, each of them has completed, and is on the members it copies, or never
  * will. The fence is skipped only when a first probe of every other member shows nothing
- * that could be lost: each is uninitialised, or initialised with no registers and no
- * operation in flight (a brand-new cluster, whose members start within moments of each other).
+ * that could be lost.
  *
- * Assumption: at most one member is recovering (or was wiped) at a time. A member that is
- * itself uninitialised answers "not initialised"; it counts as a source with nothing to
- * give, which is what makes a brand-new cluster able to start (all members empty).
+ * A member that is itself recovering is no source once the cluster has served: its data is
+ * gone. In a cluster that has never served it has nothing to lose either, which is what lets a
+ * brand-new cluster start (all members empty); so every recovering member carries `served`, its
+ * evidence that the cluster has served (its own data, an epoch past the founding one, a page of
+ * a member with registers, a recovering member that knows), and passes it on in its pages.
+ * With more members recovering than a majority tolerates (R >= Q), none can ever finish by
+ * itself: the recovery says so (`beyondBudget`) and waits for an operator, who may accept the
+ * loss (`acceptLoss`): then it copies whatever the members that still have data hold.
  */
 
 /** How many other members a wiped node must copy from: N-Q+1, capped at N-1. */
@@ -37,8 +41,13 @@ export function recoverySourcesNeeded(members: number, quorum: number): number {
 
 /** One page of a member's registers, in address order. */
 export interface RegisterPage {
-  /** False when the member is itself uninitialised or recovering: it has nothing to give. */
+  /** False when the member is itself uninitialised or recovering: it is no source. */
   readonly initialized: boolean;
+  /**
+   * With `initialized` false: whether that member knows the cluster has served clients (its
+   * data is gone, not never there). Absent: assume it has (the safe side: a wait, never a loss).
+   */
+  readonly served?: boolean;
   readonly items: readonly RegisterItem[];
   /** Address to continue after, or null when this was the last page. */
   readonly next: Addr | null;
@@ -51,44 +60,84 @@ export interface RegisterPage {
 }
 
 export type RecoveryEffect =
-  | { readonly type: 'fetch'; readonly from: MemberId; readonly after: Addr | null; readonly pass: Pass }
+  /** Ask `from` for a page; `later`: after a pause (it is recovering itself, ask again). */
+  | { readonly type: 'fetch'; readonly from: MemberId; readonly after: Addr | null; readonly pass: Pass; readonly later?: true }
   /** Store these items durably (replica rule) before carrying out the effects after it. */
   | { readonly type: 'store'; readonly items: readonly RegisterItem[] }
   /** Call onFence() once `deadlineMs` plus a margin have passed since the process started (re-armed when it grows). */
   | { readonly type: 'fence'; readonly deadlineMs: number }
-  /** Enough sources copied: mark the node initialised; its answers count from now on. */
-  | { readonly type: 'done'; readonly sources: readonly MemberId[]; readonly fenced: boolean };
+  /** This node learned that the cluster has served: keep that durably (a restart must not forget it). */
+  | { readonly type: 'served' }
+  /**
+   * Enough sources copied: mark the node initialised; its answers count from now on.
+   * `lossAccepted`: an operator accepted the loss (acceptLoss); `gaveUp` lists the members it did not copy.
+   */
+  | { readonly type: 'done'; readonly sources: readonly MemberId[]; readonly fenced: boolean; readonly lossAccepted?: true; readonly gaveUp?: readonly MemberId[] };
 
-/** 'probe': the first page of every member, to see whether anything could be lost; 'copy': after the fence. */
-export type Pass = 'probe' | 'copy';
+/**
+ * 'probe': the first page of every member, to see whether anything could be lost; 'copy': after
+ * the fence; 'accept': after an operator accepted the loss, one fresh round of every member.
+ */
+export type Pass = 'probe' | 'copy' | 'accept';
 
-/** A broken variant for the simulator's mutation tests. */
+/** Broken variants for the simulator's mutation tests. */
 export interface RecoveryMutations {
   /** Copy at once, without the fence (what shmem did before seed 1704). */
   readonly recoveryWithoutFence?: boolean;
+  /** A recovering member counts as a source with nothing to give, in the probe and the copy (what shmem did before issue 30). */
+  readonly recoveringCountsAsEmpty?: boolean;
+}
+
+/** Where a recovery stands, for status, readiness and the log. */
+export interface RecoveryState {
+  readonly phase: Pass;
+  readonly needed: number;
+  readonly sources: readonly MemberId[];
+  /** The other members whose last page said they are recovering too. */
+  readonly recoveringOthers: readonly MemberId[];
+  /** No recovering member can finish by itself: more members lost their data than a majority tolerates. */
+  readonly beyondBudget: boolean;
+  readonly members: number;
+  readonly served: boolean;
 }
 
 export class Recovery {
   private readonly complete = new Set<MemberId>();
   private readonly quiet = new Set<MemberId>();
+  /** Others whose last page said they are recovering (not initialised). */
+  private readonly recovering = new Set<MemberId>();
+  /** In the accept pass: members given up (recovering, or not answering). */
+  private readonly gone = new Set<MemberId>();
+  /**
+   * Recovering members counted as sources with nothing to give (in the probe: quiet; in the
+   * copy: complete) only because nobody had seen the cluster serve: revoked the moment
+   * evidence arrives, and asked again.
+   */
+  private readonly tentative = new Set<MemberId>();
   private finished = false;
   private pass: Pass = 'probe';
   private deadlineMs: number;
+  private knowsServed: boolean;
   readonly needed: number;
   private readonly others: readonly MemberId[];
 
-  constructor(self: MemberId, members: readonly MemberId[], quorum: number, ownDeadlineMs: number, private readonly mutations: RecoveryMutations = {}) {
+  /**
+   * `served`: this node already knows the cluster has served (its own data, its epoch, a mark
+   * kept by an earlier start).
+   */
+  constructor(self: MemberId, private readonly members: readonly MemberId[], quorum: number, ownDeadlineMs: number, private readonly mutations: RecoveryMutations = {}, served = false) {
     assert(members.includes(self), 'self is a member');
     this.others = members.filter((m) => m !== self);
     this.needed = recoverySourcesNeeded(members.length, quorum);
     this.deadlineMs = ownDeadlineMs;
+    this.knowsServed = served;
   }
 
   get done(): boolean {
     return this.finished;
   }
 
-  /** Which pass runs: the probe, or the copy after the fence. */
+  /** Which pass runs: the probe, the copy after the fence, or the copy after an accepted loss. */
   get phase(): Pass {
     return this.pass;
   }
@@ -96,6 +145,27 @@ export class Recovery {
   /** Members fully copied so far. */
   get sources(): readonly MemberId[] {
     return [...this.complete];
+  }
+
+  /** Whether this node knows the cluster has served (it says so in its own pages while it recovers). */
+  get served(): boolean {
+    return this.knowsServed;
+  }
+
+  /**
+   * Even if every other member that is not recovering answered, fewer than N-Q+1 would be left:
+   * R >= Q, in a cluster that has served (in one that has not, recovering members have nothing to
+   * lose: a new cluster whose members are still starting).
+   */
+  get beyondBudget(): boolean {
+    return !this.finished && this.knowsServed && this.others.length - this.recovering.size < this.needed;
+  }
+
+  state(): RecoveryState {
+    return {
+      phase: this.pass, needed: this.needed, sources: this.sources, recoveringOthers: [...this.recovering],
+      beyondBudget: this.beyondBudget, members: this.members.length, served: this.knowsServed,
+    };
   }
 
   start(): RecoveryEffect[] {
@@ -111,14 +181,64 @@ export class Recovery {
   onPage(from: MemberId, page: RegisterPage, pass: Pass): RecoveryEffect[] {
     assert(this.others.includes(from), `page from non-member ${from}`);
     if (this.finished || pass !== this.pass) return [];
-    return pass === 'probe' ? this.onProbe(from, page) : this.onCopy(from, page);
+    if (page.initialized) this.recovering.delete(from);
+    else this.recovering.add(from);
+    const effects = this.learnServed(page);
+    if (pass === 'probe') return [...effects, ...this.onProbe(from, page)];
+    if (pass === 'copy') return [...effects, ...this.onCopy(from, page)];
+    return [...effects, ...this.onAcceptPage(from, page)];
   }
 
   /** The fence has passed: copy from the others now. */
   onFence(): RecoveryEffect[] {
-    if (this.finished || this.pass === 'copy') return [];
+    if (this.finished || this.pass !== 'probe') return [];
     this.pass = 'copy';
     return this.others.map((from) => ({ type: 'fetch', from, after: null, pass: 'copy' }));
+  }
+
+  /**
+   * An operator accepts that the data of the recovering members is lost (docs/recovery.md).
+   * Refused (a reason) unless this recovery is beyond the budget: a member that can still finish
+   * by itself is never told to lose data. Accepted: one fresh round of every other member; those
+   * that answer as initialised replicas are copied to the end, the others given up, then done.
+   */
+  acceptLoss(): RecoveryEffect[] | string {
+    if (this.finished) return 'this member is not recovering';
+    if (this.pass === 'accept') return 'this member is already finishing with the loss accepted';
+    if (!this.beyondBudget) {
+      return `this member can still recover by itself: it needs ${this.needed} of the ${this.others.length} other members, and ${this.others.length - this.recovering.size} of them are not known to be recovering`;
+    }
+    this.pass = 'accept';
+    this.complete.clear();
+    return this.others.map((from) => ({ type: 'fetch', from, after: null, pass: 'accept' }));
+  }
+
+  /** In the accept pass: `from` did not answer; it is given up. */
+  onUnreachable(from: MemberId, pass: Pass): RecoveryEffect[] {
+    if (this.finished || pass !== 'accept' || this.pass !== 'accept') return [];
+    this.gone.add(from);
+    return this.finishAccepted();
+  }
+
+  /**
+   * Evidence that the cluster has served: an initialised member that holds registers, or a
+   * recovering one that knows it has. (Operations in flight are not: in a new cluster the first
+   * clients' writes are in flight before any member can acknowledge them.) Once known, every
+   * recovering member counted as empty so far is revoked and asked again.
+   */
+  private learnServed(page: RegisterPage): RecoveryEffect[] {
+    if (this.knowsServed) return [];
+    const evidence = page.initialized ? page.items.length > 0 || page.next !== null : page.served !== false;
+    if (!evidence) return [];
+    this.knowsServed = true;
+    const effects: RecoveryEffect[] = [{ type: 'served' }];
+    if (this.mutations.recoveringCountsAsEmpty) return effects;
+    for (const m of this.tentative) {
+      this.quiet.delete(m);
+      if (this.complete.delete(m) && this.pass === 'copy') effects.push({ type: 'fetch', from: m, after: null, pass: 'copy', later: true });
+    }
+    this.tentative.clear();
+    return effects;
   }
 
   private onProbe(from: MemberId, page: RegisterPage): RecoveryEffect[] {
@@ -127,23 +247,72 @@ export class Recovery {
       this.deadlineMs = page.opDeadlineMs;
       effects.push({ type: 'fence', deadlineMs: this.deadlineMs });
     }
-    const nothingToLose = !page.initialized || (page.items.length === 0 && page.next === null && page.busy === false);
-    if (nothingToLose) this.quiet.add(from);
+    if (this.nothingToLose(page)) {
+      this.quiet.add(from);
+      if (!page.initialized) this.tentative.add(from);
+    } else {
+      this.quiet.delete(from);
+    }
     if (this.quiet.size === this.others.length) effects.push(...this.finish(false));
     return effects;
   }
 
+  /**
+   * Nothing this member could hold is lost: it is initialised with no registers and nothing in
+   * flight, or it is recovering in a cluster that (as far as both know) has never served (a
+   * count that is revoked if evidence comes later: learnServed).
+   */
+  private nothingToLose(page: RegisterPage): boolean {
+    if (page.initialized) return page.items.length === 0 && page.next === null && page.busy === false;
+    return this.mutations.recoveringCountsAsEmpty === true || (!this.knowsServed && page.served === false);
+  }
+
   private onCopy(from: MemberId, page: RegisterPage): RecoveryEffect[] {
     if (this.complete.has(from)) return [];
+    if (!page.initialized) {
+      // Recovering itself, in a cluster nobody has seen serve (a new one): nothing to give, for now.
+      if (this.nothingToLose(page)) {
+        this.tentative.add(from);
+        return this.completeSource(from);
+      }
+      // Recovering itself: no source; ask again later, from the start (it may come back as a replica).
+      return [{ type: 'fetch', from, after: null, pass: 'copy', later: true }];
+    }
+    this.tentative.delete(from);
     const effects: RecoveryEffect[] = [];
-    if (page.initialized && page.items.length > 0) effects.push({ type: 'store', items: page.items });
-    if (page.initialized && page.next !== null) {
+    if (page.items.length > 0) effects.push({ type: 'store', items: page.items });
+    if (page.next !== null) {
       effects.push({ type: 'fetch', from, after: page.next, pass: 'copy' });
       return effects;
     }
+    return [...effects, ...this.completeSource(from)];
+  }
+
+  private completeSource(from: MemberId): RecoveryEffect[] {
     this.complete.add(from);
-    if (this.complete.size >= this.needed) effects.push(...this.finish(true));
-    return effects;
+    return this.complete.size >= this.needed ? this.finish(true) : [];
+  }
+
+  private onAcceptPage(from: MemberId, page: RegisterPage): RecoveryEffect[] {
+    if (this.complete.has(from) || this.gone.has(from)) return [];
+    if (!page.initialized) {
+      this.gone.add(from);
+      return this.finishAccepted();
+    }
+    const effects: RecoveryEffect[] = [];
+    if (page.items.length > 0) effects.push({ type: 'store', items: page.items });
+    if (page.next !== null) {
+      effects.push({ type: 'fetch', from, after: page.next, pass: 'accept' });
+      return effects;
+    }
+    this.complete.add(from);
+    return [...effects, ...this.finishAccepted()];
+  }
+
+  private finishAccepted(): RecoveryEffect[] {
+    if (this.complete.size + this.gone.size < this.others.length) return [];
+    this.finished = true;
+    return [{ type: 'done', sources: [...this.complete], fenced: true, lossAccepted: true, gaveUp: [...this.gone] }];
   }
 
   private finish(fenced: boolean): RecoveryEffect[] {

@@ -38,7 +38,7 @@ export interface Versioned {
  * address (a damaged register, docs/storage-integrity.md). An unavailable answer is no
  * answer: the coordinator never counts it.
  */
-export type QueryAnswer = Versioned | Unavailable;
+export type QueryAnswer = Versioned | Unavailable | ValueLost;
 
 export interface Unavailable {
   readonly unavailable: string;
@@ -46,6 +46,20 @@ export interface Unavailable {
 
 export function isUnavailable(a: QueryAnswer): a is Unavailable {
   return (a as Partial<Unavailable>).unavailable !== undefined;
+}
+
+/**
+ * The replica holds this tag durably, but its value failed its checksum (docs/storage-integrity.md):
+ * the tag counts like any tag (the replica did store a pair with it), the value must come from
+ * another member. Answered whether or not the value was asked for, so a read can tell.
+ */
+export interface ValueLost {
+  readonly tag: Tag;
+  readonly lost: string;
+}
+
+export function isValueLost(a: ReplicaAnswer): a is ValueLost {
+  return (a as Partial<ValueLost>).lost !== undefined;
 }
 
 /** A value the replica withheld from an answer because of its byte budget; the asker fetches it again. */

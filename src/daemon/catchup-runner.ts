@@ -1,7 +1,7 @@
 import { PeerCatchUp, type CatchUpMutations, type CatchUpStep, type PeerLag } from '../core/catchup.js';
 import { limits } from '../core/limits.js';
 import { compareTags } from '../core/tag.js';
-import { isUnavailable, type MemberId, type RegisterItem } from '../core/types.js';
+import { isUnavailable, isValueLost, type MemberId, type RegisterItem } from '../core/types.js';
 
 import type { Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
@@ -258,8 +258,10 @@ export class CatchUpRunner {
   private async apply(p: Puller, step: CatchUpStep): Promise<number> {
     const position: CatchUpPosition | undefined = step.save ? { peer: p.link.member, ...step.save } : undefined;
     const mine = step.compare.length === 0 ? [] : this.store.query(step.compare.map((i) => i.addr), { values: false, budgetBytes: 0, oversize: false });
+    // Newer there, or ours unknown (a damaged register); a damaged value of ours is healed by the same tag there.
     const newer = step.compare.filter((item, i) => {
       const m = mine[i]!;
+      if (isValueLost(m)) return compareTags(item.tag, m.tag) >= 0;
       return !('value' in m) || compareTags(item.tag, m.tag) > 0;
     });
     const items: RegisterItem[] = [];
@@ -268,7 +270,7 @@ export class CatchUpRunner {
       const addrs = newer.slice(i, i + limits.batchItemsMax).map((n) => n.addr);
       const answers = await p.link.query(addrs, true, p.stop.signal, rank);
       answers.forEach((a, k) => {
-        if (!isUnavailable(a)) items.push({ addr: addrs[k]!, tag: a.tag, value: a.value });
+        if (!isUnavailable(a) && !isValueLost(a)) items.push({ addr: addrs[k]!, tag: a.tag, value: a.value });
       });
     }
     if (p.stop.signal.aborted) return 0;

@@ -4,7 +4,8 @@ import type { Logger } from '../log/logger.js';
 import { realClock, type Clock, type Timer } from '../platform/clock.js';
 import { PeerRefusedError, type MemberLink } from '../transport/peer-link.js';
 
-export type PeerState = 'up' | 'suspect' | 'down' | 'mismatch';
+/** `starting`: not heard from since this node started, within the start-up grace (it may be starting too). */
+export type PeerState = 'up' | 'starting' | 'suspect' | 'down' | 'mismatch';
 
 /** What this node believes about one peer. For status and dashboards only, never safety. */
 export interface PeerHealth {
@@ -39,10 +40,12 @@ interface Entry {
 const STATE_LOG_INTERVAL_MS = 10_000;
 
 /**
- * Heartbeats (seed 001): pings every peer each interval and classifies it as up, suspect
- * (silent for suspectAfterMs), down (silent for downAfterMs, never seen, or refusing
- * connections: nothing listens at its address) or mismatch
- * (it refuses our member set). Quorums never consult this: only majorities decide.
+ * Heartbeats (seed 001): pings every peer each interval and classifies it as up, starting
+ * (never heard from since this node started, for limits.startingGraceMs), suspect (silent for
+ * suspectAfterMs), down (silent for downAfterMs, never heard from past the grace, or refusing
+ * connections once heard from: nothing listens at its address) or mismatch (it refuses our
+ * member set). Quorums never consult this: only majorities decide. `refresh` pings some peers
+ * now, for a verdict that must not rest on a heartbeat up to an interval old (status.ts).
  */
 export class FailureDetector {
   private readonly entries = new Map<MemberId, Entry>();
@@ -94,10 +97,12 @@ export class FailureDetector {
       const e = this.entries.get(member)!;
       const silentMs = now - (e.lastContact ?? this.startedAt);
       const state: PeerState = e.mismatch ? 'mismatch'
+        // A peer never heard from is starting (as a new cluster's members start one by one), not a
+        // failure, until the grace has passed; then it is down.
+        : e.lastContact === null ? (silentMs < limits.startingGraceMs ? 'starting' : 'down')
         // Nothing listens there: its process is gone (kill -9, crash, stopped service), no need to
-        // wait out the silence. A peer never heard from keeps the start-up grace (it may be starting).
-        : e.refused && (e.lastContact !== null || now - this.startedAt >= limits.suspectAfterMs) ? 'down'
-        : e.lastContact === null ? (silentMs < limits.suspectAfterMs ? 'suspect' : 'down')
+        // wait out the silence.
+        : e.refused ? 'down'
         : silentMs >= limits.downAfterMs ? 'down'
         : silentMs >= limits.suspectAfterMs ? 'suspect' : 'up';
       return {
@@ -119,7 +124,7 @@ export class FailureDetector {
     for (const h of this.health()) {
       const e = this.entries.get(h.member)!;
       if (e.logged === undefined) {
-        // The first state seen is not a change, unless the peer starts out unreachable long enough to be down.
+        // The first state seen is not a change (starting is no state yet), unless the peer starts out unreachable long enough to be down.
         if (h.state === 'up' || h.state === 'mismatch' || h.state === 'down') {
           if (h.state !== 'up') this.logger.warn(`peer ${h.state}`, { peer: h.member, error: h.error ?? undefined });
           e.logged = h.state;
@@ -147,11 +152,24 @@ export class FailureDetector {
     }
   }
 
-  private async ping(link: MemberLink): Promise<void> {
-    const e = this.entries.get(link.member)!;
+  /**
+   * Pings `members` now and waits for their answers, at most `deadlineMs`: what status and
+   * readiness say before they count a member out must not be a heartbeat up to an interval old
+   * (a member that finished recovering or started a moment ago).
+   */
+  async refresh(members: readonly MemberId[], deadlineMs: number): Promise<void> {
+    const pings = this.links.filter((l) => members.includes(l.member)).map((l) => this.ping(l, deadlineMs));
+    let timer: Timer | undefined;
+    await Promise.race([Promise.allSettled(pings), new Promise<void>((r) => (timer = this.clock.setTimeout(r, deadlineMs)))]);
+    this.clock.clearTimeout(timer);
+  }
+
+  private async ping(link: MemberLink, timeoutMs = Math.max(this.intervalMs * 2, 250)): Promise<void> {
+    const e = this.entries.get(link.member);
+    if (!e) return; // no longer a member
     const sent = this.clock.now();
     try {
-      const reply = await link.ping(Math.max(this.intervalMs * 2, 250));
+      const reply = await link.ping(timeoutMs);
       if (e.lastContact === null) this.logger.info('peer up', { peer: link.member, peerNode: reply.nodeId });
       e.rttMs = Math.round((this.clock.now() - sent) * 100) / 100;
       e.lastContact = this.clock.now();

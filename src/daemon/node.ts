@@ -13,7 +13,7 @@ import type { PingReply } from '../transport/wire.js';
 import { FailureDetector } from './failure-detector.js';
 import { markInitialized, type Identity } from './identity.js';
 import { QuorumWatch } from './quorum-watch.js';
-import { runRecovery } from './recovery-runner.js';
+import { RecoveryRun, SERVED_META_KEY } from './recovery-runner.js';
 import { RepairRunner, type RepairMutations, type RepairSources } from './repair-runner.js';
 import { CATCHUP_PACE, CatchUpRunner, type CatchUpPace } from './catchup-runner.js';
 import { Pullers, type PullerLag } from './pullers.js';
@@ -99,6 +99,10 @@ export class ShmemNode {
   readonly pullers: Pullers;
   private readonly quorumWatch: QuorumWatch;
   private stopRecovery = new AbortController();
+  /** The recovery being carried out (an operator's accepted loss goes to it). */
+  private recoveryRun: RecoveryRun | undefined;
+  /** The last beyond-the-budget state logged (a change is logged once). */
+  private beyondBudgetLogged = false;
   private started = false;
   private stopped = false;
   readonly startedMs: number;
@@ -118,7 +122,9 @@ export class ShmemNode {
     const recover = !identity.initialized && (keeper?.isMember ?? true);
     if (!identity.initialized && !recover) markInitialized(store);
     this.replica = new Replica(store, recover, keeper);
-    this.recovery = recover ? new Recovery(config.self, members, quorum, config.opDeadlineMs, deps.mutations) : undefined;
+    this.recovery = recover ? new Recovery(config.self, members, quorum, config.opDeadlineMs, deps.mutations, this.knowsServed()) : undefined;
+    // While it recovers, its pages say whether it knows the cluster has served (docs/recovery.md).
+    this.replica.servedKnown = () => this.recovery?.served ?? true;
 
     // The pure protocol core and the runtime that carries out its effects.
     const coordinator = new Coordinator({
@@ -322,6 +328,7 @@ export class ShmemNode {
     const watch = (): void => {
       if (this.stopped) return;
       this.quorumWatch.observe(this.verdict());
+      this.watchRecovery();
       clock.setTimeout(watch, this.deps.config.heartbeatIntervalMs);
     };
     clock.setTimeout(watch, this.deps.config.heartbeatIntervalMs);
@@ -348,26 +355,95 @@ export class ShmemNode {
     const { clock, logger, store } = this.deps;
     const signal = this.stopRecovery.signal;
     const membership = this.answersUnderState();
-    runRecovery(recovery, [...this.linkMap.values()], store, logger, signal, this.startedMonoMs, clock, membership).then((outcome) => {
+    const run = new RecoveryRun(recovery, [...this.linkMap.values()], store, logger, signal, this.startedMonoMs, clock, membership);
+    this.recoveryRun = run;
+    run.done.then((outcome) => {
       if (signal.aborted) return;
       // The copied members' Paxos votes first: this member votes again from the moment it answers.
       this.replica.paxos?.recovered(outcome.acceptors);
       markInitialized(store);
       this.replica.recovering = false;
+      this.recoveryRun = undefined;
       // Catch-up goes on from where the copy ended (its positions), and compares the rest.
       void Promise.all(outcome.positions.map((p) => store.putIfNewer([], p))).catch(() => {}).then(() => {
         if (!this.stopped) this.catchup.start();
       });
-      if (!outcome.newCluster) {
+      if (outcome.lossAccepted) {
+        logger.error(`recovery finished with the loss accepted by an operator: copied ${plural(outcome.registersCopied, 'register')}; writes acknowledged only by members whose data is gone are lost; answering as a replica`, {
+          sources: outcome.sources, gaveUp: outcome.gaveUp,
+        });
+      } else if (!outcome.newCluster) {
         logger.info(`recovery complete: copied ${plural(outcome.registersCopied, 'register')}; answering as a replica`, { sources: outcome.sources });
       } else {
-        logger.info('new cluster: every other member is empty, so nothing can have been lost; answering as a replica', { sources: outcome.sources, fenced: outcome.fenced });
+        logger.info('new cluster: every other member is empty and none has seen the cluster serve, so nothing can have been lost; answering as a replica', { sources: outcome.sources, fenced: outcome.fenced });
       }
     }, (err: unknown) => {
       if (signal.aborted) return; // stopping (the store closed under it), or started again
       logger.error('recovery failed', { err: String(err) });
       this.onRecoveryFailed(err);
     });
+  }
+
+  /**
+   * An operator accepts the loss of the recovering members' data (POST /recovery/accept-data-loss,
+   * docs/recovery.md): refused, with the reason, unless this node is recovering beyond the budget.
+   */
+  acceptDataLoss(by: string): { accepted: boolean; reason?: string; state: ReturnType<ShmemNode['recoveryStatus']> } {
+    const run = this.recoveryRun;
+    const reason = !this.replica.recovering || !run ? 'this member is not recovering' : run.acceptLoss();
+    if (reason === undefined) {
+      this.deps.logger.error('an operator accepted the loss of the recovering members\' data: this member finishes its recovery with what the members that still have data hold', {
+        by, ...this.recoveryLogFields(),
+      });
+    } else {
+      this.deps.logger.warn('refused to accept data loss', { by, reason });
+    }
+    return { accepted: reason === undefined, ...(reason !== undefined ? { reason } : {}), state: this.recoveryStatus() };
+  }
+
+  /** The recovery as /status shows it (null when this node is not recovering). */
+  recoveryStatus(): { sourcesNeeded: number; sourcesDone: readonly string[]; phase: string; recoveringOthers: readonly string[]; beyondBudget: boolean; served: boolean; explanation: string | null } | null {
+    const r = this.recovery;
+    if (!r || !this.replica.recovering) return null;
+    const s = r.state();
+    return {
+      sourcesNeeded: s.needed, sourcesDone: s.sources, phase: s.phase, recoveringOthers: s.recoveringOthers,
+      beyondBudget: s.beyondBudget, served: s.served, explanation: s.beyondBudget ? this.beyondBudgetText() : null,
+    };
+  }
+
+  /** "the data of 2 of 3 members is gone (…)": what an operator must do about it. */
+  private beyondBudgetText(): string {
+    const s = this.recovery!.state();
+    const lost = [...s.recoveringOthers, `${this.deps.config.self} (this node)`];
+    return `the data of ${lost.length} of ${s.members} members is gone (${lost.join(', ')} are recovering): no member can prove it holds every acknowledged write; ` +
+      'restore a backup (shmem restore) into one of them, or accept the loss with shmem recover --accept-data-loss';
+  }
+
+  private recoveryLogFields(): Record<string, unknown> {
+    const s = this.recovery?.state();
+    return s ? { phase: s.phase, sourcesNeeded: s.needed, sourcesDone: s.sources, recoveringOthers: s.recoveringOthers } : {};
+  }
+
+  /** Logs once when the recovery goes beyond the budget, and once when it no longer is. */
+  private watchRecovery(): void {
+    const beyond = this.replica.recovering && this.recovery?.beyondBudget === true;
+    if (beyond === this.beyondBudgetLogged) return;
+    this.beyondBudgetLogged = beyond;
+    if (beyond) this.deps.logger.error(this.beyondBudgetText(), this.recoveryLogFields());
+    else if (this.replica.recovering) this.deps.logger.info('recovery is no longer beyond the fault budget: enough members answer as replicas again', this.recoveryLogFields());
+  }
+
+  /**
+   * Whether this node already knows the cluster has served (docs/recovery.md): it holds registers
+   * (a lost WAL, a restored backup), a member set past the founding one, or the mark an earlier
+   * start of its recovery kept.
+   */
+  private knowsServed(): boolean {
+    const { store } = this.deps;
+    const keeper = this.deps.membership?.keeper;
+    const epochPast = keeper !== undefined && (keeper.state.kind === 'joint' || keeper.state.current.epoch > 1);
+    return store.getMeta(SERVED_META_KEY) === '1' || store.stats().addresses > 0 || epochPast;
   }
 
   /**
@@ -422,7 +498,8 @@ export class ShmemNode {
       return;
     }
     const quorum = next.kind === 'joint' ? Math.min(2, members.length) : majority(members.length);
-    this.recovery = new Recovery(config.self, members, quorum, config.opDeadlineMs, this.deps.mutations);
+    const served = this.recovery?.served === true || this.knowsServed();
+    this.recovery = new Recovery(config.self, members, quorum, config.opDeadlineMs, this.deps.mutations, served);
     logger.info('the member set changed during recovery: copying from the new one', { state: describeState(next), sourcesNeeded: this.recovery.needed });
     this.runRecoveryNow(this.recovery);
   }
@@ -430,22 +507,49 @@ export class ShmemNode {
   /** Called when recovery fails for good (the daemon exits 70). */
   onRecoveryFailed: (err: unknown) => void = () => {};
 
-  /** What reads and writes through this node can use now (status, readiness, hints, the quorum log). */
+  /** A refresh of the members counted out, shared by callers meanwhile; when the last one ended. */
+  private refreshing: Promise<void> | undefined;
+  private refreshedAtMs = Number.NEGATIVE_INFINITY;
+
+  /**
+   * The verdict status and readiness show: before it counts a member out, the members it would
+   * count out are asked once more (at most limits.verdictRefreshMs, at most once per
+   * limits.verdictRefreshMinIntervalMs, callers meanwhile share it), so it never says "no
+   * quorum" on a heartbeat older than the moment a member started or finished recovering.
+   */
+  async freshVerdict(): Promise<ClusterVerdict> {
+    const v = this.verdict();
+    const doubted = v.unavailable.filter((u) => u.member !== this.deps.config.self).map((u) => u.member);
+    if (v.code === 'ok' || doubted.length === 0) return v;
+    const { clock } = this.deps;
+    if (this.refreshing === undefined && clock.now() - this.refreshedAtMs >= limits.verdictRefreshMinIntervalMs) {
+      this.refreshing = this.detector.refresh(doubted, limits.verdictRefreshMs).finally(() => {
+        this.refreshing = undefined;
+        this.refreshedAtMs = clock.now();
+      });
+    }
+    if (this.refreshing !== undefined) await this.refreshing;
+    return this.verdict();
+  }
+
+  /** What reads and writes through this node can use now, from the last heartbeats (hints, the quorum log). */
   verdict(): ClusterVerdict {
     return clusterVerdict(memberConditions({
       member: this.deps.config.self, recovering: this.replica.recovering, storeOk: this.deps.store.health().ok,
     }, this.detector.health()), this.quorum);
   }
 
-  readiness(accepting: boolean): Readiness {
-    const v = this.verdict();
+  async readiness(accepting: boolean): Promise<Readiness> {
+    const v = await this.freshVerdict();
     const recovery = this.recovery;
     const checks = [
       `${accepting ? '[+]' : '[-]'}node ${accepting ? 'ok' : 'shutting down'}`,
       storeCheck(this.deps.store, this.deps.clock),
       !this.replica.recovering ? '[+]replica ok'
+        : recovery?.beyondBudget ? `[-]replica recovering: ${this.beyondBudgetText()}`
         : recovery?.phase === 'probe'
           ? '[-]replica recovering: waiting one operation deadline before copying the other members (writes in flight must finish first)'
+          : recovery?.phase === 'accept' ? '[-]replica recovering: finishing with the loss accepted by an operator'
           : `[-]replica recovering: ${recovery?.sources.length ?? 0}/${recovery?.needed ?? 0} other members copied`,
       `${v.hasQuorum ? '[+]' : '[-]'}quorum ${v.hasQuorum ? 'ok' : 'unavailable'}: ${v.text.replace(/^[^:]*: /, '')}`,
     ];

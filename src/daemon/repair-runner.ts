@@ -1,6 +1,6 @@
 import { recoverySourcesNeeded } from '../core/recovery.js';
 import { INITIAL, maxVersioned } from '../core/tag.js';
-import { isUnavailable, type Addr, type MemberId, type RegisterItem, type Versioned } from '../core/types.js';
+import { isUnavailable, isValueLost, type Addr, type MemberId, type RegisterItem, type Versioned } from '../core/types.js';
 import type { Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
 import type { RegisterStore } from '../storage/register-store.js';
@@ -114,7 +114,7 @@ export class RepairRunner {
           return;
         }
         answer.value.forEach((a, i) => {
-          if (isUnavailable(a)) return;
+          if (isUnavailable(a) || isValueLost(a)) return; // no pair to repair from (its value is damaged there too)
           const entry = best.get(addrs[i]!)!;
           entry.pair = maxVersioned(entry.pair, a);
           entry.from.add(peers[p]!.member);

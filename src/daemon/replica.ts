@@ -24,6 +24,9 @@ import type { LocalReplica } from '../transport/peer-link.js';
 export class Replica implements LocalReplica {
   constructor(private readonly store: RegisterStore, public recovering: boolean, private readonly membership?: MembershipKeeper) {}
 
+  /** While recovering: whether this node knows the cluster has served (docs/recovery.md); set by the node. */
+  servedKnown: () => boolean = () => true;
+
   /** What a recovering member must know of this node's coordinator (core/recovery.ts); set by the node. */
   coordinatorFacts: () => { readonly busy: boolean; readonly opDeadlineMs: number } | Record<string, never> = () => ({});
   /**
@@ -52,11 +55,11 @@ export class Replica implements LocalReplica {
 
   /**
    * A page of registers for a recovering member (at most limits.registerPageValueBytesMax of
-   * values); "not initialised" while recovering ourselves.
+   * values); "not initialised" while recovering ourselves, with whether we know the cluster has served.
    */
   page(after: Addr | null, limit: number, rank?: number): RegisterPage {
     if (rank !== undefined) this.membership?.check(rank);
-    if (this.recovering) return { initialized: false, items: [], next: null };
+    if (this.recovering) return { initialized: false, served: this.servedKnown(), items: [], next: null };
     const { items, next } = this.store.page(after, limit, limits.registerPageValueBytesMax);
     const facts = this.coordinatorFacts();
     if (!this.paxos) return { initialized: true, items, next, ...facts };
@@ -71,7 +74,7 @@ export class Replica implements LocalReplica {
    */
   changes(since: number, limit: number, values: boolean, rank?: number): ChangeFeedPage {
     if (rank !== undefined) this.membership?.check(rank);
-    if (this.recovering) return { initialized: false, items: [], next: null };
+    if (this.recovering) return { initialized: false, served: this.servedKnown(), items: [], next: null };
     const page = this.store.changes(since, limit, values ? limits.registerPageValueBytesMax : null);
     const feed = { initialized: true, items: page.items, next: page.next, log: page.log, head: page.head, oldestAgeMs: page.oldestAgeMs };
     if (!values) return feed;

@@ -157,7 +157,11 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
   store.onCommit = (seconds, items, waitedSeconds) => metrics?.observeCommit(seconds, items, waitedSeconds);
   store.onDamage = (addr, what) => {
     metrics?.observeDamage();
-    logger.error('a stored register failed its checksum: not answered until repaired from the other members', { addr, check: what, file: store.path });
+    // A value alone: its tag still answers (docs/storage-integrity.md); tag fields: nothing until repaired.
+    const effect = what === 'value checksum'
+      ? 'its value is never given out; its tag still counts, and the next write or a repair from the other members heals it'
+      : 'not answered until repaired from the other members';
+    logger.error(`a stored register failed its checksum: ${effect}`, { addr, check: what, file: store.path });
   };
   store.onHealthChange = (health) => {
     if (health.ok) logger.warn('storage commits succeed again', { file: store.path });
@@ -190,15 +194,14 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       metrics?.observePeerInputRefused(reason);
       if (peerInputLog.shouldLog(`${reason} ${from}`)) logger.warn('refused peer input', { reason, from, message });
     },
-    status: (details: boolean): StatusDoc => {
+    status: async (details: boolean): Promise<StatusDoc> => {
+      const v = await shmem.freshVerdict();
       const peers = detector.health();
-      const v = shmem.verdict();
-      const recovery = shmem.recovery;
       const doc: StatusDoc = {
         node: {
           id: identity.nodeId, member: config.self, writer: identity.writer, incarnation: identity.incarnation,
           version: VERSION, uptimeMs: Date.now() - startedAt, recovering: replica.recovering,
-          recovery: recovery ? { sourcesNeeded: recovery.needed, sourcesDone: recovery.sources } : null,
+          recovery: shmem.recoveryStatus(),
           tls: credentials.tls !== undefined,
         },
         cluster: {
@@ -227,8 +230,9 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
       logger.info('repair: compared every register with the other members', { peers, fixed });
       return { member: config.self, peers, fixed, ms: Date.now() - started };
     },
+    acceptDataLoss: (by: string) => shmem.acceptDataLoss(by),
     metrics: async () => ({ contentType: metrics!.contentType, text: await metrics!.text() }),
-    readiness: (): Readiness => shmem.readiness(accepting),
+    readiness: (): Promise<Readiness> => shmem.readiness(accepting),
   };
 
   // Serve clients and peers, within the edge's bounds (docs/flow-control.md).

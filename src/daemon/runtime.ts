@@ -1,5 +1,5 @@
 import { Coordinator, type Effect, type Membership, type OpId, type Phase } from '../core/coordinator.js';
-import type { Addr, MemberId, OpFailure, ReadResult, Versioned, WriteResult } from '../core/types.js';
+import type { Addr, MemberId, OpFailure, ReadResult, Tag, Versioned, WriteResult } from '../core/types.js';
 import {
   MembershipMismatchError, QuorumUnavailableError, ShuttingDownError, type ShmemError,
 } from '../errors.js';
@@ -116,6 +116,10 @@ export class Runtime implements ChannelSink {
 
   queryReply(opId: OpId, from: MemberId, stored: Versioned, rank: number | undefined, withValue: boolean): void {
     this.execute(this.coordinator.onQueryReply(opId, from, stored, rank, withValue));
+  }
+
+  valueLost(opId: OpId, from: MemberId, tag: Tag, rank: number | undefined): void {
+    this.execute(this.coordinator.onValueLost(opId, from, tag, rank));
   }
 
   updateAck(opId: OpId, from: MemberId, rank?: number): void {

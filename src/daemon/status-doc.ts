@@ -46,7 +46,16 @@ export interface StatusDoc {
     readonly version: string;
     readonly uptimeMs: number;
     readonly recovering: boolean;
-    readonly recovery: { readonly sourcesNeeded: number; readonly sourcesDone: readonly string[] } | null;
+    /** While recovering a wiped data dir (docs/recovery.md); `explanation` when beyond the fault budget. */
+    readonly recovery: {
+      readonly sourcesNeeded: number;
+      readonly sourcesDone: readonly string[];
+      readonly phase: string;
+      readonly recoveringOthers: readonly string[];
+      readonly beyondBudget: boolean;
+      readonly served: boolean;
+      readonly explanation: string | null;
+    } | null;
     readonly tls: boolean;
     /** admin */
     readonly pid?: number;

@@ -6,7 +6,7 @@ import type { PeerHealth } from './failure-detector.js';
  * count: a member that is up but recovering a wiped data dir, refuses our member set, or
  * cannot commit does not answer as a replica.
  */
-export type MemberCondition = 'serving' | 'suspect' | 'down' | 'recovering' | 'mismatch' | 'storage unavailable';
+export type MemberCondition = 'serving' | 'starting' | 'suspect' | 'down' | 'recovering' | 'mismatch' | 'storage unavailable';
 
 export interface MemberServing {
   readonly member: MemberId;

@@ -2,7 +2,7 @@ import { fitColumns, type Column } from './layout.js';
 import { Table, wanting, type TableRow } from './Table.js';
 import { formatAgo, formatMs, sparkline, type MemberView } from './view-model.js';
 
-const STATE_COLOR: Record<string, string> = { self: 'green', up: 'green', suspect: 'yellow', down: 'red', mismatch: 'magenta', unreachable: 'red' };
+const STATE_COLOR: Record<string, string> = { self: 'green', up: 'green', starting: 'cyan', suspect: 'yellow', down: 'red', mismatch: 'magenta', unreachable: 'red' };
 
 const COLUMNS: readonly Column[] = [
   { key: 'member', title: 'MEMBER', min: 14, max: 28, priority: 10 },

@@ -6,7 +6,7 @@ import type { Addr, Tag } from '../core/types.js';
  * answered, so the view can be tested without a cluster (test/dashboard).
  */
 
-export type MemberState = 'self' | 'up' | 'suspect' | 'down' | 'mismatch' | 'unreachable';
+export type MemberState = 'self' | 'up' | 'starting' | 'suspect' | 'down' | 'mismatch' | 'unreachable';
 
 export interface MemberView {
   readonly member: string;

@@ -51,10 +51,15 @@ export interface NodeApi {
   /** Counts and (rate-limited) logs peer input refused by the checks of wire.ts. */
   peerInputRefused(reason: RefusalReason, message: string, from: string): void;
   /** The status document; `details` adds this node's local facts (admins only). */
-  status(details: boolean): unknown;
+  status(details: boolean): Promise<unknown>;
   /** A full comparison against every other member now (POST /repair): what it compared and fixed. */
   repair(): Promise<unknown>;
+  /**
+   * An operator accepts the loss of the recovering members' data (POST /recovery/accept-data-loss,
+   * docs/recovery.md); `by` names the caller for the log. Says whether it was accepted, and why not.
+   */
+  acceptDataLoss(by: string): unknown;
   /** Prometheus text exposition. */
   metrics(): Promise<{ contentType: string; text: string }>;
-  readiness(): Readiness;
+  readiness(): Promise<Readiness>;
 }

@@ -11,7 +11,7 @@ export const TAG_PAGE_ITEMS_MAX = 1000;
 
 /**
  * Operator endpoints: /status (JSON), /readyz (checklist), /livez, /metrics (Prometheus), /tags,
- * and POST /repair (admin).
+ * and POST /repair and /recovery/accept-data-loss (admin).
  * /livez and /readyz are open (they say nothing about data). /status, /tags and /metrics
  * need the read role: they show no values, and a monitoring system should not hold a token
  * that can write; /status shows this node's local details (data dir, pid, transport) to
@@ -34,17 +34,33 @@ export function opsRoutes(node: NodeApi, bodies: BodyBudget): Route[] {
       },
     },
     {
+      // An operator accepts the loss of the recovering members' data (docs/recovery.md), admin
+      // only. The node refuses unless it is recovering beyond the fault budget; 200 either way,
+      // with whether it was accepted and why not.
+      method: 'POST',
+      pattern: /^\/recovery\/accept-data-loss\/?$/,
+      access: { scope: 'client', role: 'admin' },
+      handler: async (req, res, _params, caller) => {
+        const body = await readJsonBody(req, res, 1024, bodies);
+        if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
+          throw new BadInputError('bad_request', 'POST /recovery/accept-data-loss takes an empty JSON object: {}');
+        }
+        const who = caller.kind === 'anonymous' ? 'anonymous' : `${caller.kind} ${caller.name}`;
+        sendJson(res, 200, node.acceptDataLoss(`${who} from ${req.socket.remoteAddress ?? 'an unknown address'}`));
+      },
+    },
+    {
       method: 'GET',
       pattern: /^\/status\/?$/,
       access: { scope: 'client', role: 'read' },
-      handler: (_req, res, _params, caller) => sendJson(res, 200, node.status(caller.role === 'admin')),
+      handler: async (_req, res, _params, caller) => sendJson(res, 200, await node.status(caller.role === 'admin')),
     },
     {
       method: 'GET',
       pattern: /^\/readyz\/?$/,
       access: { scope: 'open' },
-      handler: (_req, res) => {
-        const r = node.readiness();
+      handler: async (_req, res) => {
+        const r = await node.readiness();
         const text = `${r.checks.join('\n')}\n`;
         res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
         res.end(text);

@@ -19,3 +19,6 @@ export function rowChecksum(addr: Addr, seq: number, writer: string, valueBytes:
 
 /** The answer for an address whose stored register failed its checksum. */
 export const UNAVAILABLE_DAMAGED: Unavailable = Object.freeze({ unavailable: 'damaged' });
+
+/** What a register whose value (not its tag) failed its checksum answers beside its tag. */
+export const VALUE_LOST = 'damaged';

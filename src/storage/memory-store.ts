@@ -3,7 +3,7 @@ import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag,
 import { valueSize } from '../core/value.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
 import type { Clock, Timer } from '../platform/clock.js';
-import { storeDecision, type CatchUpPosition, type ChangePage, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
+import { storeDecision, type CatchUpPosition, type DamageKind, type ChangePage, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
 
 /** What a data dir holds after its process is gone: the committed registers, the meta facts and the damage marks. */
 export class MemoryDisk {
@@ -28,18 +28,31 @@ export class MemoryDisk {
   lastWritten: Addr | undefined;
   readonly meta = new Map<string, string>();
   /**
-   * Addresses marked damaged: their register failed its checksum, so what they held is
-   * unknown until a repair from the other members lifts the mark (the `damaged` table).
+   * Addresses marked damaged, and what they lost (the `damaged` table): the tag (what they held
+   * is unknown until a repair from the other members lifts the mark) or only the value (the tag
+   * still counts; the next update or a repair heals it).
    */
-  readonly damaged = new Set<Addr>();
-  /** Of those, the ones whose stored bytes are still the rotten ones (no update has rewritten them). */
+  readonly damaged = new Map<Addr, DamageKind>();
+  /** Of the tag-lost ones, those whose stored bytes are still the rotten ones (no update has rewritten them). */
   readonly rotten = new Set<Addr>();
 
-  /** Damages the register at `addr` (a flipped bit the checksum will catch); false when nothing is stored there. */
+  /** Damages the register at `addr`, tag fields and all (a flipped bit the checksum will catch); false when nothing is stored there. */
   rot(addr: Addr): boolean {
     if (!this.registers.has(addr)) return false;
-    this.damaged.add(addr);
+    this.damaged.set(addr, 'tag');
     this.rotten.add(addr);
+    return true;
+  }
+
+  /**
+   * Damages only the value at `addr`: its bytes change (a mutation that serves them must be
+   * caught), its tag fields stay intact. False when no value is stored there or the tag is lost already.
+   */
+  rotValue(addr: Addr): boolean {
+    const v = this.registers.get(addr);
+    if (v === undefined || v.value === null || this.damaged.get(addr) === 'tag') return false;
+    this.registers.set(addr, { tag: v.tag, value: `${v.value}\u0000rotten` });
+    this.damaged.set(addr, 'value');
     return true;
   }
 
@@ -53,6 +66,10 @@ export class MemoryDisk {
 export interface StoreMutations {
   /** putIfNewer resolves at once, before the commit (so a crash loses what was acknowledged). */
   readonly ackBeforePersist?: boolean;
+  /** A register whose value failed its checksum answers that value as if it were whole. */
+  readonly serveDamagedValue?: boolean;
+  /** A register whose value failed its checksum answers nothing, its tag included (the rule before issue 30). */
+  readonly damagedValueUnavailable?: boolean;
 }
 
 /** How the simulated disk behaves: its commit latency (slow-disk spikes) and when commits fail (a full disk). */
@@ -68,8 +85,9 @@ export interface MemoryStoreOptions {
 /**
  * A RegisterStore in memory with SqliteStore's contract, for the simulator and tests: updates
  * are queued and committed together `commitDelayMs()` later on the store's clock (group commit),
- * and acknowledged only then; reads see only committed state; a damaged register is answered
- * unavailable, refused in pages, and overwritten by any update (its mark stays until repaired);
+ * and acknowledged only then; reads see only committed state; a register whose tag is lost is
+ * answered unavailable, refused in pages, and overwritten by any update (its mark stays until
+ * repaired), one whose value only is lost answers its tag and `lost`, and an update heals it;
  * a failing disk rejects the batch with StorageUnavailableError and reports itself unhealthy.
  * `kill()` is the process dying: what was queued is lost, nothing is acknowledged any more,
  * and the MemoryDisk (what was committed) is all a restarted node finds.
@@ -105,7 +123,9 @@ export class MemoryStore implements RegisterStore {
   query(addrs: readonly Addr[], want: ValueWant): ReplicaAnswer[] {
     let used = 0;
     return addrs.map((addr, i): ReplicaAnswer => {
-      if (this.disk.damaged.has(addr)) return { unavailable: 'damaged' };
+      const damage = this.disk.damaged.get(addr);
+      if (damage === 'tag' || (damage === 'value' && this.options.mutations?.damagedValueUnavailable)) return { unavailable: 'damaged' };
+      if (damage === 'value' && !this.options.mutations?.serveDamagedValue) return { tag: this.disk.stored(addr).tag, lost: 'damaged' };
       const v = this.disk.stored(addr);
       if (!wantsValue(want.values, i)) return { tag: v.tag, value: null };
       const size = Math.max(0, valueSize(v.value));
@@ -143,9 +163,11 @@ export class MemoryStore implements RegisterStore {
     const chosen = 'after' in from
       ? addrs.filter((a) => from.after === null || a > from.after).slice(0, limit)
       : addrs.filter((a) => from.before === null || a < from.before).slice(-limit);
-    return chosen.map((addr): TagEntry => this.disk.damaged.has(addr)
-      ? { addr, tag: INITIAL.tag, damaged: true }
-      : { addr, tag: this.disk.registers.get(addr)!.tag });
+    return chosen.map((addr): TagEntry => {
+      const damage = this.disk.damaged.get(addr);
+      const tag = this.disk.registers.get(addr)!.tag;
+      return damage === undefined ? { addr, tag } : { addr, tag: damage === 'tag' ? INITIAL.tag : tag, damaged: true };
+    });
   }
 
   putIfNewer(items: readonly RegisterItem[], position?: CatchUpPosition): Promise<void> {
@@ -205,7 +227,7 @@ export class MemoryStore implements RegisterStore {
   }
 
   damagedAddrs(limit: number): Addr[] {
-    return [...this.disk.damaged].sort((a, b) => a - b).slice(0, limit);
+    return [...this.disk.damaged.keys()].sort((a, b) => a - b).slice(0, limit);
   }
 
   clearDamaged(addrs: readonly Addr[]): void {
@@ -272,7 +294,9 @@ export class MemoryStore implements RegisterStore {
   private apply(item: RegisterItem): void {
     const d = this.disk;
     const stored = d.registers.has(item.addr) && !d.rotten.has(item.addr) ? d.stored(item.addr) : undefined;
-    if (!storeDecision(stored, d.damaged.has(item.addr), item)) return;
+    const damage = d.damaged.get(item.addr);
+    if (!storeDecision(stored, damage !== undefined, item)) return;
+    if (damage === 'value') d.damaged.delete(item.addr); // only the value was lost, and this replaces it
     d.registers.set(item.addr, { tag: item.tag, value: item.value });
     d.head += 1;
     d.changes.set(item.addr, { change: d.head, changedMs: this.clock.wallNow() });

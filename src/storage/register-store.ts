@@ -24,11 +24,18 @@ export type StoreHealth =
 /** Where a tags listing starts: after an address, or just before one (the dashboard scrolling up, or to the end). */
 export type TagCursor = { readonly after: Addr | null } | { readonly before: Addr | null };
 
+/**
+ * What a damaged register lost (docs/storage-integrity.md): its value only (the tag fields pass
+ * their checksum: the replica still vouches for the tag), or its tag (nothing of it can be trusted).
+ */
+export type DamageKind = 'value' | 'tag';
+
 /** One entry of a tags listing (operators and the dashboard): no values. */
 export interface TagEntry {
   readonly addr: Addr;
+  /** The stored tag; the initial tag when the register's tag is unknown (damaged tag fields). */
   readonly tag: Tag;
-  /** The stored register failed its checksum: its tag is unknown until repaired. */
+  /** The stored register failed its checksum and is not repaired yet. */
   readonly damaged?: true;
 }
 
@@ -65,7 +72,9 @@ export function newChangeLogId(): string {
  * Contract: `putIfNewer` resolves only once every item is durable under the configured
  * durability mode; reads return only durable state (never an update still being committed),
  * and never a register that fails its checksum (docs/storage-integrity.md): such an address
- * is marked damaged and answered as unavailable until repaired.
+ * is marked damaged until repaired, and answered with its tag and `lost` (no value) when only
+ * its value failed, as unavailable when its tag fields did. Storing an item over a register
+ * whose value only was lost lifts the mark.
  * I/O failures are StorageUnavailableError; a damaged register in a page is RegisterDamagedError.
  */
 export interface RegisterStore {

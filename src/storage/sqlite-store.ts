@@ -6,8 +6,8 @@ import { limits } from '../core/limits.js';
 import { compareTags, INITIAL } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
-import { rowChecksum, UNAVAILABLE_DAMAGED, valueChecksum, valueSize } from './checksums.js';
-import { newChangeLogId, storeDecision, type CatchUpPosition, type ChangePage, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
+import { rowChecksum, UNAVAILABLE_DAMAGED, VALUE_LOST, valueChecksum, valueSize } from './checksums.js';
+import { newChangeLogId, storeDecision, type DamageKind, type CatchUpPosition, type ChangePage, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
 
 /**
  * Where the SQLite native addon comes from. From a checkout, better-sqlite3 finds its own
@@ -60,6 +60,10 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
   (db) => db.exec(`CREATE TABLE change_log (change INTEGER PRIMARY KEY, addr INTEGER NOT NULL) STRICT;
     INSERT INTO change_log (change, addr) SELECT change, addr FROM registers ORDER BY change;
     DROP INDEX registers_by_change;`),
+  // Version 5: what a damage mark lost, the value only (its tag fields intact: the replica still
+  // vouches for the tag) or the tag (docs/storage-integrity.md). Marks of before are read as
+  // tag lost, the old rule.
+  (db) => db.exec('ALTER TABLE damaged ADD COLUMN tag_lost INTEGER NOT NULL DEFAULT 1'),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -109,8 +113,10 @@ const NO_VALUES = -2;
  * blocks the loop one bounded transaction at a time).
  *
  * Every row carries value_bytes, value_crc and row_crc; every read verifies them, and a row
- * that fails is never returned: its address is marked damaged (durably) and answered as
- * unavailable until a repair lifts the mark (docs/storage-integrity.md).
+ * that fails is never returned: its address is marked damaged (durably) until a repair lifts the
+ * mark (docs/storage-integrity.md). A row whose tag fields pass but whose value fails keeps
+ * answering its tag (with no value) and is healed by the next update it stores; a row whose tag
+ * fields fail is answered as unavailable.
  */
 export class SqliteStore implements RegisterStore {
   private readonly db: Database.Database;
@@ -121,6 +127,7 @@ export class SqliteStore implements RegisterStore {
   private readonly selectTagsBefore: Database.Statement<[number, number], TagRow & { addr: number }>;
   private readonly upsert: Database.Statement<[number, number, string, string | null, number, number, number, number, number]>;
   private readonly selectChanges: Database.Statement<[number, number], LogEntryRow>;
+
   private readonly appendLog: Database.Statement<[number, number]>;
   private readonly selectPrunable: Database.Statement<[number, number, number], { entry: number; stale: number }>;
   private readonly deleteLogEntry: Database.Statement<[number]>;
@@ -129,6 +136,7 @@ export class SqliteStore implements RegisterStore {
   /** Where the next prune starts examining the log (wraps to the start at the head). */
   private pruneAfter = 0;
   private readonly savePosition: Database.Statement<[string, string, number]>;
+  private readonly liftMark: Database.Statement<[number]>;
   /** The largest change stamped (the change sequence's head), and the log id that names the sequence. */
   private head = 0;
   private log = '';
@@ -142,8 +150,10 @@ export class SqliteStore implements RegisterStore {
   private highestTag: Tag | null = null;
   /** Number of stored addresses: counted once at open, then kept by the commits. */
   private addresses = 0;
-  /** Addresses marked damaged (the `damaged` table, loaded at open). */
-  private readonly damaged = new Set<Addr>();
+  /** Addresses marked damaged, and what they lost (the `damaged` table, loaded at open). */
+  private readonly damaged = new Map<Addr, DamageKind>();
+  /** Value marks the transaction under way lifted (an update replaced the row): dropped from `damaged` once it commits. */
+  private healing: Addr[] = [];
   private healthState: StoreHealth = { ok: true };
   readonly path: string;
 
@@ -191,8 +201,12 @@ export class SqliteStore implements RegisterStore {
     this.stale = Math.max(0, (this.db.prepare('SELECT count(*) AS n FROM change_log').get() as { n: number }).n - this.addresses);
     const top = this.db.prepare('SELECT seq, writer FROM registers ORDER BY seq DESC, writer DESC LIMIT 1').get() as Tag | undefined;
     this.highestTag = top ? { seq: top.seq, writer: top.writer } : null;
-    for (const { addr } of this.db.prepare('SELECT addr FROM damaged').all() as { addr: number }[]) this.damaged.add(addr);
+    for (const { addr, tag_lost } of this.db.prepare('SELECT addr, tag_lost FROM damaged').all() as { addr: number; tag_lost: number }[]) {
+      this.damaged.set(addr, tag_lost === 0 ? 'value' : 'tag');
+    }
+    this.liftMark = this.db.prepare('DELETE FROM damaged WHERE addr = ?');
     this.commitBatch = this.db.transaction((batch: readonly Pending[]) => {
+      this.healing = [];
       let added = 0;
       const nowMs = Date.now();
       let items = 0;
@@ -222,7 +236,14 @@ export class SqliteStore implements RegisterStore {
     return this.guard(() => {
       let used = 0;
       return addrs.map((addr, i): ReplicaAnswer => {
-        if (this.damaged.has(addr)) return UNAVAILABLE_DAMAGED;
+        const damage = this.damaged.get(addr);
+        if (damage === 'tag') return UNAVAILABLE_DAMAGED;
+        if (damage === 'value') {
+          // Its tag still counts; its value must come from another member.
+          const row = this.selectTag.get(addr);
+          if (!row || !this.rowIntact(addr, row)) return UNAVAILABLE_DAMAGED;
+          return { tag: { seq: row.seq, writer: row.writer }, lost: VALUE_LOST };
+        }
         if (!wantsValue(want.values, i)) {
           const row = this.selectTag.get(addr);
           if (!row) return INITIAL;
@@ -235,7 +256,7 @@ export class SqliteStore implements RegisterStore {
         if (!this.rowIntact(addr, row)) return UNAVAILABLE_DAMAGED;
         const tag = { seq: row.seq, writer: row.writer };
         if (row.value_bytes > allowed) return { tag, deferredBytes: row.value_bytes };
-        if (!this.valueIntact(addr, row)) return UNAVAILABLE_DAMAGED;
+        if (!this.valueIntact(addr, row)) return { tag, lost: VALUE_LOST };
         used += Math.max(0, row.value_bytes);
         return { tag, value: row.value };
       });
@@ -274,10 +295,12 @@ export class SqliteStore implements RegisterStore {
     const rows = 'after' in from
       ? this.guard(() => this.selectTags.all(from.after ?? -1, limit))
       : this.guard(() => this.selectTagsBefore.all(from.before ?? Number.MAX_SAFE_INTEGER + 1, limit).reverse());
-    return this.guard(() => rows.map((row): TagEntry => (
-      this.damaged.has(row.addr) || !this.rowIntact(row.addr, row)
-        ? { addr: row.addr, tag: INITIAL.tag, damaged: true }
-        : { addr: row.addr, tag: { seq: row.seq, writer: row.writer } })));
+    return this.guard(() => rows.map((row): TagEntry => {
+      const intact = this.damaged.get(row.addr) !== 'tag' && this.rowIntact(row.addr, row);
+      if (!intact) return { addr: row.addr, tag: INITIAL.tag, damaged: true };
+      const tag = { seq: row.seq, writer: row.writer };
+      return this.damaged.has(row.addr) ? { addr: row.addr, tag, damaged: true } : { addr: row.addr, tag };
+    }));
   }
 
   changes(since: number, limit: number, valueBytesMax: number | null): ChangePage {
@@ -355,7 +378,7 @@ export class SqliteStore implements RegisterStore {
   }
 
   damagedAddrs(limit: number): Addr[] {
-    return [...this.damaged].sort((a, b) => a - b).slice(0, limit);
+    return [...this.damaged.keys()].sort((a, b) => a - b).slice(0, limit);
   }
 
   clearDamaged(addrs: readonly Addr[]): void {
@@ -425,29 +448,31 @@ export class SqliteStore implements RegisterStore {
     return new RegisterDamagedError(`address ${addr} of ${this.path} failed its checksum; it is repaired from the other members before this replica gives it out`);
   }
 
-  /** Verifies a row's tag fields; a mismatch marks the address damaged. */
+  /** Verifies a row's tag fields; a mismatch marks the address damaged, its tag lost. */
   private rowIntact(addr: Addr, row: TagRow): boolean {
     if (rowChecksum(addr, row.seq, row.writer, row.value_bytes, row.value_crc) === row.row_crc) return true;
-    this.markDamaged(addr, 'row checksum (tag fields)');
+    this.markDamaged(addr, 'tag', 'row checksum (tag fields)');
     return false;
   }
 
-  /** Verifies a value read with a verified row; a mismatch marks the address damaged. */
+  /** Verifies a value read with a verified row; a mismatch marks the address damaged, its value lost (its tag still trusted). */
   private valueIntact(addr: Addr, row: ValueRow): boolean {
     if (valueSize(row.value) === row.value_bytes && valueChecksum(row.value) === row.value_crc) return true;
-    this.markDamaged(addr, 'value checksum');
+    this.markDamaged(addr, 'value', 'value checksum');
     return false;
   }
 
-  private markDamaged(addr: Addr, what: string): void {
-    if (this.damaged.has(addr)) return;
-    this.damaged.add(addr);
+  /** Marks `addr` damaged (durably); a value mark becomes a tag mark when the tag fields fail too, never the other way. */
+  private markDamaged(addr: Addr, kind: DamageKind, what: string): void {
+    const had = this.damaged.get(addr);
+    if (had === 'tag' || had === kind) return;
+    this.damaged.set(addr, kind);
     try {
-      this.db.prepare('INSERT INTO damaged (addr) VALUES (?) ON CONFLICT DO NOTHING').run(addr);
+      this.db.prepare('INSERT INTO damaged (addr, tag_lost) VALUES (?, ?) ON CONFLICT(addr) DO UPDATE SET tag_lost = excluded.tag_lost').run(addr, kind === 'tag' ? 1 : 0);
     } catch {
       // The mark stays in memory; the next read of the row finds the damage again.
     }
-    this.onDamage(addr, what);
+    if (had === undefined) this.onDamage(addr, what);
   }
 
   /** Stores `item` per storeDecision (the replica rule); true when its address was not stored before. */
@@ -456,7 +481,14 @@ export class SqliteStore implements RegisterStore {
     // A row whose tag fields fail their checksum has an unknown tag: the item replaces it.
     const trusted = row !== undefined && this.rowIntact(item.addr, row);
     const stored: Versioned | undefined = trusted ? { tag: { seq: row.seq, writer: row.writer }, value: null } : undefined;
-    if (!storeDecision(stored, this.damaged.has(item.addr), item)) return false;
+    const damage = this.damaged.get(item.addr);
+    if (!storeDecision(stored, damage !== undefined, item)) return false;
+    // Only the value was lost, and this row replaces it (a tag at least as large): nothing of the
+    // damage is left. A lost tag keeps its mark until a repair (what it vouched for is unknown).
+    if (damage === 'value' && trusted) {
+      this.liftMark.run(item.addr);
+      this.healing.push(item.addr);
+    }
     const bytes = valueSize(item.value);
     const vcrc = valueChecksum(item.value);
     // A rolled-back transaction leaves the head ahead of what is stored: gaps are harmless, going back is not.
@@ -514,6 +546,8 @@ export class SqliteStore implements RegisterStore {
       return;
     }
     if (!this.healthState.ok) this.setHealth({ ok: true });
+    for (const a of this.healing) if (this.damaged.get(a) === 'value') this.damaged.delete(a);
+    this.healing = [];
     this.commits += 1;
     this.lastBatchItems = batch.reduce((k, p) => k + p.items.length, 0);
     this.onCommit((performance.now() - started) / 1000, this.lastBatchItems, batch.map((p) => (started - p.queuedMs) / 1000));

@@ -1,6 +1,6 @@
 import type { OpId, Phase } from '../core/coordinator.js';
 import { limits } from '../core/limits.js';
-import { isUnavailable, type Addr, type MemberId, type RegisterItem, type Versioned } from '../core/types.js';
+import { isUnavailable, isValueLost, type Addr, type MemberId, type RegisterItem, type Tag, type Versioned } from '../core/types.js';
 import { realClock, realRandom, type Clock, type Random, type Timer } from '../platform/clock.js';
 import { PeerAnswerError, PeerRefusedError, type PeerLink } from './peer-link.js';
 
@@ -10,6 +10,8 @@ import { PeerAnswerError, PeerRefusedError, type PeerLink } from './peer-link.js
  */
 export interface ChannelSink {
   queryReply(opId: OpId, from: MemberId, stored: Versioned, rank: number | undefined, withValue: boolean): void;
+  /** The member holds `tag`, its value damaged there (docs/storage-integrity.md). */
+  valueLost(opId: OpId, from: MemberId, tag: Tag, rank: number | undefined): void;
   updateAck(opId: OpId, from: MemberId, rank?: number): void;
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
 }
@@ -166,6 +168,10 @@ export class PeerChannel {
           // The member cannot vouch for this address (a damaged register): no answer yet, ask again later.
           if (isUnavailable(a)) {
             if (this.isLive(r)) this.retryLater(r);
+            return;
+          }
+          if (isValueLost(a)) {
+            if (this.settle(r)) this.sink.valueLost(r.opId, this.member, a.tag, rank);
             return;
           }
           if (this.settle(r)) this.sink.queryReply(r.opId, this.member, a as Versioned, rank, r.withValues);

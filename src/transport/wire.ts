@@ -238,6 +238,7 @@ export function encodeQueryAnswer(id: number, answers: readonly ReplicaAnswer[],
   const items = answers.map((a, i): Record<string, unknown> => {
     if ('unavailable' in a) return { unavailable: a.unavailable };
     if ('deferredBytes' in a) return { tag: a.tag, deferred: a.deferredBytes };
+    if ('lost' in a) return { tag: a.tag, lost: a.lost };
     if (!wantsValue(values, i)) return { tag: a.tag };
     if (a.value !== null && a.value.length > limits.inlineValueCharsMax) {
       const bytes = Buffer.from(a.value, 'utf8');
@@ -281,6 +282,12 @@ export function parseStreamAnswer(frame: Frame, expected: AnswerExpectation | un
     }
     if (!isTag(item['tag'])) return 'a query answer item has no valid tag';
     const tag = item['tag'];
+    if (item['lost'] !== undefined) {
+      // The member holds this tag, its value damaged (docs/storage-integrity.md): a tag and no value.
+      if (typeof item['lost'] !== 'string' || item['value'] !== undefined || item['bytes'] !== undefined) return 'a lost value carries a value';
+      out.push({ tag, lost: item['lost'].slice(0, 40) });
+      continue;
+    }
     if (item['deferred'] !== undefined) {
       const n = item['deferred'];
       if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return 'a deferred size is not a non-negative integer';
@@ -316,6 +323,7 @@ export function isRegisterPage(v: unknown): v is RegisterPage {
   return isObject(v) && typeof v['initialized'] === 'boolean' && Array.isArray(v['items']) && v['items'].every(isRegisterItem)
     && (v['next'] === null || isAddr(v['next']))
     && (v['busy'] === undefined || typeof v['busy'] === 'boolean')
+    && (v['served'] === undefined || typeof v['served'] === 'boolean')
     && (v['opDeadlineMs'] === undefined || (Number.isSafeInteger(v['opDeadlineMs']) && (v['opDeadlineMs'] as number) > 0 && (v['opDeadlineMs'] as number) <= limits.opDeadlineMsMax))
     && (v['acceptor'] === undefined || typeof toAcceptorState(v['acceptor']) !== 'string');
 }
@@ -353,7 +361,8 @@ export function decodeChangeFeedPage(v: unknown): ChangeFeedPage | string {
   delete page['tags'];
   // The page's facts as a RegisterPage's (tags-only items are checked above, not as registers).
   if (!isRegisterPage({ ...page, items: [] })) return 'its next position, busy, opDeadlineMs or acceptor state is not valid';
-  if (!v['initialized']) return { initialized: false, items: [], next: null };
+  // A recovering member: absent `served` means it may know the cluster served (the safe side, docs/recovery.md).
+  if (!v['initialized']) return { initialized: false, served: v['served'] !== false, items: [], next: null };
   if (typeof v['log'] !== 'string' || v['log'].length === 0 || v['log'].length > 64) return 'its log id is not a string of 1 to 64 characters';
   if (!isAddr(v['head'])) return 'its head is not a non-negative integer';
   if (v['next'] !== null && (v['next'] as number) > v['head']) return 'its next position is past its head';

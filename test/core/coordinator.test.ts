@@ -95,6 +95,13 @@ test('a fetch answered only with older pairs than the newest tag seen starts the
     { type: 'send-query', opId: 1, to: ['a'], addr: 3, values: true },
     { type: 'send-query', opId: 1, to: ['b', 'c'], addr: 3, values: false },
   ]);
+  // The new round counts answers afresh: before issue 30 it kept the first round's tracker, so
+  // these answers did not count and the read waited for its deadline.
+  assert.equal(co.onQueryReply(1, 'a', pair(4, 'c.1', 'four'), undefined, true), []);
+  assert.equal(co.onQueryReply(1, 'c', pair(4, 'c.1', null), undefined, false), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'resolve', opId: 1, result: { kind: 'read', addr: 3, value: 'four', tag: { seq: 4, writer: 'c.1' }, fastPath: true } },
+  ]);
 });
 
 test('an address no member ever stored reads as null without a fetch, even before the own replica answers', () => {
@@ -275,6 +282,67 @@ test('a write queued behind another starts under the member sets learned while i
   assert.equal(types(started), ['cancel', 'resolve', 'send-query']);
   assert.equal(started[2], { type: 'send-query', opId: 2, to: FIVE, addr: 3, values: false });
   assert.equal(co.onQueryReply(2, 'e', INITIAL), [], 'an answer from a new member counts (no assertion), one of three');
+});
+
+// ---- a damaged value keeps its tag's vote (issue 30, docs/storage-integrity.md) ----
+
+const t = (seq: number, writer: string) => ({ seq, writer });
+
+test('a read through a member whose own value is damaged counts its tag and fetches the value from another holder', () => {
+  const co = coordinator();
+  co.read(1, 5);
+  assert.equal(co.onValueLost(1, 'a', t(4, 'b.1')), [], 'its own value is lost, its tag counts');
+  assert.equal(co.onQueryReply(1, 'b', pair(4, 'b.1', null), undefined, false), [
+    { type: 'send-query', opId: 1, to: ['b'], addr: 5, values: true },
+  ], 'a quorum of a (damaged) and b: the value comes from b, never from a');
+  assert.equal(co.onQueryReply(1, 'b', pair(4, 'b.1', 'five'), undefined, true), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'resolve', opId: 1, result: { kind: 'read', addr: 5, value: 'five', tag: t(4, 'b.1'), fastPath: true } },
+  ], 'both hold tag 4: one round (c is stopped and was never needed)');
+});
+
+test('a write counts a damaged value\'s tag like any tag, and goes above it', () => {
+  const co = coordinator();
+  co.write(1, 5, 'next');
+  co.onValueLost(1, 'b', t(7, 'b.1'));
+  assert.equal(co.onQueryReply(1, 'a', pair(4, 'a.1', null)), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'send-update', opId: 1, to: M, item: { addr: 5, tag: t(8, 'a.1'), value: 'next' } },
+  ]);
+});
+
+test('the newest tag held only by a damaged replica: the others are asked for values; found nowhere, the read goes on without counting damaged replicas', () => {
+  const co = coordinator();
+  co.read(1, 5);
+  co.onValueLost(1, 'a', t(9, 'x.1')); // the only holder of tag 9 (a write that then failed) lost its value
+  assert.equal(co.onQueryReply(1, 'b', pair(4, 'b.1', null), undefined, false), [
+    { type: 'send-query', opId: 1, to: ['c'], addr: 5, values: true },
+  ], 'no other member answered tag 9: ask the one that has not answered (b holds 4, older)');
+  assert.equal(co.onQueryReply(1, 'c', pair(4, 'b.1', 'four'), undefined, true), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'send-query', opId: 1, to: ['a'], addr: 5, values: true },
+    { type: 'send-query', opId: 1, to: ['b', 'c'], addr: 5, values: false },
+  ], 'tag 9\'s value is nowhere: a new round in which damaged replicas do not count');
+  assert.equal(co.onValueLost(1, 'a', t(9, 'x.1')), [], 'not counted now');
+  assert.equal(co.onQueryReply(1, 'b', pair(4, 'b.1', null), undefined, false), []);
+  assert.equal(co.onQueryReply(1, 'c', pair(4, 'b.1', null), undefined, false), [
+    { type: 'send-query', opId: 1, to: ['b', 'c'], addr: 5, values: true },
+  ]);
+  assert.equal(co.onQueryReply(1, 'b', pair(4, 'b.1', 'four'), undefined, true), [
+    { type: 'cancel', opId: 1, phase: 'query' },
+    { type: 'resolve', opId: 1, result: { kind: 'read', addr: 5, value: 'four', tag: t(4, 'b.1'), fastPath: true } },
+  ], 'a quorum of b and c, both whole: the newest complete value');
+});
+
+test('the damaged replica\'s tag is the newest and its only other holder does not answer: the read waits (and fails at its deadline), never returns an older value', () => {
+  const co = coordinator();
+  co.read(1, 5);
+  co.onValueLost(1, 'a', t(9, 'x.1'));
+  const asked = co.onQueryReply(1, 'b', pair(4, 'b.1', null), undefined, false);
+  assert.equal(asked, [{ type: 'send-query', opId: 1, to: ['c'], addr: 5, values: true }], 'c may hold tag 9 whole');
+  const failed = co.onDeadline(1); // c is stopped
+  assert.equal(types(failed), ['cancel', 'reject']);
+  assert.match((failed[1] as { failure: { message: string } }).failure.message, /damaged/);
 });
 
 test.run();

@@ -93,15 +93,50 @@ test('a peer that is silent (paused, cut off) still goes suspect, then down, by 
   d.stop();
 });
 
-test('a peer never heard from that refuses connections keeps the start-up grace (it may be starting too), then is down', async () => {
-  lines.length = 0;
-  const { clock, d } = watch('refused');
-  await clock.advance(200);
-  assert.is(stateOf(d, 'b:1'), 'suspect', 'not logged as down while the cluster starts');
-  assert.not.ok(lines.some((l) => l.includes('"peer down"')), 'no "peer down" line in the grace');
-  await clock.advance(limits.suspectAfterMs);
-  assert.is(stateOf(d, 'b:1'), 'down');
+test('a peer never heard from is starting through the start-up grace (it may be starting too), refused or silent, then down', async () => {
+  for (const mode of ['refused', 'silent'] as const) {
+    lines.length = 0;
+    const { clock, d } = watch(mode);
+    await clock.advance(200);
+    assert.is(stateOf(d, 'b:1'), 'starting', `${mode}: not a failure while the cluster starts`);
+    await clock.advance(limits.downAfterMs);
+    assert.is(stateOf(d, 'b:1'), 'starting', `${mode}: still within the grace`);
+    assert.not.ok(lines.some((l) => l.includes('"peer down"')), 'no "peer down" line in the grace');
+    await clock.advance(limits.startingGraceMs);
+    assert.is(stateOf(d, 'b:1'), 'down');
+    d.stop();
+  }
+});
+
+test('refresh pings now: what a heartbeat said an interval ago (recovering, never heard from) is replaced by the answer of this moment', async () => {
+  const clock = new HandClock();
+  let recovering = true;
+  const link = { member: 'b:1', ping: () => Promise.resolve({ nodeId: 'n1', member: 'b:1', recovering } as never) } as unknown as MemberLink;
+  const d = new FailureDetector([link], 10_000, logger, clock);
+  d.start();
+  await clock.advance(1);
+  assert.is(d.health()[0]!.recovering, true);
+  recovering = false; // it finished recovering; the next heartbeat is 10 s away
+  await clock.advance(100);
+  assert.is(d.health()[0]!.recovering, true, 'the heartbeat is stale');
+  await d.refresh(['b:1'], 500);
+  assert.is(d.health()[0]!.recovering, false);
+  assert.is(stateOf(d, 'b:1'), 'up');
   d.stop();
+});
+
+test('refresh waits at most its deadline for a peer that does not answer', async () => {
+  const clock = new HandClock();
+  const link = { member: 'b:1', ping: () => new Promise(() => {}) } as unknown as MemberLink;
+  const d = new FailureDetector([link], 10_000, logger, clock);
+  let done = false;
+  void d.refresh(['b:1'], 500).then(() => (done = true));
+  await clock.advance(499);
+  assert.not.ok(done);
+  await clock.advance(1);
+  await Promise.resolve();
+  assert.ok(done);
+  assert.is(stateOf(d, 'b:1'), 'starting');
 });
 
 test.run();

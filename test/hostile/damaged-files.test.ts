@@ -91,6 +91,37 @@ test('bytes of a stored value overwritten in a stopped node\'s shmem.db are dete
   assert.is(await metric(c, 'shmem_registers_damaged'), 0);
 });
 
+test('a damaged value keeps its tag\'s vote: with another member stopped, the address stays readable and writable through both others (issue 30)', async () => {
+  const [a, b, c] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
+  assert.is((await writeVia(a, 5, 'precious-five-0001')).status, 200);
+  await sleep(300); // every replica has it
+  assert.is(await c.stop('SIGTERM'), 0);
+  damage(c, 'precious-five-0001', 'precious-five-6666');
+  c.start();
+  await c.waitFor();
+  // c finds the damage at its first read of the value (its own, as the coordinator's value source).
+  assert.is((await readVia(c, 5)).body.value, 'precious-five-0001');
+  assert.match(c.log, /failed its checksum.*"addr":5/);
+  a.signal('SIGSTOP');
+  try {
+    for (const n of [b, c]) {
+      const started = Date.now();
+      const r = await readVia(n, 5);
+      assert.is(r.status, 200, `read through ${n.port}: ${r.text}`);
+      assert.is(r.body.value, 'precious-five-0001', 'the damaged bytes are never returned');
+      assert.ok(Date.now() - started < 3_000, 'answered, not waited out to the deadline');
+    }
+    // A write through the damaged member: its query counts its tag, its update replaces the row.
+    const w = await writeVia(c, 5, 'after-the-damage');
+    assert.is(w.status, 200, w.text);
+    for (const n of [b, c]) assert.is((await readVia(n, 5)).body.value, 'after-the-damage');
+    const tags = (await http(`${c.url}/tags?after=4&limit=1`)).body.items;
+    assert.equal(tags.map((t: { addr: number; damaged?: boolean }) => [t.addr, t.damaged ?? false]), [[5, false]], 'the write healed the row');
+  } finally {
+    a.signal('SIGCONT');
+  }
+});
+
 test('a structurally damaged database is refused at start: exit 2, config_invalid naming the file and what to do', async () => {
   const c = cluster.node(2);
   for (let a = 0; a < 300; a++) await writeVia(cluster.node(0), 10_000 + a, `filler ${a} ${'f'.repeat(200)}`);

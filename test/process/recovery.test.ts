@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, http, readVia, writeVia } from '../helpers/cluster.js';
+import { Cluster, http, readVia, runCli, writeVia } from '../helpers/cluster.js';
 
 const test = suite('wiped data dir recovery (real processes)');
 
@@ -46,6 +46,60 @@ test('a node restarted on a wiped data dir recovers before it counts, so no ackn
     throw err;
   } finally {
     b.signal('SIGCONT');
+    await c.destroy();
+  }
+});
+
+test('two of three data dirs wiped before either recovers: the cluster refuses and says why, never answers "never written"; an operator\'s accept-data-loss brings it back', async () => {
+  const c = await Cluster.start(3, ['--op-deadline-ms', '2000']);
+  const [a, b, d] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0], typeof c.nodes[0]];
+  try {
+    for (let addr = 0; addr < 5; addr++) assert.is((await writeVia(a, addr, `v${addr}`)).status, 200);
+    await new Promise((r) => setTimeout(r, 300)); // every member has every write
+    // b and d lose their data dirs, one after the other, each before the other could recover.
+    const logFrom = new Map([b, d].map((n) => [n, n.log.length]));
+    for (const n of [b, d]) {
+      await n.stop('SIGKILL');
+      rmSync(n.dataDir, { recursive: true, force: true });
+      n.start();
+      await n.waitFor('/livez');
+    }
+    // Past the fence (one operation deadline): both are stuck, and say so.
+    const deadline = Date.now() + 20_000;
+    let why = '';
+    while (Date.now() < deadline) {
+      why = (await http(`${b.url}/readyz`)).text;
+      if (why.includes('members is gone')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(why, /\[-\]replica recovering: the data of 2 of 3 members is gone/);
+    assert.match(why, /restore a backup \(shmem restore\).*shmem recover --accept-data-loss/);
+    const status = await runCli(['status', '--endpoints', b.url]);
+    assert.is(status.code, 1);
+    assert.match(status.stdout, /RECOVERY STUCK: the data of 2 of 3 members is gone/);
+    assert.match(b.log, /"level":"error","msg":"the data of 2 of 3 members is gone/);
+    assert.not.match([b, d].map((n) => n.log.slice(logFrom.get(n))).join(''), /"msg":"new cluster/, 'never a new cluster (after the wipes)');
+    // Reads through every member fail: never "null" (never written), never an old value.
+    for (const n of [a, b, d]) {
+      const r = await readVia(n, 3);
+      assert.is(r.status, 503, `through ${n.port}: ${r.text}`);
+      assert.is(r.body.error.code, 'quorum_unavailable');
+    }
+    const report = await runCli(['recover', '--endpoints', a.url]);
+    assert.is(report.code, 1, report.stdout);
+    assert.match(report.stdout, new RegExp(`127\\.0\\.0\\.1:${b.port}: STUCK`));
+    assert.match(report.stdout, new RegExp(`127\\.0\\.0\\.1:${a.port}: serving as a replica`));
+    // The operator accepts the loss: the first stuck member copies a (which has everything), the other then recovers by itself.
+    const accepted = await runCli(['recover', '--accept-data-loss', '--endpoints', [a, b, d].map((n) => n.url).join(',')]);
+    assert.is(accepted.code, 0, `${accepted.stdout}${accepted.stderr}`);
+    assert.match(accepted.stdout, new RegExp(`127\\.0\\.0\\.1:${b.port}: finished its recovery with the loss accepted`));
+    assert.match(b.log, /"level":"error","msg":"an operator accepted the loss.*"by":"anonymous from 127\.0\.0\.1/);
+    await c.waitReady();
+    for (let addr = 0; addr < 5; addr++) assert.is((await readVia(d, addr)).body.value, `v${addr}`, 'a held every write: nothing was lost after all');
+  } catch (err) {
+    (err as Error).message += `\n${c.logs().slice(-12000)}`;
+    throw err;
+  } finally {
     await c.destroy();
   }
 });

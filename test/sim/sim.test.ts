@@ -6,7 +6,7 @@ import { defaultSimOptions, FAULT_KINDS, simulate, type Fault } from './simulato
 
 const test = suite('deterministic simulation of real nodes');
 
-const DISK_FAULTS: ReadonlySet<string> = new Set(['wipe', 'wipe-mid-write', 'rot', 'rot-mid-write']);
+const DISK_FAULTS: ReadonlySet<string> = new Set(['wipe', 'wipe-mid-write', 'rot', 'rot-mid-write', 'rot-value', 'rot-value-stop', 'wipe-storm']);
 
 test('1,000 seeds (800 on 3 nodes, 200 on 5) under every fault class: linearizable, live once faults stop, queues bounded', async () => {
   for (const [nodes, count] of [[3, 800], [5, 200]] as const) {

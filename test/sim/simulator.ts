@@ -11,6 +11,7 @@ import type { ChangeRequest } from '../../src/daemon/member-changes.js';
 import { compareStates, stateRank, type Configuration, type ConfigState } from '../../src/membership/configuration.js';
 import { bootstrapState, participantAddresses } from '../../src/membership/keeper.js';
 import { compareTags } from '../../src/core/tag.js';
+import type { Tag } from '../../src/core/types.js';
 
 /**
  * Deterministic simulation of whole shmem nodes (TigerBeetle's VOPR, FoundationDB's
@@ -31,12 +32,20 @@ export type { SimMutations } from './sim-node.js';
 
 export const FAULT_KINDS = [
   'crash', 'crash-after-commit', 'wipe', 'stop', 'isolate', 'split', 'one-way', 'stall',
-  'slow-disk', 'disk-full', 'rot', 'reset', 'refuse', 'wall-jump', 'wipe-mid-write', 'rot-mid-write',
+  'slow-disk', 'disk-full', 'rot', 'reset', 'refuse', 'wall-jump', 'wipe-mid-write', 'rot-mid-write', 'rot-value', 'rot-value-stop', 'wipe-storm',
 ] as const;
 export type FaultKind = typeof FAULT_KINDS[number];
 
+/**
+ * Faults past the budget, which end availability for the rest of the run (docs/recovery.md): not
+ * drawn like the others, but scheduled once, in every seed when asked for alone and in one seed
+ * in STORM_EVERY_SEEDS of the mix.
+ */
+const TERMINAL: ReadonlySet<FaultKind> = new Set(['wipe-storm']);
+export const STORM_EVERY_SEEDS = 20;
+
 /** Faults that make a node unable to serve for a while: at most `maxFaulty` nodes at once (unless the seed is a chaos seed). */
-const HEAVY: ReadonlySet<FaultKind> = new Set(['crash', 'crash-after-commit', 'wipe', 'wipe-mid-write', 'stop', 'isolate', 'split', 'one-way', 'stall', 'disk-full', 'refuse']);
+const HEAVY: ReadonlySet<FaultKind> = new Set(['crash', 'crash-after-commit', 'wipe', 'wipe-mid-write', 'stop', 'isolate', 'split', 'one-way', 'stall', 'disk-full', 'refuse', 'rot-value-stop']);
 
 /** One injected fault, as data: what, where, when and for how long (printed when replaying a seed). */
 export interface Fault {
@@ -130,6 +139,8 @@ export interface SimCounts {
   maxChannelOutstanding: number; maxLinkCalls: number; maxStoreQueued: number;
   /** Virtual ms from every member recovered to every replica holding the same tags (catch-up). */
   convergedMs: number;
+  /** A wipe storm left the cluster beyond its fault budget: every member still recovering said so. */
+  stuck: boolean;
 }
 
 export interface SimResult {
@@ -176,6 +187,8 @@ interface ClientOp {
   readonly addr: Addr;
   readonly invokedMs: number;
   readonly quiet: boolean;
+  /** The member it went through. */
+  readonly node: MemberId;
   done: boolean;
   /** The client's next step. */
   readonly next: () => void;
@@ -207,8 +220,15 @@ class Simulation {
   private readonly log: string[] | undefined;
   private readonly counts: SimCounts = {
     ops: 0, ok: 0, fail: 0, info: 0, faults: 0, wipes: 0, messages: 0, events: 0, virtualMs: 0, changes: 0, changesDone: 0, maxEpoch: 1, leftMemberSet: 0,
-    maxChannelOutstanding: 0, maxLinkCalls: 0, maxStoreQueued: 0, convergedMs: 0,
+    maxChannelOutstanding: 0, maxLinkCalls: 0, maxStoreQueued: 0, convergedMs: 0, stuck: false,
   };
+  /** A wipe storm happened (docs/recovery.md): liveness is not asked, saying why is. */
+  private stormed = false;
+  /**
+   * rot-value-stop (docs/storage-integrity.md): while one member is stopped and another's value
+   * of `addr` is damaged, operations on `addr` through the members still running must succeed.
+   */
+  private readonly mustServe: { addr: Addr; members: readonly MemberId[]; fromMs: number; untilMs: number }[] = [];
   private readonly chaos: boolean;
   private clientsInFaultPhase: number;
   private clientsLeft: number;
@@ -245,7 +265,8 @@ class Simulation {
     // A new cluster: every member starts with an empty data dir.
     for (const m of this.members) this.start(m);
     for (let c = 0; c < this.o.clients; c++) this.world.queue.after(this.rng.int(0, 20), () => this.clientStep(c, 0));
-    if (this.o.faultEveryMs > 0 && this.o.faults.length > 0) this.world.queue.after(this.rng.int(1, this.o.faultEveryMs * 2), () => this.injectFault());
+    if (this.o.faultEveryMs > 0 && this.o.faults.some((f) => !TERMINAL.has(f))) this.world.queue.after(this.rng.int(1, this.o.faultEveryMs * 2), () => this.injectFault());
+    this.scheduleStorm();
     this.world.queue.after(50, () => this.checkBounds());
     if (this.o.reconfigureEveryMs > 0) this.world.queue.after(this.rng.int(1, this.o.reconfigureEveryMs * 2), () => this.injectChange());
     try {
@@ -483,7 +504,7 @@ class Simulation {
     const value = `c${client}-${done}`;
     this.counts.ops += 1;
     const next = (): void => this.world.queue.after(this.rng.int(0, 10), () => this.clientStep(client, done + 1));
-    const op: ClientOp = { client, f, addr, invokedMs: this.world.now, quiet: this.quiet, done: false, next };
+    const op: ClientOp = { client, f, addr, invokedMs: this.world.now, quiet: this.quiet, node: m.id, done: false, next };
     this.history.push({ type: 'invoke', process: client, f, addr, ...(f === 'write' ? { value } : {}), time: this.world.now, node: m.id });
     const proc = m.proc;
     if (!proc) {
@@ -509,9 +530,13 @@ class Simulation {
   private complete(op: ClientOp, type: 'ok' | 'fail' | 'info', value?: string | null): void {
     if (op.done) return;
     op.done = true;
+    if (type !== 'ok') {
+      const w = this.mustServe.find((x) => x.addr === op.addr && x.members.includes(op.node) && op.invokedMs >= x.fromMs && op.invokedMs + this.o.opDeadlineMs <= x.untilMs);
+      if (w) this.problems.push(`availability: client ${op.client}'s ${op.f} of ${op.addr} through ${op.node}, invoked at ${op.invokedMs} ms while one member was stopped and another's value of ${op.addr} was damaged, ended ${type} at ${this.world.now} ms`);
+    }
     this.counts[type] += 1;
     this.history.push({ type, process: op.client, f: op.f, addr: op.addr, ...(value !== undefined && op.f === 'read' ? { value } : {}), time: this.world.now });
-    if (op.quiet) {
+    if (op.quiet && !this.counts.stuck) {
       const tookMs = this.world.now - op.invokedMs;
       if (type !== 'ok' && op.leftMemberSet) this.counts.leftMemberSet += 1;
       else if (type !== 'ok') this.problems.push(`liveness: client ${op.client}'s ${op.f} of ${op.addr} invoked at ${op.invokedMs} ms, after the faults stopped, ended ${type}`);
@@ -559,17 +584,37 @@ class Simulation {
     const sets = newest ? (newest.kind === 'joint' ? [newest.current, newest.next] : [newest.current]).map((c) => c.members.map((x) => x.address)) : [this.ids];
     const enough = sets.every((ids) => this.members.filter((m) => ids.includes(m.id) && serves(m)).length >= Math.floor(ids.length / 2) + 1);
     if (enough || late) {
-      if (late) this.problems.push(`liveness: only ${serving} of ${this.o.nodes} members serve ${this.world.now - this.healedAtMs} ms after the faults stopped`);
+      if (late && this.stormed) this.checkSaysWhy();
+      else if (late) this.problems.push(`liveness: only ${serving} of ${this.o.nodes} members serve ${this.world.now - this.healedAtMs} ms after the faults stopped`);
       this.quiet = true;
       return;
     }
     this.world.queue.after(50, () => this.openQuietPhase());
   }
 
+  /**
+   * After a wipe storm the cluster may be stuck beyond its fault budget: then every member still
+   * recovering must say so (docs/recovery.md), and no liveness is asked of the rest of the run.
+   */
+  private checkSaysWhy(): void {
+    const recovering = this.members.filter((m) => m.proc?.node.replica.recovering === true);
+    const silent = recovering.filter((m) => m.proc!.node.recovery?.beyondBudget !== true);
+    if (recovering.length === 0 || silent.length > 0) {
+      const why = recovering.length === 0 ? 'no member is recovering' : `${silent.map((m) => m.id).join(', ')} still recovering without saying it is beyond the budget`;
+      this.problems.push(`liveness: after a wipe storm the cluster does not serve ${this.world.now - this.healedAtMs} ms after the faults stopped, and ${why}`);
+      return;
+    }
+    this.counts.stuck = true;
+  }
+
   /** After the last operation: every node must finish recovery and repair within the bound. */
   private awaitRecovery(): void {
     const deadline = this.healedAtMs + this.o.recoveryBoundMs;
     const check = (): void => {
+      if (this.counts.stuck) {
+        this.finished = true; // stuck beyond the budget, and said so: nothing more to wait for
+        return;
+      }
       const behind = this.members.filter((m) => !m.proc || m.proc.node.replica.recovering || m.disk.damaged.size > 0);
       if (behind.length === 0) {
         this.awaitConvergence();
@@ -697,7 +742,7 @@ class Simulation {
   private injectFault(): void {
     if (this.healed) return;
     this.world.queue.after(this.rng.int(1, this.o.faultEveryMs * 2), () => this.injectFault());
-    const kind = this.rng.pick(this.o.faults);
+    const kind = this.rng.pick(this.o.faults.filter((f) => !TERMINAL.has(f)));
     const now = this.world.now;
     const faulty = (m: Member): boolean => !m.proc || m.proc.stopping || m.busyUntil > now || m.proc.node.replica.recovering;
     const heavyBudget = this.chaos ? this.o.nodes : this.o.maxFaulty;
@@ -711,8 +756,11 @@ class Simulation {
     // repaired or recovered (or was never initialised) is a second lost copy, more than a
     // majority quorum promises to survive (core/recovery.ts). Then the two wait for each
     // other, safely: found by seed 25 before this rule, see the README's correctness section.
-    const diskBusy = this.members.some((m) => m.disk.damaged.size > 0 || m.wipePending || m.rotPending || m.disk.meta.get('initialized') !== '1');
-    if ((kind === 'wipe' || kind === 'wipe-mid-write' || kind === 'rot' || kind === 'rot-mid-write') && diskBusy) return;
+    // (Nor while an address must stay available through a damaged value and a stopped member: a
+    // second disk fault there would be the double failure the availability check does not ask about.)
+    const diskBusy = this.members.some((m) => m.disk.damaged.size > 0 || m.wipePending || m.rotPending || m.disk.meta.get('initialized') !== '1')
+      || this.mustServe.some((w) => now < w.untilMs);
+    if ((kind === 'wipe' || kind === 'wipe-mid-write' || kind === 'rot' || kind === 'rot-mid-write' || kind === 'rot-value' || kind === 'rot-value-stop') && diskBusy) return;
     if (candidates.length === 0) return;
     const m = this.rng.pick(candidates);
     const proc = m.proc!;
@@ -837,7 +885,102 @@ class Simulation {
         record();
         proc.scope.wallOffsetMs += this.rng.int(-3_600_000, 3_600_000);
         return;
+      case 'rot-value': {
+        // Only the value's bytes: the tag fields still pass their checksum (docs/storage-integrity.md).
+        const stored = [...m.disk.registers].filter(([, v]) => v.value !== null).map(([a]) => a);
+        if (stored.length === 0) return;
+        const addr = this.rng.pick(stored);
+        if (!m.disk.rotValue(addr)) return;
+        record();
+        return;
+      }
+      case 'rot-value-stop': {
+        // Issue 30's shape: one member's value of an address rots, another member is stopped. The
+        // address must stay readable and writable through the others, as every other address is:
+        // that needs a quorum of the members left, the damaged one included, so at most N-Q-1
+        // other members may be faulty already.
+        const quorum = Math.floor(this.o.nodes / 2) + 1;
+        if (this.chaos || this.stormed || this.members.filter(faulty).length > this.o.nodes - quorum - 1) return;
+        const stoppable = others.filter((x) => !faulty(x));
+        if (stoppable.length === 0) return;
+        const stopped = this.rng.pick(stoppable);
+        const healthy = this.members.filter((x) => x !== stopped && !faulty(x));
+        const newest = (a: Addr): Tag => this.members.map((x) => x.disk.stored(a).tag).reduce((p, q) => (compareTags(p, q) >= 0 ? p : q));
+        // An address whose newest tag m holds with a value, and another healthy member holds whole too.
+        const fit = [...m.disk.registers].filter(([a, v]) => v.value !== null && compareTags(v.tag, newest(a)) === 0
+          && healthy.some((x) => x !== m && !x.disk.damaged.has(a) && compareTags(x.disk.stored(a).tag, v.tag) === 0)).map(([a]) => a);
+        if (fit.length === 0) return;
+        const addr = this.rng.pick(fit);
+        if (!m.disk.rotValue(addr)) return;
+        const stopMs = this.rng.int(this.o.opDeadlineMs, this.o.opDeadlineMs * 3);
+        record([stopped.id]);
+        stopped.busyUntil = now + stopMs;
+        m.busyUntil = Math.max(m.busyUntil, now + stopMs);
+        if (stopped.proc) stopped.proc.scope.stalledUntil = now + stopMs;
+        // With member changes the quorums move under the operations: safety is checked, availability is not.
+        if (this.o.reconfigureEveryMs === 0) this.mustServe.push({ addr, members: healthy.map((x) => x.id), fromMs: now, untilMs: now + stopMs });
+        return;
+      }
+      case 'wipe-storm':
+        return; // scheduled once (scheduleStorm), never drawn
     }
+  }
+
+  /**
+   * A wipe storm (docs/recovery.md): wipes faster than recovery, past the budget. Once per seed,
+   * early in the fault phase, in every seed when `faults` is the storm alone, otherwise in one
+   * seed in STORM_EVERY_SEEDS (chosen by the seed number, and timed by a generator of its own,
+   * so the other seeds' runs are what they were).
+   */
+  private scheduleStorm(): void {
+    if (!this.o.faults.includes('wipe-storm')) return;
+    const alone = this.o.faults.every((f) => TERMINAL.has(f));
+    if (!alone && this.o.seed % STORM_EVERY_SEEDS !== 7) return;
+    const own = new Random(this.o.seed * 7919 + 104_729);
+    this.world.queue.after(own.int(100, 1_500), () => this.storm(own));
+  }
+
+  /**
+   * A majority or more of the members is cut off from the rest while clients write (so writes are
+   * acknowledged by them alone), then wiped one after another, each restarted within moments and
+   * the next wiped 100 ms to 1.5 s later, far sooner than a recovery's fence lets it finish. Every
+   * copy of some acknowledged writes is gone: the cluster must stay unavailable and say why, never
+   * answer as if they never happened. The next member is wiped only once the last one has heard
+   * that the cluster served (a page of a member with data): wiping every holder of the evidence
+   * in the same instant is the one shape no design can tell from a new cluster (docs/recovery.md).
+   */
+  private storm(own: Random): void {
+    if (this.healed) return;
+    const n = this.members.length;
+    const quorum = Math.floor(n / 2) + 1;
+    const group = own.shuffle([...this.members]).slice(0, own.int(quorum, n));
+    const rest = this.members.filter((m) => !group.includes(m));
+    const cutMs = 3_000;
+    this.stormed = true;
+    this.mustServe.length = 0; // past the budget, nothing must stay available
+
+    this.counts.faults += 1;
+    this.faults.push({ atMs: this.world.now, kind: 'wipe-storm', member: group[0]!.id, peers: group.slice(1).map((m) => m.id), durationMs: cutMs });
+    for (const m of this.members) m.busyUntil = Math.max(m.busyUntil, this.world.now + cutMs);
+    if (rest.length > 0) this.partition(group, rest, cutMs, true);
+    const wipe = (i: number): void => {
+      if (this.healed) return; // the faults stopped first: the storm ends here
+      const m = group[i]!;
+      m.wipePending = true;
+      this.kill(m);
+      this.restartLater(m, own.int(1, 50), true);
+      if (i + 1 < group.length) this.world.queue.after(own.int(100, 1_500), () => next(i + 1, m));
+    };
+    const next = (i: number, last: Member): void => {
+      if (this.healed) return;
+      const anyData = this.members.some((x) => x.disk.registers.size > 0);
+      if (anyData && last.proc?.node.recovery?.served !== true) {
+        this.world.queue.after(50, () => next(i, last));
+        return;
+      }
+      wipe(i);
+    };
+    this.world.queue.after(own.int(200, 1_000), () => wipe(0));
   }
 
   /**

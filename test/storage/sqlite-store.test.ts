@@ -106,7 +106,7 @@ function damageFile(file: string, from: string, to: string): void {
   writeFileSync(file, bytes);
 }
 
-test('a value damaged on disk is never returned: the address is unavailable, marked durably, and pages refuse it', async () => {
+test('a value damaged on disk is never returned: the address answers its tag and "lost", is marked durably, and pages refuse it', async () => {
   const s = new SqliteStore(dir);
   await s.putIfNewer([item(1, 1, 'a', 'precious-value-0001'), item(2, 1, 'a', 'neighbour')]);
   await s.close();
@@ -114,16 +114,52 @@ test('a value damaged on disk is never returned: the address is unavailable, mar
   const again = new SqliteStore(dir);
   const damage: number[] = [];
   again.onDamage = (addr) => damage.push(addr);
-  assert.equal(read(again, [1, 2]), [{ unavailable: 'damaged' }, { tag: { seq: 1, writer: 'a' }, value: 'neighbour' }]);
+  assert.equal(read(again, [1, 2]), [{ tag: { seq: 1, writer: 'a' }, lost: 'damaged' }, { tag: { seq: 1, writer: 'a' }, value: 'neighbour' }]);
   assert.equal(damage, [1]);
   assert.is(again.stats().damaged, 1);
-  assert.equal(again.tags({ after: null }, 10), [{ addr: 1, tag: { seq: 0, writer: '' }, damaged: true }, { addr: 2, tag: { seq: 1, writer: 'a' } }]);
+  assert.equal(again.query([1], TAGS), [{ tag: { seq: 1, writer: 'a' }, lost: 'damaged' }], 'a tags-only query says so too: a read must not count on its value');
+  assert.equal(again.tags({ after: null }, 10), [{ addr: 1, tag: { seq: 1, writer: 'a' }, damaged: true }, { addr: 2, tag: { seq: 1, writer: 'a' } }]);
   assert.throws(() => again.page(null, 10, 1 << 20), (e: Error) => e.name === 'RegisterDamagedError' && /address 1 .*checksum/.test(e.message));
   await again.close();
   const third = new SqliteStore(dir);
   assert.equal(third.damagedAddrs(10), [1], 'the mark survives a restart');
-  assert.equal(read(third, [1]), [{ unavailable: 'damaged' }]);
+  assert.equal(read(third, [1]), [{ tag: { seq: 1, writer: 'a' }, lost: 'damaged' }]);
   await third.close();
+});
+
+test('a damaged value is healed by the next update it stores (the same tag or a larger one), never by an older one', async () => {
+  const s = new SqliteStore(dir);
+  await s.putIfNewer([item(1, 4, 'a', 'precious-value-0001'), item(2, 4, 'a', 'precious-value-0002')]);
+  await s.close();
+  damageFile(join(dir, DB_FILE), 'precious-value-0001', 'precious-value-9999');
+  damageFile(join(dir, DB_FILE), 'precious-value-0002', 'precious-value-8888');
+  const again = new SqliteStore(dir);
+  read(again, [1, 2]);
+  assert.is(again.stats().damaged, 2);
+  await again.putIfNewer([item(1, 3, 'b', 'older'), item(2, 4, 'a', 'precious-value-0002')]);
+  assert.equal(read(again, [1, 2]), [{ tag: { seq: 4, writer: 'a' }, lost: 'damaged' }, { tag: { seq: 4, writer: 'a' }, value: 'precious-value-0002' }],
+    'an older pair is not stored and heals nothing; the same tag rewrites the value');
+  await again.putIfNewer([item(1, 5, 'b', 'newer')]);
+  assert.equal(read(again, [1]), [{ tag: { seq: 5, writer: 'b' }, value: 'newer' }]);
+  assert.is(again.stats().damaged, 0);
+  await again.close();
+  const third = new SqliteStore(dir);
+  assert.equal(third.damagedAddrs(10), [], 'the marks were lifted in the commits that healed them');
+  await third.close();
+});
+
+test('a version-4 damage mark is read as a lost tag (the old rule): unavailable until repaired', async () => {
+  const s = new SqliteStore(dir);
+  await s.putIfNewer([item(1, 1, 'a', 'v')]);
+  await s.close();
+  const db = new Database(join(dir, DB_FILE));
+  db.exec('ALTER TABLE damaged DROP COLUMN tag_lost; INSERT INTO damaged (addr) VALUES (1);');
+  db.pragma('user_version = 4');
+  db.close();
+  const again = new SqliteStore(dir);
+  assert.equal(read(again, [1]), [{ unavailable: 'damaged' }]);
+  assert.is((again as unknown as { db: Database.Database }).db.pragma('user_version', { simple: true }), 5);
+  await again.close();
 });
 
 test('a damaged tag is caught too, and an update replaces a damaged register but the mark stays until repaired', async () => {
@@ -140,22 +176,19 @@ test('a damaged tag is caught too, and an update replaces a damaged register but
   await again.close();
 });
 
-test('a damaged register still follows the replica rule: a repair\'s older pair never replaces a newer update, the same tag heals the value', async () => {
+test('a register whose tag fields were damaged still follows the replica rule once rewritten: a repair\'s older pair never replaces a newer update', async () => {
   const s = new SqliteStore(dir);
-  await s.putIfNewer([item(1, 1, 'a', 'precious-value-0001'), item(2, 1, 'a', 'precious-value-0002')]);
+  await s.putIfNewer([item(1, 1, 'writer-to-damage', 'precious-value-0001')]);
   await s.close();
-  damageFile(join(dir, DB_FILE), 'precious-value-0001', 'precious-value-9999');
-  damageFile(join(dir, DB_FILE), 'precious-value-0002', 'precious-value-8888');
+  damageFile(join(dir, DB_FILE), 'writer-to-damage', 'writer-to-dXmage');
   const again = new SqliteStore(dir);
-  assert.equal(read(again, [1, 2]), [{ unavailable: 'damaged' }, { unavailable: 'damaged' }]);
-  // Address 1: a newer update lands while the repair is reading the other members...
+  assert.equal(read(again, [1]), [{ unavailable: 'damaged' }]);
+  // A newer update lands while the repair is reading the other members...
   await again.putIfNewer([item(1, 3, 'b', 'newer')]);
   // ...then the repair stores the pair it read before that update: it must not win.
-  await again.putIfNewer([item(1, 1, 'a', 'precious-value-0001')]);
-  // Address 2: the repair's pair has the stored tag, so it rewrites the damaged value.
-  await again.putIfNewer([item(2, 1, 'a', 'precious-value-0002')]);
-  again.clearDamaged([1, 2]);
-  assert.equal(read(again, [1, 2]), [{ tag: { seq: 3, writer: 'b' }, value: 'newer' }, { tag: { seq: 1, writer: 'a' }, value: 'precious-value-0002' }]);
+  await again.putIfNewer([item(1, 1, 'writer-to-damage', 'precious-value-0001')]);
+  again.clearDamaged([1]);
+  assert.equal(read(again, [1]), [{ tag: { seq: 3, writer: 'b' }, value: 'newer' }]);
   await again.close();
 });
 

@@ -91,4 +91,17 @@ test('query answers: values, deferred sizes and unavailable addresses round-trip
   assert.type(parseStreamAnswer(tagsOnly, { items: 2, values: false }), 'string');
 });
 
+test('a damaged value travels as its tag and "lost", with no value; a "lost" item that carries a value is malformed', () => {
+  const tag = { seq: 3, writer: 'aaaaaaaa.1' };
+  for (const values of [true, false]) {
+    const frame = encodeQueryAnswer(6, [{ tag, lost: 'damaged' }, { tag, value: 'v' }], values);
+    const [decoded] = new FrameDecoder({ headerBytesMax: 1 << 20, rawBytesMax: 1 << 20 }).push(bytesOf(frame));
+    assert.equal(parseStreamAnswer(decoded!, { items: 2, values }), { id: 6, items: [{ tag, lost: 'damaged' }, { tag, value: values ? 'v' : null }] });
+  }
+  const forged = { header: { id: 7, items: [{ tag, lost: 'damaged', value: 'sneaked in' }] }, raw: Buffer.alloc(0) };
+  assert.equal(parseStreamAnswer(forged, { items: 1, values: true }), 'a lost value carries a value');
+  const badTag = { header: { id: 8, items: [{ tag: { seq: -1, writer: 'x' }, lost: 'damaged' }] }, raw: Buffer.alloc(0) };
+  assert.type(parseStreamAnswer(badTag, { items: 1, values: true }), 'string');
+});
+
 test.run();

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { OpId, Phase } from '../../src/core/coordinator.js';
 import { INITIAL } from '../../src/core/tag.js';
-import type { Addr, QueryAnswer, RegisterItem } from '../../src/core/types.js';
+import type { Addr, QueryAnswer, RegisterItem, Tag } from '../../src/core/types.js';
 import { PeerChannel, type ChannelSink } from '../../src/transport/peer-channel.js';
 import { PeerRefusedError, type PeerLink } from '../../src/transport/peer-link.js';
 
@@ -15,11 +15,14 @@ class ScriptedLink implements PeerLink {
   hold: Promise<void> | undefined;
   /** Addresses answered `unavailable` (a damaged register) this many more times. */
   unavailable = new Map<Addr, number>();
+  /** Addresses whose value is damaged here: answered with their tag and `lost`. */
+  lost = new Set<Addr>();
 
   async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal): Promise<QueryAnswer[]> {
     this.calls.push({ kind: 'query', size: addrs.length, signal, values: withValues });
     await this.answer(signal);
-    return addrs.map((a) => {
+    return addrs.map((a): QueryAnswer => {
+      if (this.lost.has(a)) return { tag: { seq: 3, writer: 'w.1' }, lost: 'damaged' };
       const left = this.unavailable.get(a) ?? 0;
       if (left === 0) return INITIAL;
       this.unavailable.set(a, left - 1);
@@ -45,9 +48,11 @@ class ScriptedLink implements PeerLink {
 
 class RecordingSink implements ChannelSink {
   replies: OpId[] = [];
+  lost: [OpId, string][] = [];
   acks: OpId[] = [];
   refusals: [OpId, Phase][] = [];
   queryReply(opId: OpId): void { this.replies.push(opId); }
+  valueLost(opId: OpId, _from: string, tag: Tag): void { this.lost.push([opId, `${tag.seq}@${tag.writer}`]); }
   updateAck(opId: OpId): void { this.acks.push(opId); }
   refused(opId: OpId, phase: Phase): void { this.refusals.push([opId, phase]); }
 }
@@ -105,6 +110,20 @@ test('an address the member cannot vouch for (damaged) is asked again, not count
   await settle(500);
   assert.equal(sink.replies, [2, 1], 'the damaged one once the member answers it');
   assert.is(link.calls.length, 3);
+});
+
+test('an address whose value is damaged there is answered once, with its tag and no value: the coordinator counts the tag', async () => {
+  const link = new ScriptedLink();
+  link.lost.add(5);
+  const sink = new RecordingSink();
+  const ch = new PeerChannel(link, sink);
+  ch.query(1, 5);
+  ch.query(2, 6);
+  await settle(200);
+  assert.equal(sink.replies, [2]);
+  assert.equal(sink.lost, [[1, '3@w.1']]);
+  assert.is(link.calls.length, 1, 'not asked again: the answer is final for this request');
+  assert.is(ch.outstanding, 0);
 });
 
 test('batches are split at the item bound', async () => {

@@ -31,7 +31,10 @@ test('a change feed page survives the wire both ways: tags only, and with values
   assert.equal(decodeChangeFeedPage(JSON.parse(JSON.stringify(encodeChangeFeedPage(page, false)))), page);
   const withValues = { ...page, items: items.map((i) => ({ ...i, value: `v${i.addr}` })), busy: false, opDeadlineMs: 5000 };
   assert.equal(decodeChangeFeedPage(JSON.parse(JSON.stringify(encodeChangeFeedPage(withValues, true)))), withValues);
-  assert.equal(decodeChangeFeedPage({ initialized: false, items: [], next: null }), { initialized: false, items: [], next: null });
+  // A recovering member says whether it knows the cluster has served; absent counts as yes (docs/recovery.md).
+  assert.equal(decodeChangeFeedPage({ initialized: false, served: false, items: [], next: null }), { initialized: false, served: false, items: [], next: null });
+  assert.equal(decodeChangeFeedPage({ initialized: false, items: [], next: null }), { initialized: false, served: true, items: [], next: null });
+  assert.type(decodeChangeFeedPage({ initialized: false, served: 'no', items: [], next: null }), 'string');
 });
 
 test('a malformed change feed or tag page is refused with what is wrong, never used', () => {
