@@ -157,6 +157,17 @@ export class MemberChangeError extends ShmemError {
   }
 }
 
+/**
+ * (CLI) A member change was sent, and its answer was lost (the node that ran it was removed by
+ * it, or went away): it may have happened. The message says what the member list shows.
+ */
+export class ChangeUnknownError extends ShmemError {
+  override readonly name = 'ChangeUnknownError';
+  static readonly codes = ['change_unknown'] as const;
+  readonly code = 'change_unknown';
+  readonly httpStatus = undefined;
+}
+
 /** The CLI could not reach any of its endpoints. */
 export class NoEndpointError extends ShmemError {
   override readonly name = 'NoEndpointError';
@@ -191,7 +202,7 @@ export const ERROR_CODES: readonly string[] = [
   ...[
     BadInputError, NotFoundError, MethodNotAllowedError, QuorumUnavailableError, MembershipMismatchError, UnauthenticatedError,
     PermissionDeniedError, ShuttingDownError, RecoveringError, StorageUnavailableError, RegisterDamagedError, OverloadedError,
-    NoEndpointError, BadResponseError, ConfigError, ConfigStateError, NotMemberError, MemberChangeError,
+    NoEndpointError, BadResponseError, ConfigError, ConfigStateError, NotMemberError, MemberChangeError, ChangeUnknownError,
   ].flatMap((c) => c.codes),
   'internal', 'usage',
 ];

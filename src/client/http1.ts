@@ -34,9 +34,14 @@ export interface Http1Response {
   readonly body: Buffer;
 }
 
-/** A failure of the exchange, worded for people; `code` is the socket's error code when there is one. */
+/**
+ * A failure of the exchange, worded for people; `code` is the socket's error code when there is
+ * one; `sent`: the request had been written (the node may have acted on it), else it certainly
+ * never reached the node (no connection, a failed TLS handshake).
+ */
 export class Http1Error extends Error {
   override readonly name = 'Http1Error';
+  sent = false;
   constructor(message: string, readonly code?: string) {
     super(message);
   }
@@ -53,9 +58,11 @@ export function exchange(r: Http1Request): Promise<Http1Response> {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    let sent = false;
     const finish = (err: Error | undefined, res?: Http1Response): void => {
       if (done) return;
       done = true;
+      if (err instanceof Http1Error) err.sent = sent;
       clearTimeout(whole);
       clearTimeout(alive);
       socket.destroy();
@@ -72,6 +79,7 @@ export function exchange(r: Http1Request): Promise<Http1Response> {
       ...(r.body === undefined ? [] : [`content-length: ${Buffer.byteLength(r.body)}`]),
     ].join('\r\n');
     const send = (): void => {
+      sent = true;
       socket.write(`${requestHead}\r\n\r\n`);
       if (r.body !== undefined) socket.write(r.body);
     };

@@ -71,9 +71,10 @@ export class ShmemClient {
     return this.call('POST', path, JSON.stringify(body));
   }
 
-  /** GET a JSON document (for example /status) from the first endpoint that answers. */
-  async getJson(path: string): Promise<{ body: unknown; endpoint: string }> {
-    return this.call('GET', path);
+  /** GET a JSON document (for example /status) from the first endpoint that answers; those in `askLast` are tried last. */
+  async getJson(path: string, askLast: readonly string[] = []): Promise<{ body: unknown; endpoint: string }> {
+    const order = [...this.options.endpoints.filter((e) => !askLast.includes(e)), ...this.options.endpoints.filter((e) => askLast.includes(e))];
+    return this.call('GET', path, undefined, order);
   }
 
   /** GET a JSON document from one endpoint, without failover (the dashboard asks every member). */
@@ -102,18 +103,39 @@ export class ShmemClient {
     return res.body;
   }
 
+  /**
+   * POST a JSON body that must not be sent twice (a member change): to the endpoints in order,
+   * moving on only while it certainly did not happen (no connection, or a 503 that says the node
+   * refused); once it was sent and its answer is lost, resolves with `lost` instead of trying the
+   * next endpoint, which would ask for the change a second time.
+   */
+  async postOnce(path: string, body: unknown): Promise<{ body: unknown; endpoint: string } | { lost: string; endpoint: string }> {
+    return this.attempt('POST', path, JSON.stringify(body), this.options.endpoints, true);
+  }
+
   /** Nothing is kept between requests (one connection each); kept for the callers' symmetry. */
   close(): void {}
 
-  private async call(method: 'GET' | 'POST', path: string, body?: string): Promise<{ body: unknown; endpoint: string }> {
+  private async call(method: 'GET' | 'POST', path: string, body?: string, endpoints: readonly string[] = this.options.endpoints): Promise<{ body: unknown; endpoint: string }> {
+    return await this.attempt(method, path, body, endpoints, false) as { body: unknown; endpoint: string };
+  }
+
+  /**
+   * The endpoints in order until one answers 200: past those it cannot reach and those that
+   * answer 503 (another member may still serve); any other answer is the outcome. With
+   * `stopWhenSent`, a request that was written and then lost its answer stops there (`lost`).
+   */
+  private async attempt(method: 'GET' | 'POST', path: string, body: string | undefined, endpoints: readonly string[], stopWhenSent: boolean):
+    Promise<{ body: unknown; endpoint: string } | { lost: string; endpoint: string }> {
     const failures: string[] = [];
     let lastUnavailable: ShmemError | undefined;
-    for (const endpoint of this.options.endpoints) {
+    for (const endpoint of endpoints) {
       const base = endpoint.replace(/\/+$/, '');
       let res: { status: number; body: unknown };
       try {
         res = await this.send(method, `${base}${path}`, body);
       } catch (err) {
+        if (stopWhenSent && (err as { sent?: boolean }).sent === true) return { lost: (err as Error).message, endpoint };
         failures.push(`${endpoint}: ${(err as Error).message}`);
         continue;
       }
@@ -154,7 +176,8 @@ export class ShmemClient {
         bodyBytesMax: ANSWER_BYTES_MAX,
       });
     } catch (err) {
-      throw new Error(describeNetworkError(err));
+      // Whether the request was written goes with it: postOnce must not send a change twice.
+      throw Object.assign(new Error(describeNetworkError(err)), { sent: (err as { sent?: boolean }).sent === true });
     }
     const text = res.body.toString('utf8');
     let parsed: unknown = text;

@@ -61,8 +61,8 @@ export const SETTINGS = {
   port: { flag: '--port', env: 'SHMEM_PORT', fallback: '3030', help: 'TCP port for clients and peers' },
   host: { flag: '--host', env: 'SHMEM_HOST', fallback: '127.0.0.1', help: 'address to listen on; beyond loopback it needs TLS and client authentication, or --insecure' },
   advertise: { flag: '--advertise', env: 'SHMEM_ADVERTISE', shown: 'host:port', help: 'host:port the other members use for this node (required with --host 0.0.0.0)' },
-  peers: { flag: '--peers', env: 'SHMEM_PEERS', fallback: '', shown: 'none', help: 'the other founding members of a new cluster, comma-separated host:port (in a config file: a string or an array); a data dir that has a member set keeps it' },
-  join: { flag: '--join', env: 'SHMEM_JOIN', fallback: '', shown: 'none', help: 'members of a running cluster to join, comma-separated host:port: a new node fetches the member set from them (then `shmem member add` it)' },
+  peers: { flag: '--peers', env: 'SHMEM_PEERS', fallback: '', shown: 'none', help: 'the other founding members of a new cluster, comma-separated host:port or URLs (in a config file: a string or an array); a data dir that has a member set keeps it' },
+  join: { flag: '--join', env: 'SHMEM_JOIN', fallback: '', shown: 'none', help: 'members of a running cluster to join, comma-separated host:port or URLs: a new node fetches the member set from them (then `shmem member add` it)' },
   dataDir: { flag: '--data-dir', env: 'SHMEM_DATA_DIR', shown: 'required', help: 'directory of the SQLite database (created with mode 0700)' },
   durability: { flag: '--durability', env: 'SHMEM_DURABILITY', fallback: 'full', help: 'full: fsync every commit; normal: survives a process crash, not a power loss' },
   valueBytesMax: { flag: '--value-bytes-max', env: 'SHMEM_VALUE_BYTES_MAX', fallback: String(limits.valueBytesDefault), help: `largest value in UTF-8 bytes (at most ${limits.valueBytesMax})` },
@@ -216,10 +216,12 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     problems.push(`${hostSetting.source}: "${host.slice(0, 60)}" is not an IP address or a host name`);
   }
   const port = int('port', 1, 65535);
+  // Whether members speak https: a member named by URL must say so too (members.ts).
+  const memberTls = pick('tlsCert').value !== undefined;
   const advertise = pick('advertise');
   let self: MemberId = `${isIPv6(host) ? `[${host}]` : host}:${port}`;
   if (advertise.value !== undefined) {
-    const parsed = parseMemberAddress(advertise.value);
+    const parsed = parseMemberAddress(advertise.value, memberTls);
     if (parsed.ok) self = parsed.member;
     else problems.push(`${advertise.source}: ${parsed.message}`);
   } else if (host === '0.0.0.0' || host === '::') {
@@ -233,7 +235,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
   const peersRaw = pick('peers');
   const peers: MemberId[] = [];
   for (const text of (peersRaw.value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    const parsed = parseMemberAddress(text);
+    const parsed = parseMemberAddress(text, memberTls);
     if (!parsed.ok) problems.push(`${peersRaw.source}: ${parsed.message}`);
     else if (parsed.member === self) problems.push(`${peersRaw.source}: lists this node itself (${self}); list only the other members`);
     else if (isThisNode(parsed.member, port, host)) {
@@ -249,7 +251,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
   const joinRaw = pick('join');
   const join: MemberId[] = [];
   for (const text of (joinRaw.value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    const parsed = parseMemberAddress(text);
+    const parsed = parseMemberAddress(text, memberTls);
     if (!parsed.ok) problems.push(`${joinRaw.source}: ${parsed.message}`);
     else if (parsed.member === self || isThisNode(parsed.member, port, host)) problems.push(`${joinRaw.source}: ${parsed.member} is this node itself; name members of the running cluster`);
     else if (!join.includes(parsed.member)) join.push(parsed.member);

@@ -4,10 +4,28 @@ import type { MemberId } from '../core/types.js';
 
 const HOST_PORT = /^(?<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?<port>\d{1,5})$/;
 
-/** Parses `host:port`; returns an error message naming the problem, or the canonical form. */
-export function parseMemberAddress(text: string): { ok: true; member: MemberId } | { ok: false; message: string } {
+/** A member named as a URL, as --endpoints takes it: a scheme and host:port, nothing else (a trailing slash at most). */
+const MEMBER_URL = /^(?<scheme>[A-Za-z][A-Za-z0-9+.-]*):\/\/(?<rest>[^/?#@\s]*)\/?$/;
+
+/**
+ * Parses a member address: `host:port`, or a URL `http://host:port` / `https://host:port` (what
+ * `--endpoints` takes, so users copy one into the other); returns an error message naming the
+ * problem, or the canonical `host:port`. `tls`, when known, is whether members speak https: a URL
+ * whose scheme says otherwise names a member of another setup, and is refused.
+ */
+export function parseMemberAddress(text: string, tls?: boolean): { ok: true; member: MemberId } | { ok: false; message: string } {
   const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  const m = HOST_PORT.exec(text.trim());
+  let hostPort = text.trim();
+  if (hostPort.includes('://')) {
+    const url = MEMBER_URL.exec(hostPort);
+    if (!url?.groups) return { ok: false, message: `"${shown}" is not host:port or a URL http(s)://host:port (no path, query or user name)` };
+    const scheme = url.groups['scheme']!.toLowerCase();
+    if (scheme !== 'http' && scheme !== 'https') return { ok: false, message: `"${shown}": members speak http or https, not ${scheme}` };
+    if (tls === true && scheme === 'http') return { ok: false, message: `"${shown}": this cluster's members speak https (TLS is on); write https:// or host:port` };
+    if (tls === false && scheme === 'https') return { ok: false, message: `"${shown}": this cluster's members speak plain http (TLS is off); write http:// or host:port` };
+    hostPort = url.groups['rest']!;
+  }
+  const m = HOST_PORT.exec(hostPort);
   if (!m?.groups) return { ok: false, message: `"${shown}" is not host:port${text.split(':').length > 2 ? ' (an IPv6 address goes in brackets: [::1]:3030)' : ''}` };
   const port = Number(m.groups['port']);
   if (port < 1 || port > 65535) return { ok: false, message: `"${shown}" has port ${port}, outside 1-65535` };

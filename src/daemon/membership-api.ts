@@ -21,6 +21,8 @@ export function membershipApi(deps: {
   readonly nodeId: string;
   readonly self: string;
   readonly peers: () => readonly PeerHealth[];
+  /** Members speak https: an address given as a URL must say so. */
+  readonly tls: boolean;
 }): MembershipApi {
   const { keeper, changes } = deps;
   const config = (): unknown => ({ clusterId: deps.clusterId, nodeId: deps.nodeId, state: keeper.state });
@@ -39,7 +41,7 @@ export function membershipApi(deps: {
     paxos: (body) => changes.acceptorStep(body),
     list: () => Promise.resolve(memberList(deps)),
     change: async (body) => {
-      const outcome = await changes.change(parseChange(body));
+      const outcome = await changes.change(parseChange(body, deps.tls));
       return { ...outcome, list: memberList(deps) };
     },
   };
@@ -80,20 +82,21 @@ export function memberList(deps: {
 }
 
 /** POST /members bodies: {"action":"add","address":..} | {"action":"remove","member":..} | {"action":"replace","member":..,"address":..}. */
-export function parseChange(body: unknown): ChangeRequest {
-  const shape = 'a member change is {"action":"add","address":"host:port"}, {"action":"remove","member":"id or host:port"} or {"action":"replace","member":"id or host:port","address":"host:port"}';
+export function parseChange(body: unknown, tls?: boolean): ChangeRequest {
+  const shape = 'a member change is {"action":"add","address":"host:port"}, {"action":"remove","member":"id or host:port"} or {"action":"replace","member":"id or host:port","address":"host:port"} (an address may also be a URL, http(s)://host:port)';
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadInputError('bad_request', shape);
   const b = body as Record<string, unknown>;
   const address = (): string => {
     if (typeof b['address'] !== 'string') throw new BadInputError('bad_request', `"address" must be host:port; ${shape}`);
-    const parsed = parseMemberAddress(b['address']);
+    const parsed = parseMemberAddress(b['address'], tls);
     if (!parsed.ok) throw new BadInputError('bad_request', `"address": ${parsed.message}`);
     return parsed.member;
   };
   const member = (): string => {
     const m = b['member'];
     if (typeof m !== 'string' || m.trim() === '' || m.length > MEMBER_TEXT_MAX) throw new BadInputError('bad_request', `"member" must be a node id or host:port of at most ${MEMBER_TEXT_MAX} characters; ${shape}`);
-    const parsed = parseMemberAddress(m);
+    const parsed = parseMemberAddress(m, tls);
+    if (!parsed.ok && m.includes('://')) throw new BadInputError('bad_request', `"member": ${parsed.message}`);
     return parsed.ok ? parsed.member : m.trim();
   };
   switch (b['action']) {

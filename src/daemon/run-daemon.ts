@@ -141,7 +141,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     },
     onStep: (step) => metrics?.observeMemberChange(step),
   });
-  const members = { keeper: membershipKeeper, changes, clusterId, nodeId: identity.nodeId, self: config.self, peers: () => detector.health() };
+  const members = { keeper: membershipKeeper, changes, clusterId, nodeId: identity.nodeId, self: config.self, peers: () => detector.health(), tls: config.security.tls !== undefined };
 
   // Prometheus metrics, read from the modules at scrape time.
   metrics = new NodeMetrics({

@@ -46,6 +46,18 @@ test('peers may not list this node or the same member twice', () => {
   assert.throws(() => loadConfig({ dataDir: '/d', peers: '127.0.0.1:1,127.0.0.1:1' }, {}), configError(/twice/));
 });
 
+test('members may be named by URL, as --endpoints takes them; the scheme must match TLS; anything more than scheme and host:port is refused', () => {
+  const c = loadConfig({ dataDir: '/d', peers: 'http://127.0.0.1:4001, HTTP://LocalHost:4002/' }, {});
+  assert.equal(c.peers, ['127.0.0.1:4001', 'localhost:4002']);
+  assert.equal(loadConfig({ dataDir: '/d', join: 'http://127.0.0.1:4001' }, {}).join, ['127.0.0.1:4001']);
+  assert.throws(() => loadConfig({ dataDir: '/d', peers: 'https://127.0.0.1:4001' }, {}), configError(/--peers: "https:\/\/127\.0\.0\.1:4001": this cluster's members speak plain http \(TLS is off\)/));
+  assert.throws(() => loadConfig({ dataDir: '/d', join: 'http://127.0.0.1:4001/members' }, {}), configError(/is not host:port or a URL http\(s\):\/\/host:port/));
+  assert.throws(() => loadConfig({ dataDir: '/d', peers: 'http://user@127.0.0.1:4001' }, {}), configError(/is not host:port or a URL/));
+  assert.throws(() => loadConfig({ dataDir: '/d', peers: 'ws://127.0.0.1:4001' }, {}), configError(/members speak http or https, not ws/));
+  const tls = { dataDir: '/d', tlsCert: '/c.pem', tlsKey: '/k.pem', tlsCa: '/ca.pem' };
+  assert.throws(() => loadConfig({ ...tls, peers: 'http://127.0.0.1:4001' }, {}), configError(/members speak https \(TLS is on\)/));
+});
+
 test('listening on every interface needs --advertise', () => {
   assert.throws(() => loadConfig({ dataDir: '/d', host: '0.0.0.0' }, {}), configError(/--advertise/));
   assert.is(loadConfig({ dataDir: '/d', host: '0.0.0.0', advertise: 'node1.example:3030', insecure: 'true' }, {}).self, 'node1.example:3030');

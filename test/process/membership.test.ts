@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -214,6 +215,126 @@ test('1 -> 3 -> 1: a single node grows into a cluster and back', async () => {
   } finally {
     await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('member addresses as URLs, as --endpoints takes them: --join http://…, member add/remove http://…; a scheme that contradicts TLS is refused', async () => {
+  const c = await Cluster.start(3);
+  try {
+    const [p] = await freePorts(1);
+    const n4 = new NodeProcess(p!, [], join(c.dir, 'joined-url'), ['--join', `${c.node(0).url}/`]);
+    c.nodes.push(n4);
+    n4.start();
+    await n4.waitFor('/livez');
+    assert.match(n4.log, /fetched the member set from 127\.0\.0\.1:/);
+    const added = await member(['add', n4.url], [c.node(1)]);
+    assert.is(added.code, 0, added.stderr);
+    assert.ok(added.json.list.members.some((m: { address: string; state: string }) => m.address === address(n4) && m.state === 'voting'), 'stored as host:port');
+    const https = await member(['remove', `https://${address(n4)}`], [c.node(1)]);
+    assert.is(https.code, 1);
+    assert.is(https.json.error.code, 'bad_request');
+    assert.match(https.json.error.message, 'this cluster\'s members speak plain http (TLS is off)');
+    const removed = await member(['remove', n4.url], [c.node(1)]);
+    assert.is(removed.code, 0, removed.stderr);
+    const start = await runCli(['start', '--port', '1', '--data-dir', join(c.dir, 'never'), '--peers', 'https://127.0.0.1:2,ftp://127.0.0.1:3,http://127.0.0.1:4/x']);
+    assert.is(start.code, 2);
+    assert.match(start.stderr, '"https://127.0.0.1:2": this cluster\'s members speak plain http (TLS is off)');
+    assert.match(start.stderr, '"ftp://127.0.0.1:3": members speak http or https, not ftp');
+    assert.match(start.stderr, '"http://127.0.0.1:4/x" is not host:port or a URL http(s)://host:port');
+  } catch (err) {
+    (err as Error).message += `\n${c.logs()}`;
+    throw err;
+  } finally {
+    await c.destroy();
+  }
+});
+
+/**
+ * A TCP proxy to 127.0.0.1:`port` that loses answers: it passes the request on and the node's
+ * "100 Continue", then cuts the connection as soon as the final answer starts (the change ran).
+ * With `forward` false it answers "100 Continue" itself and never passes the request on.
+ */
+async function lossyProxy(port: number, forward: boolean): Promise<{ url: string; close: () => void }> {
+  const server = createServer((client) => {
+    client.on('error', () => {});
+    if (!forward) {
+      client.once('data', () => client.write('HTTP/1.1 100 Continue\r\n\r\n', () => client.destroy()));
+      return;
+    }
+    const up = connect(port, '127.0.0.1');
+    up.on('error', () => client.destroy());
+    client.pipe(up);
+    up.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('latin1');
+      if (text.startsWith('HTTP/1.1 100')) {
+        const end = text.indexOf('\r\n\r\n') + 4;
+        client.write(chunk.subarray(0, end));
+        if (end < chunk.length) client.destroy();
+      } else {
+        client.destroy();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+test('a member change whose answer is lost is never sent again: the member list says it is done, or the CLI says it may not be (change_unknown)', async () => {
+  const c = await Cluster.start(3);
+  const proxies: { close: () => void }[] = [];
+  try {
+    const [p, q] = await freePorts(2);
+    const n4 = joiner(c, p!, c.node(0));
+    const n5 = joiner(c, q!, c.node(0));
+    await n4.waitFor('/livez');
+    await n5.waitFor('/livez');
+    assert.is((await member(['add', address(n4)], [c.node(0)])).code, 0);
+    // The change runs on n4 (through a proxy that loses its answer): the list of the next endpoint shows it done.
+    const lossy = await lossyProxy(n4.port, true);
+    proxies.push(lossy);
+    const removed = await runCli(['member', 'remove', address(n4), '--endpoints', `${lossy.url},${c.node(1).url}`]);
+    assert.is(removed.code, 0, `${removed.stdout}${removed.stderr}`);
+    assert.match(removed.stdout, new RegExp(`remove ${address(n4).replace(/\./g, '\\.')}: done \\(the answer of ${lossy.url.replace(/[./]/g, '\\$&')} was lost`));
+    assert.not.match(`${removed.stdout}${removed.stderr}`, 'no majority of the current members', 'the change was not asked a second time');
+    // The request never reached a node: the list does not show it, so the CLI says it may not have happened.
+    const hole = await lossyProxy(0, false);
+    proxies.push(hole);
+    const unknown = await runCli(['member', 'add', address(n5), '--json', '--endpoints', `${hole.url},${c.node(1).url}`]);
+    assert.is(unknown.code, 1, unknown.stdout);
+    const e = JSON.parse(unknown.stdout).error;
+    assert.is(e.code, 'change_unknown');
+    assert.match(e.message, `add ${address(n5)}: sent to ${hole.url}, whose answer was lost`);
+    assert.match(e.message, 'does not show it');
+    assert.match(e.hint, 'shmem member list');
+    const list = await member(['list'], [c.node(2)]);
+    assert.not.ok(list.json.members.some((m: { address: string }) => m.address === address(n5)), 'and it was not made behind the user\'s back');
+  } catch (err) {
+    (err as Error).message += `\n${c.logs()}`;
+    throw err;
+  } finally {
+    for (const x of proxies) x.close();
+    await c.destroy();
+  }
+});
+
+test('member remove sent through the member it removes: the CLI says what happened, never the next endpoint\'s error', async () => {
+  const c = await Cluster.start(3);
+  try {
+    const [p] = await freePorts(1);
+    const n4 = joiner(c, p!, c.node(0));
+    await n4.waitFor('/livez');
+    assert.is((await member(['add', address(n4)], [c.node(0)])).code, 0);
+    await n4.waitFor();
+    const r = await runCli(['member', 'remove', address(n4), '--endpoints', [n4, c.node(0)].map((n) => n.url).join(',')]);
+    assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.not.match(`${r.stdout}${r.stderr}`, 'no majority of the current members');
+    const list = await member(['list'], [c.node(1)]);
+    assert.not.ok(list.json.members.some((m: { address: string }) => m.address === address(n4)));
+  } catch (err) {
+    (err as Error).message += `\n${c.logs()}`;
+    throw err;
+  } finally {
+    await c.destroy();
   }
 });
 
