@@ -3,7 +3,10 @@
  *                  [--durability full|normal] [--in-flight 1,16,64] [--workloads write,read,mixed]
  *                  [--tls]   (TLS and auth on both sides: shmem with https, mutual TLS between members and a
  *                             bearer token per request; etcd with TLS, client and peer certificate auth)
- * npm run bench -- --soak-minutes 10     (memory under load: 50/50 at 64 in flight, RSS every 30 s)
+ *                  [--no-million] (by default the run ends with write and read at 64 in flight over
+ *                             1,000,000 addresses beside the same cells over the run's addresses, and the ratios)
+ * npm run bench -- --soak MINUTES [--soak-out DIR]
+ *                  (memory under load: 50/50 at 16 in flight, each node's memory every 10 s; bench/soak.ts)
  * npm run bench -- --value-sweep [--vs-etcd] [--seconds 5]
  *                  (16 B to 1 MiB values: MB/s and p99 at 1 and 16 in flight, and the small operations' p99 beside 1 MiB writes)
  * npm run bench -- --catchup [--addrs 1000000] [--in-flight 16]
@@ -16,7 +19,7 @@
  * this shared 2-core VM drifts by a factor of 2 within minutes (steal time), and interleaving
  * keeps such drifts out of the ratios.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { limits } from '../src/core/limits.js';
@@ -29,13 +32,14 @@ import { measureFloor, printFloor, type Floor } from './floor.js';
 import { etcdMake, shmemMake, valueSweep } from './value-sweep.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
+import { soak } from './soak.js';
 
 /** The flags the bench knows: with a value, and switches. Anything else is refused before a cluster starts. */
-const VALUE_FLAGS = ['seconds', 'addrs', 'value-bytes', 'nodes', 'durability', 'in-flight', 'workloads', 'soak-minutes'];
-const SWITCHES = ['vs-etcd', 'tls', 'value-sweep', 'member-change', 'catchup'];
+const VALUE_FLAGS = ['seconds', 'addrs', 'value-bytes', 'nodes', 'durability', 'in-flight', 'workloads', 'soak', 'soak-out'];
+const SWITCHES = ['vs-etcd', 'tls', 'value-sweep', 'member-change', 'catchup', 'no-million'];
 const USAGE = `npm run bench -- [--vs-etcd] [--seconds 5] [--addrs 1000] [--value-bytes 16] [--nodes 3|5]
-                 [--durability full|normal] [--in-flight 1,16,64] [--workloads write,read,mixed] [--tls]
-npm run bench -- --soak-minutes 10
+                 [--durability full|normal] [--in-flight 1,16,64] [--workloads write,read,mixed] [--tls] [--no-million]
+npm run bench -- --soak MINUTES [--soak-out DIR]
 npm run bench -- --value-sweep [--vs-etcd] [--seconds 5]
 npm run bench -- --catchup [--addrs 1000000] [--in-flight 16]
 (bench/main.ts says what each does)`;
@@ -78,7 +82,8 @@ const durability = opt('durability', 'full');
 const inFlights = opt('in-flight', '1,16,64').split(',').map(Number);
 const workloads = opt('workloads', 'write,read,mixed').split(',') as ('write' | 'read' | 'mixed')[];
 const vsEtcd = process.argv.includes('--vs-etcd');
-const soakMinutes = intOpt('soak-minutes', 0, 0, 24 * 60);
+const soakMinutes = intOpt('soak', 0, 0, 24 * 60);
+const soakOut = opt('soak-out', join(tmpdir(), 'shmem-soak'));
 const tls = process.argv.includes('--tls');
 const sweep = process.argv.includes('--value-sweep');
 /** Time a change of the member set (3 -> 5: two `member add`s) with the addresses stored, under a client load. */
@@ -94,20 +99,22 @@ if (problems.length > 0) {
 }
 
 const value = 'v'.repeat(valueBytes);
-/** Requests visit addresses in a scattered order; a prime stride makes i -> address a permutation. */
-const stride = addrs % 7919 === 0 ? 1 : 7919;
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const etcdValue = b64(value);
 
-type Cell = { workload: string; inFlight: number; opsPerSec: number; p50: number; p99: number; p999: number; errors: number };
+type Cell = { workload: string; inFlight: number; opsPerSec: number; p50: number; p99: number; p999: number; errors: number; cpuPerOpUs?: number; writtenPerOpKiB?: number };
 
-/** The i-th request of a cell: its address in the scattered order, a write or a read (mixed: every other one a write). */
-function requestOf(make: typeof shmemMake, workload: string, i: number): RequestSpec {
+/**
+ * The i-th request of a cell over `count` addresses: its address in a scattered order (a prime
+ * stride makes i -> address a permutation), a write or a read (mixed: every other one a write).
+ */
+function requestOf(make: typeof shmemMake, count: number, workload: string, i: number): RequestSpec {
+  const stride = count % 7919 === 0 ? 1 : 7919;
   const write = workload === 'write' || (workload === 'mixed' && i % 2 === 0);
-  return make(write ? 'write' : 'read', (i * stride) % addrs, value);
+  return make(write ? 'write' : 'read', (i * stride) % count, value);
 }
-const shmemRequest = (workload: string, i: number): RequestSpec => requestOf(shmemMake, workload, i);
-const etcdRequest = (workload: string, i: number): RequestSpec => requestOf(etcdMake, workload, i);
+const shmemRequest = (workload: string, i: number): RequestSpec => requestOf(shmemMake, addrs, workload, i);
+const etcdRequest = (workload: string, i: number): RequestSpec => requestOf(etcdMake, addrs, workload, i);
 
 /** From this many addresses on, preloads skip the one-write-per-address API path (issue 17, step 5). */
 const BULK_PRELOAD_FROM = 10_000;
@@ -120,22 +127,22 @@ const ETCD_TXN_OPS = 128;
  * stopped and loaded offline by the bench's bulk loader (bench/bulk-load.ts), and etcd takes
  * transactions of ETCD_TXN_OPS puts: a million addresses in seconds, not minutes.
  */
-async function preload(name: 'shmem' | 'etcd', targets: Target[], make: (w: string, i: number) => RequestSpec): Promise<void> {
+async function preload(name: 'shmem' | 'etcd', targets: Target[], make: (w: string, i: number) => RequestSpec, count = addrs, shmem = cluster): Promise<void> {
   const started = performance.now();
   let how = 'through the API, one write per address';
-  if (addrs < BULK_PRELOAD_FROM) {
-    const r = await runLoad(targets, 64, 24 * 3600, (i) => make('write', i), addrs);
-    if (r.errors > 0 || r.ops < addrs) throw new Error(`${name}: preload wrote ${r.ops} of ${addrs} addresses (${r.errors} errors)`);
+  if (count < BULK_PRELOAD_FROM) {
+    const r = await runLoad(targets, 64, 24 * 3600, (i) => make('write', i), count);
+    if (r.errors > 0 || r.ops < count) throw new Error(`${name}: preload wrote ${r.ops} of ${count} addresses (${r.errors} errors)`);
   } else if (name === 'shmem') {
     how = 'bench bulk loader, members stopped';
-    await bulkLoadCluster(cluster, addrs, valueBytes);
+    await bulkLoadCluster(shmem, count, valueBytes);
   } else {
     how = `transactions of ${ETCD_TXN_OPS} puts`;
-    const txns = Math.ceil(addrs / ETCD_TXN_OPS);
+    const txns = Math.ceil(count / ETCD_TXN_OPS);
     const r = await runLoad(targets, 16, 24 * 3600, (t) => etcdPreloadTxn(t), txns);
     if (r.errors > 0 || r.ops < txns) throw new Error(`${name}: preload committed ${r.ops} of ${txns} transactions (${r.errors} errors)`);
   }
-  if (addrs >= BULK_PRELOAD_FROM) console.log(`${name}: preloaded ${addrs.toLocaleString('en')} addresses in ${((performance.now() - started) / 1000).toFixed(1)} s (${how})`);
+  if (count >= BULK_PRELOAD_FROM) console.log(`${name}: preloaded ${count.toLocaleString('en')} addresses in ${((performance.now() - started) / 1000).toFixed(1)} s (${how})`);
 }
 
 /** One etcd transaction putting addresses t*ETCD_TXN_OPS and on. */
@@ -146,10 +153,10 @@ function etcdPreloadTxn(t: number): RequestSpec {
 }
 
 /** CPU seconds (user + system) the shmem node processes have used so far, from /proc/<pid>/stat. */
-function nodesCpuSeconds(): number {
+function nodesCpuSeconds(of: Cluster = cluster): number {
   const tick = 100; // USER_HZ: 100 on Linux everywhere it runs
   let total = 0;
-  for (const n of cluster.nodes) {
+  for (const n of of.nodes) {
     const pid = n.child?.pid;
     if (pid === undefined || !n.running) continue;
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
@@ -185,19 +192,65 @@ function phaseBreakdown(before: Map<string, { sum: number; count: number }>, aft
   return `coordinator: query ${phase('query')}, update ${phase('update')}; replicas: wait for a commit ${mean('shmem_sqlite_commit_wait_seconds')}, commit ${mean('shmem_sqlite_commit_duration_seconds')} (means)`;
 }
 
-async function cell(name: string, targets: Target[], make: (w: string, i: number) => RequestSpec, workload: string, inFlight: number): Promise<Cell> {
+/** Bytes the shmem node processes have written so far (wchar of /proc/<pid>/io: every write(2), WAL and checkpoints included). */
+function nodesBytesWritten(of: Cluster = cluster): number {
+  let total = 0;
+  for (const n of of.nodes) {
+    const pid = n.child?.pid;
+    if (pid === undefined || !n.running) continue;
+    total += Number(/^wchar: (\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+  }
+  return total;
+}
+
+async function cell(name: string, targets: Target[], make: (w: string, i: number) => RequestSpec, workload: string, inFlight: number, shmem: Cluster = cluster, label = name): Promise<Cell> {
   const phasesBefore = name === 'shmem' && inFlight === 1 && workload !== 'mixed' ? await phaseTotals(targets) : undefined;
-  const cpuBefore = name === 'shmem' ? nodesCpuSeconds() : 0;
+  const cpuBefore = name === 'shmem' ? nodesCpuSeconds(shmem) : 0;
+  const writtenBefore = name === 'shmem' ? nodesBytesWritten(shmem) : 0;
   const r = await runLoad(targets, inFlight, seconds, (i) => make(workload, i));
-  // Node CPU per operation, summed over the members (each operation costs work on several).
-  const cpuPerOpUs = name === 'shmem' && r.ops > 0 ? ((nodesCpuSeconds() - cpuBefore) / r.ops) * 1e6 : undefined;
-  const c = {
+  // Node CPU and bytes written per operation, summed over the members (each operation costs work on several).
+  const cpuPerOpUs = name === 'shmem' && r.ops > 0 ? ((nodesCpuSeconds(shmem) - cpuBefore) / r.ops) * 1e6 : undefined;
+  const writtenPerOpKiB = name === 'shmem' && r.ops > 0 ? (nodesBytesWritten(shmem) - writtenBefore) / r.ops / 1024 : undefined;
+  const c: Cell = {
     workload, inFlight, opsPerSec: r.ops / r.seconds, errors: r.errors,
     p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99), p999: percentile(r.latenciesMs, 99.9),
+    ...(cpuPerOpUs !== undefined ? { cpuPerOpUs } : {}), ...(writtenPerOpKiB !== undefined ? { writtenPerOpKiB } : {}),
   };
-  console.log(`${name.padEnd(6)} ${workload.padEnd(6)} ${String(inFlight).padStart(3)} in flight  ${c.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${c.p50.toFixed(2)}ms  p99 ${c.p99.toFixed(2)}ms  p99.9 ${c.p999.toFixed(2)}ms${cpuPerOpUs !== undefined ? `  node CPU ${cpuPerOpUs.toFixed(0)} µs/op` : ''}${c.errors ? `  ${c.errors} errors` : ''}`);
+  const extra = `${cpuPerOpUs !== undefined ? `  node CPU ${cpuPerOpUs.toFixed(0)} µs/op` : ''}${writtenPerOpKiB !== undefined && workload !== 'read' ? `  written ${writtenPerOpKiB.toFixed(1)} KiB/op` : ''}`;
+  console.log(`${label.padEnd(6)} ${workload.padEnd(6)} ${String(inFlight).padStart(3)} in flight  ${c.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${c.p50.toFixed(2)}ms  p99 ${c.p99.toFixed(2)}ms  p99.9 ${c.p999.toFixed(2)}ms${extra}${c.errors ? `  ${c.errors} errors` : ''}`);
   if (phasesBefore) console.log(`       where a ${workload}'s time went: ${phaseBreakdown(phasesBefore, await phaseTotals(targets), workload)}`);
   return c;
+}
+
+/**
+ * Million-address cells beside thousand-address ones, in the same run (issue 30, item 6): a
+ * second shmem cluster holding MILLION addresses (bulk loaded) runs write and read at 64 in
+ * flight, each cell right after the same cell on the main cluster (1,000 addresses), twice;
+ * then the ratios, and what a write costs at each size (node CPU, bytes written).
+ */
+const MILLION = 1_000_000;
+async function millionCells(mainTargets: Target[], extraArgs: readonly string[], security: Partial<Target>): Promise<void> {
+  const big = await Cluster.start(nodes, extraArgs, clientTls);
+  try {
+    const bigTargets = big.nodes.map((n) => ({ host: '127.0.0.1', port: n.port, ...security }));
+    await preload('shmem', bigTargets, (w, i) => requestOf(shmemMake, MILLION, w, i), MILLION, big);
+    console.log(`\nmillion-address cells: each cell on ${addrs.toLocaleString('en')} addresses, then at once on ${MILLION.toLocaleString('en')} (a cluster of its own), two rounds`);
+    const pairs: { workload: string; small: Cell; large: Cell }[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (const workload of ['write', 'read'] as const) {
+        const small = await cell('shmem', mainTargets, shmemRequest, workload, 64, cluster, '1k');
+        const large = await cell('shmem', bigTargets, (w, i) => requestOf(shmemMake, MILLION, w, i), workload, 64, big, '1M');
+        pairs.push({ workload, small, large });
+      }
+    }
+    console.log('1M / 1k at 64 in flight       ops/s     p99   CPU/op  written/op');
+    for (const { workload, small, large } of pairs) {
+      const f = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(2)).padStart(8);
+      console.log(`${workload.padEnd(6)}                   ${f(large.opsPerSec / small.opsPerSec)}${f(large.p99 / small.p99)}${f(large.cpuPerOpUs! / small.cpuPerOpUs!)}${workload === 'write' ? f(large.writtenPerOpKiB! / small.writtenPerOpKiB!) : '        -'}`);
+    }
+  } finally {
+    await big.destroy();
+  }
 }
 
 /**
@@ -245,63 +298,6 @@ async function timeMemberChange(targets: Target[]): Promise<void> {
     `during the changes: ${(ops / secs).toFixed(0)} ops/s, p99 ${percentile(lat, 99).toFixed(2)} ms, ${errors} errors`);
 }
 
-/** Resident memory of a node, from its own /metrics. */
-async function rssMiB(target: Target): Promise<number> {
-  return metricMiB(target, 'shmem_process_resident_memory_bytes');
-}
-
-async function metricMiB(target: Target, name: string): Promise<number> {
-  const text = (await http(`${target.tls ? 'https' : 'http'}://${target.host}:${target.port}/metrics`, undefined, clientTls)).text;
-  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
-  if (!m) throw new Error(`no ${name} in the metrics of ${target.port}`);
-  return Number(m[1]) / 1024 / 1024;
-}
-
-/**
- * The live JS heap of every node: a heap snapshot (SIGUSR2, see the soak's NODE_OPTIONS)
- * starts with a full garbage collection, so heap used right after it is what is still
- * referenced. Compared at the start and the end of the soak, it shows a leak that RSS
- * (young generation sized to the load, old-space garbage between major GCs) would hide.
- */
-async function liveHeapMiB(targets: Target[], snapDir: string): Promise<number[]> {
-  const before = readdirSync(snapDir).length;
-  for (const n of cluster.nodes) n.signal('SIGUSR2');
-  const deadline = Date.now() + 120_000;
-  while (readdirSync(snapDir).filter((f) => f.endsWith('.heapsnapshot')).length < before + targets.length) {
-    if (Date.now() > deadline) throw new Error('heap snapshots did not appear within 120 s');
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const heap = await Promise.all(targets.map((tg) => metricMiB(tg, 'shmem_nodejs_heap_size_used_bytes')));
-  await new Promise((r) => setTimeout(r, 3000)); // let the snapshots finish writing before deleting them
-  for (const f of readdirSync(snapDir)) rmSync(join(snapDir, f), { force: true });
-  return heap;
-}
-
-/** Runs the 50/50 workload at 64 in flight for `minutes`, printing each node's RSS every 30 s. */
-async function soak(targets: Target[], minutes: number, snapDir: string): Promise<void> {
-  const rows: number[][] = [await Promise.all(targets.map(rssMiB))];
-  let liveStart: number[] | undefined;
-  console.log(`soak: 50/50 at 64 in flight for ${minutes} min; RSS MiB per node every 30 s`);
-  console.log(`  0.0 min  RSS ${rows[0]!.map((r) => r.toFixed(1)).join(' / ')}`);
-  for (let t = 0.5; t <= minutes + 1e-9; t += 0.5) {
-    const r = await runLoad(targets, 64, 30, (i) => shmemRequest('mixed', i));
-    const rss = await Promise.all(targets.map(rssMiB));
-    // JS heap in use (saw-toothed by GC; RSS also holds the young generation V8 sized for the load).
-    const heap = await Promise.all(targets.map((tg) => metricMiB(tg, 'shmem_nodejs_heap_size_used_bytes')));
-    rows.push(rss);
-    if (t === 1) liveStart = await liveHeapMiB(targets, snapDir);
-    console.log(`${t.toFixed(1).padStart(5)} min  RSS ${rss.map((x) => x.toFixed(1)).join(' / ')}  heap used ${heap.map((x) => x.toFixed(1)).join(' / ')}  ${(r.ops / r.seconds).toFixed(0)} ops/s${r.errors ? `  ${r.errors} errors` : ''}`);
-  }
-  // Writing the first heap snapshot (at 1 min) raises RSS for good (the snapshot's own
-  // memory stays with malloc), so RSS is compared from the sample after it (1.5 min).
-  const first = rows[3] ?? rows.at(-1)!;
-  const last = rows.at(-1)!;
-  const max = targets.map((_, i) => Math.max(...rows.map((row) => row[i]!)));
-  console.log(`RSS MiB at 1.5 min -> end (max): ${targets.map((_, i) => `${first[i]!.toFixed(1)} -> ${last[i]!.toFixed(1)} (${max[i]!.toFixed(1)})`).join(', ')}`);
-  const liveEnd = await liveHeapMiB(targets, snapDir);
-  if (liveStart) console.log(`live JS heap MiB after a full GC, at 1 min -> end: ${targets.map((_, i) => `${liveStart![i]!.toFixed(1)} -> ${liveEnd[i]!.toFixed(1)}`).join(', ')}`);
-}
-
 if (process.argv.includes('--catchup')) {
   await catchupBench({ count: process.argv.includes('--addrs') ? addrs : 1_000_000, inFlight: process.argv.includes('--in-flight') ? inFlights[0]! : 16, valueBytes });
   process.exit(0);
@@ -317,13 +313,9 @@ const token = tls ? (await createToken('write', 'bench')) : undefined;
 if (pki && token) writeFileSync(join(pki.dir, 'auth'), `${token.line}\n`);
 const clientTls: ClientTls | undefined = pki && token ? { ca: pki.ca, token: token.token } : undefined;
 const securityFlags = pki ? [...pki.memberFlags(), '--auth-file', join(pki.dir, 'auth')] : [];
-// Soak: nodes write a heap snapshot (after a full GC) on SIGUSR2, into a temp folder.
-const snapDir = mkdtempSync(join(tmpdir(), 'shmem-bench-heap-'));
-if (soakMinutes > 0) {
-  process.env['NODE_OPTIONS'] = [process.env['NODE_OPTIONS'], '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`].filter(Boolean).join(' ');
-}
 // Nodes run with the default heartbeat, as operators run them.
-const cluster = await Cluster.start(nodes, ['--durability', durability, '--log-level', 'warn', '--heartbeat-ms', String(limits.heartbeatIntervalMsDefault), ...securityFlags], clientTls);
+const nodeArgs = ['--durability', durability, '--log-level', 'warn', '--heartbeat-ms', String(limits.heartbeatIntervalMsDefault), ...securityFlags];
+const cluster = await Cluster.start(nodes, nodeArgs, clientTls);
 const etcd = vsEtcd ? await startEtcd(3, pki).catch(async (err: unknown) => {
   await cluster.destroy();
   pki?.remove();
@@ -338,7 +330,13 @@ try {
   if (etcd) console.log('Both clusters run side by side; each cell runs on shmem, then at once on etcd, so drifts in machine speed hit both alike.');
   await preload('shmem', shmemTargets, shmemRequest);
   if (memberChange) await timeMemberChange(shmemTargets);
-  if (soakMinutes > 0) await soak(shmemTargets, soakMinutes, snapDir);
+  if (soakMinutes > 0) {
+    const soakNodes = cluster.nodes.map((n, i) => ({
+      pid: n.child!.pid!, target: shmemTargets[i]!,
+      metrics: async () => (await http(`${n.url}/metrics`, undefined, clientTls)).text,
+    }));
+    await soak(soakNodes, soakMinutes, (i) => shmemRequest('mixed', i), soakOut);
+  }
   if (etcd) await preload('etcd', etcd.targets, etcdRequest);
   if (sweep) await valueSweep([{ name: 'shmem', targets: shmemTargets, make: shmemMake }, ...(etcd ? [{ name: 'etcd', targets: etcd.targets, make: etcdMake }] : [])], seconds);
   for (const workload of soakMinutes > 0 || sweep ? [] : workloads) {
@@ -347,11 +345,12 @@ try {
       if (etcd) etcdCells.push(await cell('etcd', etcd.targets, etcdRequest, workload, inFlight));
     }
   }
+  // The million-address cells (issue 30): by default beside a thousand-address run.
+  if (soakMinutes === 0 && !sweep && !memberChange && addrs < MILLION && !process.argv.includes('--no-million')) await millionCells(shmemTargets, nodeArgs, security);
 } finally {
   await cluster.destroy();
   await etcd?.stop();
   pki?.remove();
-  rmSync(snapDir, { recursive: true, force: true });
 }
 if (etcd && shmemCells.length > 0) {
   console.log('\nshmem / etcd            ops/s     p50      p99    p99.9   (ops/s above 1 and latencies below 1 favour shmem)');

@@ -53,6 +53,13 @@ export class NodeMetrics {
     const registers = [this.registry];
     // Node's default metrics already start with process_ or nodejs_: shmem_process_resident_memory_bytes.
     collectDefaultMetrics({ register: this.registry, prefix: 'shmem_' });
+    // prom-client has external memory but not its array buffers (Buffers: peer frames, bodies, SQLite values).
+    new Gauge({
+      name: 'shmem_nodejs_array_buffers_bytes', help: 'Memory of ArrayBuffers and Buffers, part of external memory', registers: [this.registry],
+      collect() {
+        this.set(process.memoryUsage().arrayBuffers);
+      },
+    });
     this.ops = new Counter({ name: 'shmem_operations_total', help: 'Client operations by type and outcome', labelNames: ['op', 'outcome'], registers });
     this.opSeconds = new Histogram({
       name: 'shmem_operation_duration_seconds', help: 'Latency of client operations coordinated here', labelNames: ['op'], registers,
