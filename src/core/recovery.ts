@@ -88,6 +88,24 @@ export interface RecoveryMutations {
   readonly recoveringCountsAsEmpty?: boolean;
 }
 
+/**
+ * Sources one member set asks for: `needed` of its `members` (the other members of the set).
+ * During a change of the member set a wiped member copies enough of each counted set: an
+ * acknowledged write is on a majority of every set it was counted in (docs/membership.md), and
+ * a member that joined and has not had its state transfer holds none of the old set's writes.
+ */
+export interface SourceGroup {
+  readonly members: readonly MemberId[];
+  readonly needed: number;
+}
+
+/** The sources of one member set `members` for `self`: N-Q+1 of the others when self is in it, else N-Q+1 of all. */
+export function sourceGroup(self: MemberId, members: readonly MemberId[]): SourceGroup {
+  const quorum = Math.floor(members.length / 2) + 1;
+  const others = members.filter((m) => m !== self);
+  return { members: others, needed: members.includes(self) ? recoverySourcesNeeded(members.length, quorum) : members.length - quorum + 1 };
+}
+
 /** Where a recovery stands, for status, readiness and the log. */
 export interface RecoveryState {
   readonly phase: Pass;
@@ -118,19 +136,37 @@ export class Recovery {
   private pass: Pass = 'probe';
   private deadlineMs: number;
   private knowsServed: boolean;
+  /** Sources needed of the set that needs the most (status and messages; completion checks each set). */
   readonly needed: number;
   private readonly others: readonly MemberId[];
+  private readonly groups: readonly SourceGroup[];
+  private readonly memberCount: number;
 
   /**
-   * `served`: this node already knows the cluster has served (its own data, its epoch, a mark
-   * kept by an earlier start).
+   * `members` with `quorum`: one member set (self in it); or `groups`, one per member set counted
+   * now (a change of the member set counts two: sourceGroup). `served`: this node already knows
+   * the cluster has served (its own data, its epoch, a mark kept by an earlier start).
    */
-  constructor(self: MemberId, private readonly members: readonly MemberId[], quorum: number, ownDeadlineMs: number, private readonly mutations: RecoveryMutations = {}, served = false) {
-    assert(members.includes(self), 'self is a member');
-    this.others = members.filter((m) => m !== self);
-    this.needed = recoverySourcesNeeded(members.length, quorum);
+  constructor(self: MemberId, members: readonly MemberId[] | readonly SourceGroup[], quorum: number, ownDeadlineMs: number, private readonly mutations: RecoveryMutations = {}, served = false) {
+    if (members.every((m) => typeof m === 'string')) {
+      const flat = members as readonly MemberId[];
+      assert(flat.includes(self), 'self is a member');
+      this.groups = [{ members: flat.filter((m) => m !== self), needed: recoverySourcesNeeded(flat.length, quorum) }];
+      this.memberCount = flat.length;
+    } else {
+      this.groups = members as readonly SourceGroup[];
+      this.memberCount = new Set(this.groups.flatMap((g) => g.members)).size + 1;
+    }
+    assert(this.groups.length >= 1 && this.groups.every((g) => !g.members.includes(self) && g.needed <= g.members.length), 'source groups within their members');
+    this.others = [...new Set(this.groups.flatMap((g) => g.members))];
+    this.needed = Math.max(...this.groups.map((g) => g.needed));
     this.deadlineMs = ownDeadlineMs;
     this.knowsServed = served;
+  }
+
+  /** Enough sources of every member set are in `have`. */
+  private enough(have: ReadonlySet<MemberId>): boolean {
+    return this.groups.every((g) => g.members.filter((m) => have.has(m)).length >= g.needed);
   }
 
   get done(): boolean {
@@ -158,18 +194,18 @@ export class Recovery {
    * lose: a new cluster whose members are still starting).
    */
   get beyondBudget(): boolean {
-    return !this.finished && this.knowsServed && this.others.length - this.recovering.size < this.needed;
+    return !this.finished && this.knowsServed && this.groups.some((g) => g.members.filter((m) => !this.recovering.has(m)).length < g.needed);
   }
 
   state(): RecoveryState {
     return {
       phase: this.pass, needed: this.needed, sources: this.sources, recoveringOthers: [...this.recovering],
-      beyondBudget: this.beyondBudget, members: this.members.length, served: this.knowsServed,
+      beyondBudget: this.beyondBudget, members: this.memberCount, served: this.knowsServed,
     };
   }
 
   start(): RecoveryEffect[] {
-    if (this.needed === 0) return this.finish(false);
+    if (this.groups.every((g) => g.needed === 0)) return this.finish(false);
     if (this.mutations.recoveryWithoutFence) return this.onFence();
     return [
       { type: 'fence', deadlineMs: this.deadlineMs },
@@ -206,7 +242,7 @@ export class Recovery {
     if (this.finished) return 'this member is not recovering';
     if (this.pass === 'accept') return 'this member is already finishing with the loss accepted';
     if (!this.beyondBudget) {
-      return `this member can still recover by itself: it needs ${this.needed} of the ${this.others.length} other members, and ${this.others.length - this.recovering.size} of them are not known to be recovering`;
+      return `this member can still recover by itself: of the ${this.others.length} other members it needs ${this.needed}, and ${this.others.length - this.recovering.size} of them are not known to be recovering`;
     }
     this.pass = 'accept';
     this.complete.clear();
@@ -290,7 +326,7 @@ export class Recovery {
 
   private completeSource(from: MemberId): RecoveryEffect[] {
     this.complete.add(from);
-    return this.complete.size >= this.needed ? this.finish(true) : [];
+    return this.enough(this.complete) ? this.finish(true) : [];
   }
 
   private onAcceptPage(from: MemberId, page: RegisterPage): RecoveryEffect[] {

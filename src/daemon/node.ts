@@ -23,7 +23,7 @@ import { Replica } from './replica.js';
 import { Runtime, type OpObserver, type RuntimeMutations } from './runtime.js';
 import { clusterVerdict, memberConditions, quorumHint, type ClusterVerdict } from './status.js';
 import { limits } from '../core/limits.js';
-import { recoverySourcesNeeded } from '../core/recovery.js';
+import { sourceGroup } from '../core/recovery.js';
 import { NotMemberError } from '../errors.js';
 import { stateRank, type ConfigState } from '../membership/configuration.js';
 import { describeState, toConfigState } from '../membership/config-store.js';
@@ -122,7 +122,9 @@ export class ShmemNode {
     const recover = !identity.initialized && (keeper?.isMember ?? true);
     if (!identity.initialized && !recover) markInitialized(store);
     this.replica = new Replica(store, recover, keeper);
-    this.recovery = recover ? new Recovery(config.self, members, quorum, config.opDeadlineMs, deps.mutations, this.knowsServed()) : undefined;
+    // Enough sources of every member set counted now (a change in progress counts two).
+    const sources = keeper ? this.repairSources(keeper.state) : members;
+    this.recovery = recover ? new Recovery(config.self, sources, quorum, config.opDeadlineMs, deps.mutations, this.knowsServed()) : undefined;
     // While it recovers, its pages say whether it knows the cluster has served (docs/recovery.md).
     this.replica.servedKnown = () => this.recovery?.served ?? true;
 
@@ -469,17 +471,15 @@ export class ShmemNode {
    */
   private repairSources(s: ConfigState): RepairSources {
     const self = this.deps.config.self;
-    return (s.kind === 'joint' ? [s.current, s.next] : [s.current]).map((c) => {
-      const all = c.members.map((m) => m.address);
-      const others = all.filter((a) => a !== self);
-      return { members: others, needed: all.includes(self) ? recoverySourcesNeeded(all.length, majority(all.length)) : all.length - majority(all.length) + 1 };
-    });
+    return (s.kind === 'joint' ? [s.current, s.next] : [s.current]).map((c) => sourceGroup(self, c.members.map((m) => m.address)));
   }
 
   /**
    * The member set changed while this node recovers: what it must copy is N-Q+1 of the members
    * of the new set, so recovery starts again over them (pages already stored stay: copying is
    * idempotent; the fence still counts from the process start). In a transition it copies
+   * enough of each set (a member that joined holds none of the old set's writes until its
+   * transfer: simulation seed 6467 with --reconfigure counted one and lost an acknowledged write).
    * every other member of both sets, more than either needs.
    */
   private startRecoveryAgain(next: ConfigState): void {
@@ -497,9 +497,8 @@ export class ShmemNode {
       logger.info('the member set changed during recovery and no longer has this node: recovery stopped', { state: describeState(next) });
       return;
     }
-    const quorum = next.kind === 'joint' ? Math.min(2, members.length) : majority(members.length);
     const served = this.recovery?.served === true || this.knowsServed();
-    this.recovery = new Recovery(config.self, members, quorum, config.opDeadlineMs, this.deps.mutations, served);
+    this.recovery = new Recovery(config.self, this.repairSources(next), 0, config.opDeadlineMs, this.deps.mutations, served);
     logger.info('the member set changed during recovery: copying from the new one', { state: describeState(next), sourcesNeeded: this.recovery.needed });
     this.runRecoveryNow(this.recovery);
   }

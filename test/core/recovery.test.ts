@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Recovery, recoverySourcesNeeded, type RegisterPage } from '../../src/core/recovery.js';
+import { Recovery, recoverySourcesNeeded, sourceGroup, type RegisterPage } from '../../src/core/recovery.js';
 
 /** Wiped-dir recovery, event by event: pages in, effects out (no I/O, no timers). */
 const test = suite('recovery (pure state machine)');
@@ -174,6 +174,31 @@ test('beyond the budget exactly when R >= Q: one other recovering of 3 members, 
   five.onFence();
   five.onPage('c', { ...empty(), items: [item(1, 1)] }, 'copy');
   assert.not.ok(five.beyondBudget, 'c answers as a replica again');
+});
+
+test('during a change of the member set, enough sources of each set: a member that joined (no transfer yet) does not stand in for the old set (seed 6467, --reconfigure)', () => {
+  // Epoch 1 {a, b, c} -> 2 {a, b, c, d}: a and b wiped in a row, c holds the old writes, d joined and holds nothing yet.
+  const groups = [sourceGroup('a', ['a', 'b', 'c']), sourceGroup('a', ['a', 'b', 'c', 'd'])];
+  assert.equal(groups, [{ members: ['b', 'c'], needed: 2 }, { members: ['b', 'c', 'd'], needed: 2 }]);
+  const r = new Recovery('a', groups, 0, 5_000, {}, true);
+  r.start();
+  r.onFence();
+  r.onPage('b', wiped, 'copy');
+  r.onPage('c', { initialized: true, items: [item(1, 4)], next: null }, 'copy');
+  assert.equal(r.onPage('d', { initialized: true, items: [], next: null }, 'copy'), [], 'c and d would be 2 of the 4 members: not enough of the old set');
+  assert.not.ok(r.done);
+  assert.ok(r.beyondBudget, 'the old set has lost the data of a and b: 2 of 3');
+  // A flat count over the four (the rule before) would have been done with c and d.
+  const flat = new Recovery('a', ['a', 'b', 'c', 'd'], 3, 5_000, {}, true);
+  flat.start();
+  flat.onFence();
+  flat.onPage('b', wiped, 'copy');
+  flat.onPage('c', { initialized: true, items: [item(1, 4)], next: null }, 'copy');
+  assert.equal(flat.onPage('d', { initialized: true, items: [], next: null }, 'copy').at(-1), { type: 'done', sources: ['c', 'd'], fenced: true });
+});
+
+test('a member set this node is not in asks N-Q+1 of all its members', () => {
+  assert.equal(sourceGroup('e', ['a', 'b', 'c']), { members: ['a', 'b', 'c'], needed: 2 });
 });
 
 test('accepting the loss: refused unless beyond the budget; then a fresh round copies the members with data and gives up the rest', () => {

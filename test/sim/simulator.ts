@@ -900,11 +900,13 @@ class Simulation {
         // that needs a quorum of the members left, the damaged one included, so at most N-Q-1
         // other members may be faulty already.
         const quorum = Math.floor(this.o.nodes / 2) + 1;
-        if (this.chaos || this.stormed || this.members.filter(faulty).length > this.o.nodes - quorum - 1) return;
-        const stoppable = others.filter((x) => !faulty(x));
+        // A member armed to crash at its next commit is as good as down.
+        const unfit = (x: Member): boolean => faulty(x) || x.proc?.crashAfterCommit === true;
+        if (this.chaos || this.stormed || unfit(m) || this.members.filter(unfit).length > this.o.nodes - quorum - 1) return;
+        const stoppable = others.filter((x) => !unfit(x));
         if (stoppable.length === 0) return;
         const stopped = this.rng.pick(stoppable);
-        const healthy = this.members.filter((x) => x !== stopped && !faulty(x));
+        const healthy = this.members.filter((x) => x !== stopped && !unfit(x));
         const newest = (a: Addr): Tag => this.members.map((x) => x.disk.stored(a).tag).reduce((p, q) => (compareTags(p, q) >= 0 ? p : q));
         // An address whose newest tag m holds with a value, and another healthy member holds whole too.
         const fit = [...m.disk.registers].filter(([a, v]) => v.value !== null && compareTags(v.tag, newest(a)) === 0
@@ -951,9 +953,19 @@ class Simulation {
    */
   private storm(own: Random): void {
     if (this.healed) return;
-    const n = this.members.length;
-    const quorum = Math.floor(n / 2) + 1;
-    const group = own.shuffle([...this.members]).slice(0, own.int(quorum, n));
+    // Like every disk fault it starts on disks that are whole (a damaged register or a recovery
+    // under way would make it the seed-25 shape of two faults waiting for each other instead).
+    const diskBusy = this.members.some((m) => m.disk.damaged.size > 0 || m.wipePending || m.rotPending || m.disk.meta.get('initialized') !== '1');
+    if (diskBusy) {
+      this.world.queue.after(100, () => this.storm(own));
+      return;
+    }
+    // A majority or more of the member set (with member changes, of the members as the newest
+    // state has them; the others are left alone).
+    const newest = this.o.reconfigureEveryMs > 0 ? participantAddresses(this.initialState()) : this.ids;
+    const voters = this.members.filter((m) => newest.includes(m.id));
+    const quorum = Math.floor(voters.length / 2) + 1;
+    const group = own.shuffle(voters).slice(0, own.int(quorum, voters.length));
     const rest = this.members.filter((m) => !group.includes(m));
     const cutMs = 3_000;
     this.stormed = true;
@@ -974,7 +986,8 @@ class Simulation {
     const next = (i: number, last: Member): void => {
       if (this.healed) return;
       const anyData = this.members.some((x) => x.disk.registers.size > 0);
-      if (anyData && last.proc?.node.recovery?.served !== true) {
+      // Wait until the member wiped last has heard that the cluster served (or is not recovering at all).
+      if (anyData && last.proc?.node.replica.recovering !== false && last.proc?.node.recovery?.served !== true) {
         this.world.queue.after(50, () => next(i, last));
         return;
       }
