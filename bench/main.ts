@@ -5,7 +5,7 @@
  *                             bearer token per request; etcd with TLS, client and peer certificate auth)
  *                  [--no-million] (by default the run ends with write and read at 64 in flight over
  *                             1,000,000 addresses beside the same cells over the run's addresses, and the ratios)
- * npm run bench -- --soak MINUTES [--soak-out DIR]
+ * npm run bench -- --soak MINUTES [--soak-out DIR] [--in-flight 16]
  *                  (memory under load: 50/50 at 16 in flight, each node's memory every 10 s; bench/soak.ts)
  * npm run bench -- --value-sweep [--vs-etcd] [--seconds 5]
  *                  (16 B to 1 MiB values: MB/s and p99 at 1 and 16 in flight, and the small operations' p99 beside 1 MiB writes)
@@ -39,7 +39,7 @@ const VALUE_FLAGS = ['seconds', 'addrs', 'value-bytes', 'nodes', 'durability', '
 const SWITCHES = ['vs-etcd', 'tls', 'value-sweep', 'member-change', 'catchup', 'no-million'];
 const USAGE = `npm run bench -- [--vs-etcd] [--seconds 5] [--addrs 1000] [--value-bytes 16] [--nodes 3|5]
                  [--durability full|normal] [--in-flight 1,16,64] [--workloads write,read,mixed] [--tls] [--no-million]
-npm run bench -- --soak MINUTES [--soak-out DIR]
+npm run bench -- --soak MINUTES [--soak-out DIR] [--in-flight 16]
 npm run bench -- --value-sweep [--vs-etcd] [--seconds 5]
 npm run bench -- --catchup [--addrs 1000000] [--in-flight 16]
 (bench/main.ts says what each does)`;
@@ -335,7 +335,7 @@ try {
       pid: n.child!.pid!, target: shmemTargets[i]!,
       metrics: async () => (await http(`${n.url}/metrics`, undefined, clientTls)).text,
     }));
-    await soak(soakNodes, soakMinutes, (i) => shmemRequest('mixed', i), soakOut);
+    await soak(soakNodes, soakMinutes, (i) => shmemRequest('mixed', i), soakOut, process.argv.includes('--in-flight') ? inFlights[0]! : 16);
   }
   if (etcd) await preload('etcd', etcd.targets, etcdRequest);
   if (sweep) await valueSweep([{ name: 'shmem', targets: shmemTargets, make: shmemMake }, ...(etcd ? [{ name: 'etcd', targets: etcd.targets, make: etcdMake }] : [])], seconds);

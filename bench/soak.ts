@@ -63,8 +63,7 @@ async function sample(node: SoakNode): Promise<Sample> {
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '?');
 
 /** Runs the soak; returns whether every node's RSS stayed within ±5% over the last two thirds. */
-export async function soak(nodes: readonly SoakNode[], minutes: number, request: (i: number) => RequestSpec, outDir: string): Promise<boolean> {
-  const inFlight = 16;
+export async function soak(nodes: readonly SoakNode[], minutes: number, request: (i: number) => RequestSpec, outDir: string, inFlight = 16): Promise<boolean> {
   const rows: { t: number; opsPerSec: number; samples: Sample[] }[] = [];
   console.log(`soak: 50/50 reads and writes at ${inFlight} in flight for ${minutes} min; every ${SAMPLE_EVERY_S} s per node (MiB):`);
   console.log('  RSS = anon + file + shared; heap used/reserved; external (of it array buffers); open fds; threads');
