@@ -38,7 +38,9 @@ function uvu(pattern, env, label) {
         return;
       }
       const failed = total - passed - skipped + (code !== 0 && total === passed ? 1 : 0);
-      resolve({ passed, failed, skipped });
+      // uvu names each failing test on a "FAIL  suite  "test"" line, far up in a long log.
+      const names = plain.split('\n').filter((l) => /^\s*FAIL\s/.test(l)).map((l) => `${label}: ${l.trim()}`);
+      resolve({ passed, failed, skipped, names });
     });
   });
 }
@@ -65,5 +67,7 @@ if (!quick) {
 }
 const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 const skipped = sum('skipped');
+const failedNames = results.flatMap((r) => r.names ?? []);
+if (failedNames.length > 0) console.log(`\nfailed:\n${failedNames.map((n) => `  ${n}`).join('\n')}`);
 console.log(`\n${sum('passed')} passed, ${sum('failed')} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
 process.exit(sum('failed') === 0 ? 0 : 1);
