@@ -4,9 +4,11 @@
  * Memory of a node that runs for a long time (issue 30, item 5): a 3-node cluster under a mixed
  * load (50/50 reads and writes) at 16 in flight, without a pause, and every 10 s a sample of
  * each node: RSS and its parts (anonymous, file-backed, shared: /proc/PID/status), the JS heap
- * (used and reserved), memory V8 tracks outside the heap (external, of it array buffers), open
- * descriptors, threads. The table goes to the console and, with a plot of RSS and the heap, to
- * DIR (soak.tsv, soak.svg). The verdict at the end is the issue's target: every node's RSS within
+ * (used, reserved, its physical pages, old space used), native memory (anonymous RSS minus the
+ * heap's pages: SQLite, malloc, libuv, stacks), memory V8 tracks outside the heap (external, of
+ * it array buffers), open descriptors, threads, the size of /metrics. The table goes to the
+ * console and, with a plot, to DIR (soak.tsv, soak.svg). The verdict at the end is the issue's
+ * target: every node's RSS within
  * ±5% of its mean over the last two thirds of the run (the last 40 minutes of an hour).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,10 +29,17 @@ interface Sample {
   readonly shmem: number;
   readonly heapUsed: number;
   readonly heapTotal: number;
+  /** Touched pages of the V8 heap; anon minus this is native memory (SQLite, malloc, libuv, stacks). */
+  readonly heapPhysical: number;
+  readonly native: number;
+  /** Old space used: objects that survived; a leak in JS shows here. */
+  readonly oldUsed: number;
   readonly external: number;
   readonly arrayBuffers: number;
   readonly fds: number;
   readonly threads: number;
+  /** Size of the /metrics answer (KiB): label sets that grow without bound would show here. */
+  readonly metricsKiB: number;
 }
 
 const SAMPLE_EVERY_S = 10;
@@ -44,16 +53,22 @@ function procStatus(pid: number): Pick<Sample, 'rss' | 'anon' | 'file' | 'shmem'
 }
 
 function metric(text: string, name: string): number {
-  const m = new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text);
+  const m = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} ([0-9.e+]+)`, 'm').exec(text);
   return m ? Number(m[1]) / MiB : NaN;
 }
 
 async function sample(node: SoakNode): Promise<Sample> {
   const text = await node.metrics();
+  const proc = procStatus(node.pid);
+  const heapPhysical = metric(text, 'shmem_nodejs_heap_physical_bytes');
   return {
-    ...procStatus(node.pid),
+    ...proc,
     heapUsed: metric(text, 'shmem_nodejs_heap_size_used_bytes'),
     heapTotal: metric(text, 'shmem_nodejs_heap_size_total_bytes'),
+    heapPhysical,
+    native: proc.anon - heapPhysical,
+    oldUsed: metric(text, 'shmem_nodejs_heap_space_size_used_bytes{space="old"}'),
+    metricsKiB: text.length / 1024,
     external: metric(text, 'shmem_nodejs_external_memory_bytes'),
     arrayBuffers: metric(text, 'shmem_nodejs_array_buffers_bytes'),
     fds: readdirSync(`/proc/${node.pid}/fd`).length,
@@ -66,7 +81,8 @@ const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '?');
 export async function soak(nodes: readonly SoakNode[], minutes: number, request: (i: number) => RequestSpec, outDir: string, inFlight = 16): Promise<boolean> {
   const rows: { t: number; opsPerSec: number; samples: Sample[] }[] = [];
   console.log(`soak: 50/50 reads and writes at ${inFlight} in flight for ${minutes} min; every ${SAMPLE_EVERY_S} s per node (MiB):`);
-  console.log('  RSS = anon + file + shared; heap used/reserved; external (of it array buffers); open fds; threads');
+  console.log('  RSS = anon + file + shared; heap used/reserved/physical (old space used); native = anon - heap physical;');
+  console.log('  external (of it array buffers); open fds; threads; /metrics KiB');
   let done = false;
   let ops = 0;
   let opsAt = 0;
@@ -86,17 +102,17 @@ export async function soak(nodes: readonly SoakNode[], minutes: number, request:
     opsAt = ops;
     rows.push({ t, opsPerSec, samples });
     console.log(`${t.toFixed(2).padStart(6)} min ${String(Math.round(opsPerSec)).padStart(5)} ops/s  ` + samples.map((s) =>
-      `${f1(s.rss)}=${f1(s.anon)}+${f1(s.file)}+${f1(s.shmem)} h ${f1(s.heapUsed)}/${f1(s.heapTotal)} x ${f1(s.external)}(${f1(s.arrayBuffers)}) fd ${s.fds} th ${s.threads}`).join(' | '));
+      `${f1(s.rss)}=${f1(s.anon)}+${f1(s.file)}+${f1(s.shmem)} h ${f1(s.heapUsed)}/${f1(s.heapTotal)}/${f1(s.heapPhysical)}(${f1(s.oldUsed)}) n ${f1(s.native)} x ${f1(s.external)}(${f1(s.arrayBuffers)}) fd ${s.fds} th ${s.threads} m ${f1(s.metricsKiB)}`).join(' | '));
   }
   const result = await load;
   console.log(`load: ${result.ops} operations, ${result.errors} errors, ${(result.ops / result.seconds).toFixed(0)} ops/s`);
 
   mkdirSync(outDir, { recursive: true });
-  const fields = ['rss', 'anon', 'file', 'shmem', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'fds', 'threads'] as const;
+  const fields = ['rss', 'anon', 'file', 'shmem', 'heapUsed', 'heapTotal', 'heapPhysical', 'native', 'oldUsed', 'external', 'arrayBuffers', 'fds', 'threads', 'metricsKiB'] as const;
   const header = ['minutes', 'opsPerSec', ...nodes.flatMap((_, i) => fields.map((f) => `n${i}.${f}`))].join('\t');
   const lines = rows.map((r) => [r.t.toFixed(3), r.opsPerSec.toFixed(0), ...r.samples.flatMap((s) => fields.map((f) => String(s[f])))].join('\t'));
   writeFileSync(join(outDir, 'soak.tsv'), `${header}\n${lines.join('\n')}\n`);
-  writeFileSync(join(outDir, 'soak.svg'), plot(rows.map((r) => ({ t: r.t, rss: r.samples.map((s) => s.rss), heap: r.samples.map((s) => s.heapUsed) })), minutes));
+  writeFileSync(join(outDir, 'soak.svg'), plot(rows.map((r) => ({ t: r.t, rss: r.samples.map((s) => s.rss), heap: r.samples.map((s) => s.heapPhysical), native: r.samples.map((s) => s.native) })), minutes));
 
   // The target: over the last two thirds, every node's RSS within ±5% of its mean there.
   const tail = rows.filter((r) => r.t >= minutes / 3);
@@ -118,20 +134,20 @@ export async function soak(nodes: readonly SoakNode[], minutes: number, request:
   return ok;
 }
 
-/** A small SVG line chart: RSS (solid) and JS heap used (dashed) of each node over time. */
-function plot(points: readonly { t: number; rss: readonly number[]; heap: readonly number[] }[], minutes: number): string {
+/** A small SVG line chart of each node over time: RSS (solid), V8 heap's physical pages (dashed), native memory (dotted). */
+export function plot(points: readonly { t: number; rss: readonly number[]; heap: readonly number[]; native: readonly number[] }[], minutes: number, caption = 'RSS solid, V8 heap pages dashed, native dotted'): string {
   const w = 760;
   const h = 360;
   const left = 56;
   const bottom = 36;
   const top = 24;
   const right = 16;
-  const maxY = Math.ceil(Math.max(1, ...points.flatMap((p) => [...p.rss, ...p.heap].filter(Number.isFinite))) / 50) * 50;
+  const maxY = Math.ceil(Math.max(1, ...points.flatMap((p) => [...p.rss, ...p.heap, ...p.native].filter(Number.isFinite))) / 50) * 50;
   const x = (t: number): number => left + (t / minutes) * (w - left - right);
   const y = (v: number): number => h - bottom - (v / maxY) * (h - top - bottom);
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
   const nodes = points[0]?.rss.length ?? 0;
-  const line = (i: number, key: 'rss' | 'heap', dash: string): string =>
+  const line = (i: number, key: 'rss' | 'heap' | 'native', dash: string): string =>
     `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="1.5"${dash} points="${points.map((p) => `${x(p.t).toFixed(1)},${y(p[key][i]!).toFixed(1)}`).join(' ')}"/>`;
   const grid: string[] = [];
   for (let v = 0; v <= maxY; v += maxY / 5) grid.push(`<line x1="${left}" x2="${w - right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v.toFixed(0)}</text>`);
@@ -141,9 +157,9 @@ function plot(points: readonly { t: number; rss: readonly number[]; heap: readon
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
 <rect width="${w}" height="${h}" fill="white"/>
 ${grid.join('\n')}
-<text x="${(left + w - right) / 2}" y="${h - 4}" text-anchor="middle" font-size="12">minutes (RSS solid, JS heap used dashed; MiB)</text>
+<text x="${(left + w - right) / 2}" y="${h - 4}" text-anchor="middle" font-size="12">minutes (${caption}; MiB)</text>
 ${legend}
-${Array.from({ length: nodes }, (_, i) => line(i, 'rss', '') + line(i, 'heap', ' stroke-dasharray="4 3"')).join('\n')}
+${Array.from({ length: nodes }, (_, i) => line(i, 'rss', '') + line(i, 'heap', ' stroke-dasharray="6 3"') + line(i, 'native', ' stroke-dasharray="1 3"')).join('\n')}
 </svg>
 `;
 }

@@ -71,6 +71,8 @@ writeFileSync(seaConfig, JSON.stringify({
   output: blob,
   disableExperimentalSEAWarning: true,
   useCodeCache: false,
+  // V8 flags the executable starts with; NODE_OPTIONS still extends them (execArgvExtension's default).
+  execArgv: cfg.execArgv ?? [],
   assets: { ...Object.fromEntries(Object.entries(cfg.assets).map(([k, v]) => [k, at(v)])), digest: digestFile },
 }, null, 2));
 execFileSync(at(cfg.node), ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });

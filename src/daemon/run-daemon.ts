@@ -51,7 +51,9 @@ export interface RunningDaemon {
  */
 export async function runDaemon(config: Config, logger: Logger = jsonLogger(config.logLevel, { node: config.self })): Promise<RunningDaemon> {
   const startedAt = Date.now();
-  logger.info('starting shmem', { version: VERSION, pid: process.pid, config });
+  // The runtime too: the V8 heap flags the launcher passes bound the node's memory (docs/performance.md, Memory).
+  const nodeRuntime = { node: process.version, v8Flags: process.execArgv.filter((a) => a.startsWith('--max-')) };
+  logger.info('starting shmem', { version: VERSION, pid: process.pid, runtime: nodeRuntime, config });
 
   // Read and check the credentials first: a bad certificate or token file stops the start here.
   let credentials = loadCredentials(config.security);

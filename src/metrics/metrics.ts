@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** What the metrics read from other modules at scrape time. */
@@ -58,6 +59,14 @@ export class NodeMetrics {
       name: 'shmem_nodejs_array_buffers_bytes', help: 'Memory of ArrayBuffers and Buffers, part of external memory', registers: [this.registry],
       collect() {
         this.set(process.memoryUsage().arrayBuffers);
+      },
+    });
+    // How much of the RSS the V8 heap holds (its touched pages): RSS minus this is native memory
+    // (SQLite, malloc, libuv, thread stacks), which tells a leak in JS from one outside it.
+    new Gauge({
+      name: 'shmem_nodejs_heap_physical_bytes', help: 'Physical memory the V8 heap holds (part of RSS)', registers: [this.registry],
+      collect() {
+        this.set(getHeapStatistics().total_physical_size);
       },
     });
     this.ops = new Counter({ name: 'shmem_operations_total', help: 'Client operations by type and outcome', labelNames: ['op', 'outcome'], registers });

@@ -23,6 +23,12 @@ test('/metrics serves Prometheus text with operations, latencies, peers and comm
     assert.match(m.text, /shmem_sqlite_commit_duration_seconds_count [1-9]/);
     assert.match(m.text, /shmem_group_commit_batch_items_sum [1-9]/);
     assert.match(m.text, /shmem_quorum_failures_total 0/);
+    // Memory: V8's heap as the OS sees it, and the young-generation bound the launcher starts
+    // every node with (docs/performance.md, Memory), in the first log line an operator reads.
+    assert.match(m.text, /shmem_nodejs_heap_physical_bytes [1-9]/);
+    const start = JSON.parse(c.node(0).log.split('\n').find((l) => l.includes('"starting shmem"'))!);
+    assert.ok(start.runtime.v8Flags.includes('--max-semi-space-size=16'), `v8 flags at start: ${JSON.stringify(start.runtime)}`);
+    assert.match(start.runtime.node, /^v24\./);
     // Where the time went: 5 writes in two phases each, the fast-path read in its query alone.
     assert.match(m.text, /shmem_operation_phase_duration_seconds_count\{op="write",phase="query"\} 5/);
     assert.match(m.text, /shmem_operation_phase_duration_seconds_count\{op="write",phase="update"\} 5/);
