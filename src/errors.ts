@@ -56,6 +56,19 @@ export class QuorumUnavailableError extends ShmemError {
   readonly httpStatus = 503;
 }
 
+/**
+ * A write failed after its update was sent (its deadline passed, the node began to shut down, or
+ * members refused it midway): it may be stored, now or later, or never. Not 503: a client that
+ * moves on to another node after a 503 must not send it again as if it had not happened; it
+ * reads the address and decides (docs/rmw.md, "Definite and indefinite failures").
+ */
+export class OutcomeUnknownError extends ShmemError {
+  override readonly name = 'OutcomeUnknownError';
+  static readonly codes = ['outcome_unknown'] as const;
+  readonly code = 'outcome_unknown';
+  readonly httpStatus = 504;
+}
+
 /** A peer is configured with a different member set; it is never counted in a quorum. */
 export class MembershipMismatchError extends ShmemError {
   override readonly name = 'MembershipMismatchError';
@@ -200,9 +213,23 @@ export class ConfigError extends ShmemError {
  */
 export const ERROR_CODES: readonly string[] = [
   ...[
-    BadInputError, NotFoundError, MethodNotAllowedError, QuorumUnavailableError, MembershipMismatchError, UnauthenticatedError,
+    BadInputError, NotFoundError, MethodNotAllowedError, QuorumUnavailableError, OutcomeUnknownError, MembershipMismatchError, UnauthenticatedError,
     PermissionDeniedError, ShuttingDownError, RecoveringError, StorageUnavailableError, RegisterDamagedError, OverloadedError,
     NoEndpointError, BadResponseError, ConfigError, ConfigStateError, NotMemberError, MemberChangeError, ChangeUnknownError,
   ].flatMap((c) => c.codes),
   'internal', 'usage',
 ];
+
+/**
+ * Failures after which an operation certainly did not happen: the client may send it again,
+ * to this node or another. Any other failure of a write (outcome_unknown, internal, a lost
+ * connection after the request went out) may have taken effect. docs/rmw.md has the table.
+ */
+const DEFINITE_FAILURE_CODES: ReadonlySet<string> = new Set([
+  ...BAD_INPUT_CODES, 'not_found', 'method_not_allowed', 'unauthenticated', 'permission_denied',
+  'quorum_unavailable', 'membership_mismatch', 'shutting_down', 'overloaded', 'not_member',
+]);
+
+export function isDefiniteFailure(code: string | undefined): boolean {
+  return code !== undefined && DEFINITE_FAILURE_CODES.has(code);
+}

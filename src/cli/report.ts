@@ -18,7 +18,8 @@ export function reportError(err: unknown, json: boolean): number {
   const message = err instanceof Error ? err.message : String(err);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } })}\n`);
   else process.stderr.write(`Error: ${message}\n${hint ? `Hint: ${hint}\n` : ''}`);
-  return usage ? 2 : 1;
+  // 3: the write may or may not have happened (outcome_unknown); a script reads before it writes again.
+  return usage ? 2 : code === 'outcome_unknown' ? 3 : 1;
 }
 
 /** oclif's own parse errors (missing argument, unknown flag) carry exit 2. */

@@ -78,10 +78,25 @@ export function exchange(r: Http1Request): Promise<Http1Response> {
       ...Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`),
       ...(r.body === undefined ? [] : [`content-length: ${Buffer.byteLength(r.body)}`]),
     ].join('\r\n');
+    // With `expect: 100-continue` the body waits for the node's interim answer, which it sends
+    // as soon as it has read the headers: a node that never answers (stopped, hung) never got
+    // the body and cannot act on it, so the request certainly did not happen and another
+    // endpoint may be asked (`sent` stays false). Without it the body goes at once.
+    const waitForContinue = r.body !== undefined && Object.entries(r.headers).some(([k, v]) => k.toLowerCase() === 'expect' && v.toLowerCase() === '100-continue');
+    let bodyHeld = false;
     const send = (): void => {
-      sent = true;
       socket.write(`${requestHead}\r\n\r\n`);
+      if (waitForContinue) {
+        bodyHeld = true;
+        return;
+      }
+      sent = true;
       if (r.body !== undefined) socket.write(r.body);
+    };
+    const releaseBody = (): void => {
+      bodyHeld = false;
+      sent = true;
+      socket.write(r.body!);
     };
     if (secure) {
       const tls = process.getBuiltinModule('node:tls');
@@ -104,6 +119,14 @@ export function exchange(r: Http1Request): Promise<Http1Response> {
         return;
       }
       chunks.push(chunk);
+      // The first answer is 100 Continue: now the body. A final answer instead (401, 413)
+      // means the node refused on the headers alone, and the body is never sent.
+      if (bodyHeld) {
+        const bytes = all();
+        const interim = /^HTTP\/1\.[01] 1\d\d /.test(bytes.toString('latin1', 0, Math.min(bytes.length, 16)));
+        if (interim && bytes.includes('\r\n\r\n')) releaseBody();
+        else if (!interim && bytes.length >= 13) bodyHeld = false;
+      }
       if (head === undefined) {
         const parsed = parseHead(all());
         if (parsed instanceof Error) {

@@ -1,6 +1,6 @@
 import type { Addr, Tag, Value } from '../core/types.js';
 import {
-  BadInputError, BadResponseError, MembershipMismatchError, NoEndpointError, OverloadedError, PermissionDeniedError, QuorumUnavailableError,
+  BadInputError, BadResponseError, MembershipMismatchError, NoEndpointError, OutcomeUnknownError, OverloadedError, PermissionDeniedError, QuorumUnavailableError,
   ShmemError, ShuttingDownError, UnauthenticatedError,
 } from '../errors.js';
 import { isTag } from '../transport/wire.js';
@@ -59,8 +59,19 @@ export class ShmemClient {
     return { addr, value: b['value'], tag: b['tag'], endpoint };
   }
 
+  /**
+   * Moves on to the next endpoint only while the write certainly did not happen (no connection,
+   * a 503); a write whose request went out and whose answer was lost is outcome_unknown, never
+   * sent a second time: the first may still land (docs/rmw.md, "Definite and indefinite failures").
+   */
   async write(addr: Addr, value: string): Promise<WriteReply> {
-    const { body, endpoint } = await this.call('POST', '/write', JSON.stringify({ addr, value }));
+    const answer = await this.attempt('POST', '/write', JSON.stringify({ addr, value }), this.options.endpoints, true);
+    if ('lost' in answer) {
+      throw new OutcomeUnknownError(`${answer.endpoint}: the write was sent and its answer was lost (${answer.lost}); it may or may not take effect`, {
+        hint: 'read the address to see whether it took effect before writing again',
+      });
+    }
+    const { body, endpoint } = answer;
     const b = body as Record<string, unknown>;
     if (b['addr'] !== addr || !isTag(b['tag'])) throw new BadResponseError(`${endpoint} answered a write with an unexpected body`);
     return { addr, tag: b['tag'], endpoint };
@@ -200,6 +211,7 @@ function remoteError(status: number, body: unknown, endpoint: string): ShmemErro
   const opts = hint === undefined ? undefined : { hint };
   switch (code) {
     case 'quorum_unavailable': return new QuorumUnavailableError(message, opts);
+    case 'outcome_unknown': return new OutcomeUnknownError(message, opts);
     case 'shutting_down': return new ShuttingDownError(message, opts);
     case 'overloaded': return new OverloadedError(message, opts);
     case 'membership_mismatch': return new MembershipMismatchError(message, opts);

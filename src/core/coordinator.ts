@@ -42,6 +42,8 @@ export interface ProtocolMutations {
   readonly reuseFailedWriteTags?: boolean;
   /** A read whose value came with an older tag than the quorum's newest returns it under the newest, without fetching the newest value. */
   readonly readValueOfOlderTag?: boolean;
+  /** A write that failed after sending its update says it certainly did not happen (quorum_unavailable), not outcome_unknown. */
+  readonly definiteAfterUpdate?: boolean;
 }
 
 /** One member set whose quorum a phase needs. */
@@ -437,6 +439,11 @@ export class Coordinator {
     const op = this.ops.get(opId);
     assert(op !== undefined, `finish of unknown op ${opId}`);
     this.ops.delete(opId);
+    if (outcome.type === 'reject' && op.kind === 'write' && op.item && !this.config.mutations?.definiteAfterUpdate) {
+      // Its update went out: it may be stored anywhere, now or later, so the client must not
+      // take this failure for "did not happen" (docs/rmw.md, "Definite and indefinite failures").
+      outcome = { ...outcome, failure: { code: 'outcome_unknown', message: `the write's update was sent, so it may or may not take effect: ${outcome.failure.message}` } };
+    }
     const effects: Effect[] = phase ? [{ type: 'cancel', opId, phase }, outcome] : [outcome];
     if (op.kind === 'write' && op.item) this.settleTag(op.item, outcome.type === 'resolve');
     if (op.kind === 'write') effects.push(...this.dequeueWrite(op.addr, opId));

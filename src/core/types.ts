@@ -116,8 +116,11 @@ export interface WriteResult {
 
 export type OpResult = ReadResult | WriteResult;
 
-/** Expected failures of an operation; values, not exceptions. */
-export type OpFailureCode = 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down';
+/**
+ * Expected failures of an operation; values, not exceptions. outcome_unknown: a write failed after its update was sent; it may take effect, now or later.
+ * Every other code is definite: the operation did not happen.
+ */
+export type OpFailureCode = 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down' | 'outcome_unknown';
 
 export interface OpFailure {
   readonly code: OpFailureCode;

@@ -1,7 +1,7 @@
 import { Coordinator, type Effect, type Membership, type OpId, type Phase } from '../core/coordinator.js';
 import type { Addr, MemberId, OpFailure, ReadResult, Tag, Versioned, WriteResult } from '../core/types.js';
 import {
-  MembershipMismatchError, QuorumUnavailableError, ShuttingDownError, type ShmemError,
+  MembershipMismatchError, OutcomeUnknownError, QuorumUnavailableError, ShuttingDownError, type ShmemError,
 } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { OpOutcome, OpPhases } from '../metrics/metrics.js';
@@ -204,15 +204,21 @@ export class Runtime implements ChannelSink {
    * repair wait one deadline before they copy from the others, and that wait is only safe if no
    * operation can still complete, past it, on acknowledgements a wiped member gave before it
    * lost them (docs/storage-integrity.md, simulation seed 1704 before this rule). The caller
-   * sees quorum_unavailable; a write's outcome is unknown, as with any failed write.
+   * sees quorum_unavailable for a read, outcome_unknown for a write (it is stored, but unacknowledged).
    */
   private answeredTooLate(opId: OpId): boolean {
     const w = this.waiters.get(opId);
     if (!w || this.clock.now() - w.startedMs <= this.opDeadlineMs) return false;
     this.counters.failures += 1;
     this.counters.quorumFailures += 1;
+    if (w.kind === 'write') {
+      this.settle(opId, 'outcome_unknown', false)?.reject(new OutcomeUnknownError(
+        `the quorum stored the write after the deadline of ${this.opDeadlineMs} ms, too late to acknowledge it; read the address to see it`, { hint: this.explainQuorum() },
+      ));
+      return true;
+    }
     this.settle(opId, 'quorum_unavailable', false)?.reject(new QuorumUnavailableError(
-      `the quorum answered after the deadline of ${this.opDeadlineMs} ms; a write's outcome is unknown`, { hint: this.explainQuorum() },
+      `the quorum answered after the deadline of ${this.opDeadlineMs} ms`, { hint: this.explainQuorum() },
     ));
     return true;
   }
@@ -252,5 +258,6 @@ function toError(f: OpFailure, explainQuorum: () => string): ShmemError {
       hint: 'every member must be started with the same member set and the same cluster credentials (CA, cluster secret)',
     });
     case 'shutting_down': return new ShuttingDownError(f.message);
+    case 'outcome_unknown': return new OutcomeUnknownError(f.message, { hint: 'read the address to see whether it took effect before writing again' });
   }
 }

@@ -17,7 +17,7 @@ export interface MetricsSources {
   pullers(): readonly { peer: string; changes: number; seconds: number }[];
 }
 
-export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down';
+export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down' | 'outcome_unknown';
 
 /**
  * Where a successful operation's time went (issue 17): `query` from its start to its first

@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HistoryEvent } from '../../src/check/history.js';
 import { checkHistory, type Verdict } from '../../src/check/linearizability.js';
+import { isDefiniteFailure } from '../../src/errors.js';
 import { Cluster, freePorts, http, NodeProcess } from '../helpers/cluster.js';
 import { TestPki } from '../helpers/certs.js';
 import { Random } from '../sim/random.js';
@@ -193,8 +194,10 @@ async function doOp(
       : await http(`${node.url}/read/${addr}`, { signal }, node.clientTls);
     const body = res.body as { value?: string | null; error?: { code: string } };
     if (res.status === 200) return outcome('ok', f === 'read' ? body.value ?? null : undefined);
-    // A write that failed may still have reached some replicas: unknown. A failed read did nothing.
-    return outcome(f === 'write' && res.status >= 500 ? 'info' : 'fail');
+    // A write that failed after its update went out (outcome_unknown, or anything not known to
+    // be definite) may still reach replicas: unknown. A definite failure did not happen, and the
+    // checker holds the node to it. A failed read did nothing.
+    return outcome(f === 'write' && !isDefiniteFailure(body.error?.code) ? 'info' : 'fail');
   } catch (err) {
     const e = err as { code?: string; cause?: { code?: string } };
     const refused = (e.cause?.code ?? e.code) === 'ECONNREFUSED';

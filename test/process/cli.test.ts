@@ -145,6 +145,29 @@ test('a stopped first endpoint is passed over after the connect deadline (1 s), 
   }
 });
 
+test('a write to a stopped first endpoint goes to the next one, and the stopped node never applies it once it resumes (the body waits for 100 Continue)', async () => {
+  const n = cluster.node(0);
+  n.signal('SIGSTOP');
+  let resumed = false;
+  try {
+    const first = await runCli(['write', '41', 'first', '--endpoints', `${n.url},${cluster.node(1).url}`]);
+    assert.is(first.code, 0, first.stderr);
+    const second = await runCli(['write', '41', 'second', '--endpoints', cluster.node(1).url]);
+    assert.is(second.code, 0, second.stderr);
+    n.signal('SIGCONT');
+    resumed = true;
+    // Had the stopped node read the first request's body, it would run that write now, with a
+    // tag above "second", and every read would then say "first".
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const node of cluster.nodes) {
+      const r = await runCli(['read', '41', '--endpoints', node.url]);
+      assert.is(r.stdout, 'second\n', `read through ${node.url}: ${r.stdout}${r.stderr}`);
+    }
+  } finally {
+    if (!resumed) n.signal('SIGCONT');
+  }
+});
+
 test('help: shmem help and shmem help CMD; a mistyped command gets the nearest ones; --json covers parse errors', async () => {
   const h = await runCli(['help']);
   assert.is(h.code, 0, h.stderr);

@@ -19,6 +19,15 @@ function joiner(c: Cluster, port: number, via: NodeProcess): NodeProcess {
   return n;
 }
 
+/** A fourth node, joined through node 0 and added to the member set through it. */
+async function addFourth(c: Cluster): Promise<NodeProcess> {
+  const [p] = await freePorts(1);
+  const n4 = joiner(c, p!, c.node(0));
+  await n4.waitFor('/livez');
+  assert.is((await member(['add', address(n4)], [c.node(0)])).code, 0);
+  return n4;
+}
+
 async function member(args: readonly string[], via: readonly NodeProcess[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
   const r = await runCli(['member', ...args, '--json', '--endpoints', via.map((n) => n.url).join(',')]);
   let json: unknown;
@@ -320,10 +329,7 @@ test('a member change whose answer is lost is never sent again: the member list 
 test('member remove sent through the member it removes: the CLI says what happened, never the next endpoint\'s error', async () => {
   const c = await Cluster.start(3);
   try {
-    const [p] = await freePorts(1);
-    const n4 = joiner(c, p!, c.node(0));
-    await n4.waitFor('/livez');
-    assert.is((await member(['add', address(n4)], [c.node(0)])).code, 0);
+    const n4 = await addFourth(c);
     await n4.waitFor();
     const r = await runCli(['member', 'remove', address(n4), '--endpoints', [n4, c.node(0)].map((n) => n.url).join(',')]);
     assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
@@ -435,10 +441,7 @@ test('peer configuration endpoints refuse malformed states and Paxos messages', 
 test('a restart with a stale --peers keeps the member set the data dir holds, and says so', async () => {
   const c = await Cluster.start(3);
   try {
-    const [p] = await freePorts(1);
-    const n4 = joiner(c, p!, c.node(0));
-    await n4.waitFor('/livez');
-    assert.is((await member(['add', address(n4)], [c.node(0)])).code, 0);
+    const n4 = await addFourth(c);
     await c.node(0).stop('SIGTERM');
     c.node(0).start(); // still with the founding --peers
     await c.node(0).waitFor();

@@ -138,6 +138,7 @@ test('a write that misses its deadline fails and lets the write queued behind it
   const w2 = c.write('a', 1, 'y'); // queued behind w1
   await c.advance(500);
   assert.match((w1.outcome as { message: string }).message, /no quorum of 2 before the deadline \(1\/3 answered the query phase\)/);
+  assert.is((w1.outcome as { code: string }).code, 'quorum_unavailable', 'failed before its update: definitely not done');
   assert.is(w2.outcome, undefined);
   await c.deliver();
   ok(w2);
@@ -165,6 +166,30 @@ test('a write after one that failed past its update gets a larger tag, so one ta
   assert.is(c.stored('b', 3).value, 'two');
 });
 
+test('a write that fails after sending its update says outcome_unknown, and it may indeed take effect later', async () => {
+  const c = new HandCluster(M, { opDeadlineMs: 1_000 });
+  c.fullDisks.add('a'); // the coordinator's own replica cannot commit: it needs both others
+  const w = c.write('a', 4, 'late');
+  await c.deliver(requests('query'));
+  await c.advance(1_000); // its updates are still on the wire at the deadline
+  assert.is(w.outcome?.ok, false);
+  assert.is((w.outcome as { code: string }).code, 'outcome_unknown');
+  assert.match((w.outcome as { message: string }).message, /update was sent, so it may or may not take effect/);
+  await c.deliver(); // the updates land after all
+  const r = c.read('b', 4);
+  await c.deliver();
+  assert.is(ok(r).value, 'late', 'a client told "did not happen" would now read a value it never saw written');
+});
+
+test('with the mutation definite-after-update, the same failure says quorum_unavailable (what the checker must catch)', async () => {
+  const c = new HandCluster(M, { opDeadlineMs: 1_000, mutations: { definiteAfterUpdate: true } });
+  c.fullDisks.add('a');
+  const w = c.write('a', 4, 'late');
+  await c.deliver(requests('query'));
+  await c.advance(1_000);
+  assert.is((w.outcome as { code: string }).code, 'quorum_unavailable');
+});
+
 test('with the mutation reuse-failed-write-tags, the same steps leave two values under one tag on the replicas (what the test above rules out)', async () => {
   const c = new HandCluster(M, { opDeadlineMs: 1_000, mutations: { reuseFailedWriteTags: true } });
   c.fullDisks.add('a');
@@ -183,7 +208,7 @@ test('with the mutation reuse-failed-write-tags, the same steps leave two values
   assert.is.not(b.value, cc.value, 'two values under it');
 });
 
-test('a quorum that completes after the deadline (the coordinator was paused) is not answered ok: quorum_unavailable', async () => {
+test('a quorum that completes after the deadline (the coordinator was paused) is not answered ok: outcome_unknown', async () => {
   const c = new HandCluster(M, { opDeadlineMs: 1_000 });
   const w = c.write('a', 3, 'late');
   await c.deliver(requests('query'));
@@ -192,9 +217,9 @@ test('a quorum that completes after the deadline (the coordinator was paused) is
   assert.is(w.outcome, undefined, 'nothing runs in a paused process');
   await c.advance(2_000);
   assert.ok(w.outcome && !w.outcome.ok, 'failed');
-  assert.is((w.outcome as { code: string }).code, 'quorum_unavailable');
-  assert.match((w.outcome as { message: string }).message, /answered after the deadline of 1000 ms/);
-  assert.is(c.stored('b', 3).value, 'late', 'the write did land (its outcome is unknown to the client, as with any failed write)');
+  assert.is((w.outcome as { code: string }).code, 'outcome_unknown', (w.outcome as { message: string }).message);
+  assert.match((w.outcome as { message: string }).message, /after the deadline of 1000 ms/);
+  assert.is(c.stored('b', 3).value, 'late', 'the write did land: its outcome is unknown to the client');
 });
 
 test('members that refuse this node (another member set) fail the op once no quorum is possible', async () => {

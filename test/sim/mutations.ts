@@ -40,6 +40,7 @@ export const MUTATIONS: Record<string, {
     builtBy: 'test/membership/model.test.ts: the model check of the real coordinator and membership (0 of seeds 1-3,200 since the paced catch-up lane; seed 2127 before it, 484 before catch-up)' },
   'wiped-acceptor-forgets': { what: 'a wiped member that votes in Paxos with an empty acceptor state, even while it recovers (seed 9991)', mutations: { wipedAcceptorForgets: true }, reconfigure: true },
   'catchup-skips-apply': { what: 'catch-up that keeps the position of pulled changes without storing them (the convergence check)', mutations: { catchupSkipsApply: true } },
+  'definite-after-update': { what: 'a write that failed after sending its update reported as certainly not done (quorum_unavailable) instead of outcome_unknown', mutations: { definiteAfterUpdate: true }, faults: ['one-way', 'isolate', 'stall', 'slow-disk', 'stop'] },
   'cancel-write-back-early': { what: "a runtime that answers a read once its write-back is queued and cancels the write-back", mutations: { answerReadAtWriteBack: true } },
 };
 

@@ -1,6 +1,7 @@
 import type { HistoryEvent } from '../../src/check/history.js';
 import { checkHistory, type Verdict } from '../../src/check/linearizability.js';
 import { limits } from '../../src/core/limits.js';
+import { isDefiniteFailure } from '../../src/errors.js';
 import type { Addr, MemberId } from '../../src/core/types.js';
 import { MemoryDisk } from '../../src/storage/memory-store.js';
 import { SimNetwork } from './network.js';
@@ -518,10 +519,12 @@ class Simulation {
     };
     proc.scope.enter(() => {
       const p = f === 'write' ? proc.node.write(addr, value).then(() => undefined) : proc.node.read(addr).then((r) => r.value);
-      // A failed write may still have reached some replicas: its outcome is unknown.
-      p.then((v) => finish('ok', v), () => {
+      // A write that failed after its update went out may still reach replicas: the node says
+      // outcome_unknown, and the checker treats it as unknown. Every other failure is definite,
+      // and the checker holds the node to it (a "did not happen" that happened is a violation).
+      p.then((v) => finish('ok', v), (err: { code?: string }) => {
         if (proc.keeper !== undefined && !proc.keeper.isMember) op.leftMemberSet = true;
-        finish(f === 'write' ? 'info' : 'fail');
+        finish(f === 'write' && !isDefiniteFailure(err.code) ? 'info' : 'fail');
       });
     });
   }
