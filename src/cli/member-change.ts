@@ -41,20 +41,33 @@ export async function runChange(client: ShmemClient, body: ChangeBody, json: boo
   if (a.superseded) process.exitCode = 1;
 }
 
+/**
+ * How long the CLI watches a change that the member list shows under way (its joint phase: the
+ * new set was chosen, and the members finish it by themselves) before it says so instead of "done".
+ */
+const FINISH_WAIT_MS = 30_000;
+const FINISH_POLL_MS = 200;
+
 /** The answer of `endpoint` was lost after the change was sent: what the member list says now. */
 async function reportLost(client: ShmemClient, body: ChangeBody, endpoint: string, why: string, json: boolean): Promise<void> {
   let list: MemberList | undefined;
   let from = '';
   let listProblem = '';
-  try {
-    // Ask the other members first: the one that ran the change may be the one it removed.
-    const got = await client.getJson('/members', [endpoint]);
-    list = got.body as MemberList;
-    from = got.endpoint;
-  } catch (err) {
-    listProblem = (err as Error).message;
+  let verdict: 'done' | 'in progress' | 'unknown' = 'unknown';
+  for (const started = Date.now(); ; await new Promise((r) => setTimeout(r, FINISH_POLL_MS))) {
+    try {
+      // Ask the other members first: the one that ran the change may be the one it removed.
+      const got = await client.getJson('/members', [endpoint]);
+      list = got.body as MemberList;
+      from = got.endpoint;
+      listProblem = '';
+    } catch (err) {
+      listProblem = (err as Error).message;
+    }
+    verdict = list ? outcome(body, list) : 'unknown';
+    // A change seen in its joint phase was chosen: it completes on its own, so wait for that.
+    if (verdict !== 'in progress' || Date.now() - started > FINISH_WAIT_MS) break;
   }
-  const verdict = list ? outcome(body, list) : 'unknown';
   const what = describe(body);
   if (verdict === 'done') {
     if (json) {
