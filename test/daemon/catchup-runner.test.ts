@@ -66,15 +66,7 @@ async function catchUp(busy: boolean) {
   const local = new MemoryStore(new MemoryDisk(), clock, immediate);
   const requests: Request[] = [];
   const runner = new CatchUpRunner(local, peers.map((s, i) => peerLink(['a', 'b'][i]!, s, clock, requests)), silent, clock);
-  let ops = 0;
-  if (busy) {
-    const tick = (): void => {
-      ops += 1;
-      clock.setTimeout(tick, 1);
-    };
-    tick();
-  }
-  runner.foreground = () => ops;
+  runner.foreground = busy ? clientLoad(clock) : () => 0;
   runner.start();
   await world.run({ until: () => runner.lag().every((l) => l.changes === 0) && local.tags({ after: null }, COUNT + 1).length === COUNT, endMs: 600_000 });
   const took = world.now;
@@ -83,6 +75,17 @@ async function catchUp(busy: boolean) {
 }
 
 /** The pages of work: from a changes/tags request to the end of the last request it led to, per peer in order. */
+/** A client operation every virtual millisecond, as the foreground count catch-up paces itself by. */
+function clientLoad(clock: Scope): () => number {
+  let ops = 0;
+  const tick = (): void => {
+    ops += 1;
+    clock.setTimeout(tick, 1);
+  };
+  tick();
+  return () => ops;
+}
+
 function pages(requests: readonly Request[]): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   for (const r of requests) {
@@ -139,13 +142,7 @@ test('a page that hung on the network (8 s) holds the next one back at most paus
   };
   const local = new MemoryStore(new MemoryDisk(), clock, immediate);
   const runner = new CatchUpRunner(local, [hanging], silent, clock);
-  let ops = 0;
-  const tick = (): void => {
-    ops += 1;
-    clock.setTimeout(tick, 1);
-  };
-  tick();
-  runner.foreground = () => ops;
+  runner.foreground = clientLoad(clock);
   runner.start();
   await world.run({ until: () => local.tags({ after: null }, 3_001).length === 3_000, endMs: 600_000 });
   runner.stop();
