@@ -19,12 +19,17 @@ export type WriterId = string;
 export type MemberId = string;
 
 /**
- * A logical timestamp, ordered by `seq`, then by `writer`.
+ * A logical timestamp, a *carstamp* (docs/rmw.md): ordered by `seq`, then by `writer`, then by
+ * `rmwc`. A plain write issues `(seq+1, self)` with rmwc 0; a compare-and-set or add keeps the
+ * `(seq, writer)` of the value it read and raises only `rmwc`, so it sorts right after that
+ * value and before any later write. `rmwc` is absent when 0 (plain operations carry the
+ * same fields, and send the same bytes, as before compare-and-set existed).
  * Contract: two different values are never stored under the same tag.
  */
 export interface Tag {
   readonly seq: number;
   readonly writer: WriterId;
+  readonly rmwc?: number;
 }
 
 /** What a replica stores per address. */

@@ -1,5 +1,5 @@
 import { recoverySourcesNeeded } from '../core/recovery.js';
-import { INITIAL, maxVersioned } from '../core/tag.js';
+import { INITIAL, maxVersioned, tagsEqual, ZERO_TAG } from '../core/tag.js';
 import { isUnavailable, isValueLost, type Addr, type MemberId, type RegisterItem, type Versioned } from '../core/types.js';
 import type { Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
@@ -133,7 +133,7 @@ export class RepairRunner {
       }
       const items: RegisterItem[] = done.flatMap((addr) => {
         const { pair } = best.get(addr)!;
-        return pair.tag.seq === 0 ? [] : [{ addr, tag: pair.tag, value: pair.value }];
+        return tagsEqual(pair.tag, ZERO_TAG) ? [] : [{ addr, tag: pair.tag, value: pair.value }];
       });
       await this.store.putIfNewer(items);
       this.store.clearDamaged(done);

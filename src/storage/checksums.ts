@@ -13,8 +13,9 @@ export function valueChecksum(value: Value): number {
   return value === null ? 0 : crc32(value);
 }
 
-export function rowChecksum(addr: Addr, seq: number, writer: string, valueBytes: number, valueCrc: number): number {
-  return crc32(`${addr}:${seq}:${writer}:${valueBytes}:${valueCrc}`);
+/** `rmwc` joins the checksummed text only when it is not 0, so rows written before carstamps keep theirs. */
+export function rowChecksum(addr: Addr, seq: number, writer: string, valueBytes: number, valueCrc: number, rmwc = 0): number {
+  return crc32(rmwc === 0 ? `${addr}:${seq}:${writer}:${valueBytes}:${valueCrc}` : `${addr}:${seq}:${writer}:${valueBytes}:${valueCrc}:${rmwc}`);
 }
 
 /** The answer for an address whose stored register failed its checksum. */

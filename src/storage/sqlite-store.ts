@@ -3,7 +3,7 @@ import { makeDirs } from './make-dirs.js';
 import { join } from 'node:path';
 import { assert } from '../core/assert.js';
 import { limits } from '../core/limits.js';
-import { compareTags, INITIAL } from '../core/tag.js';
+import { carstamp, compareTags, INITIAL } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
 import { rowChecksum, UNAVAILABLE_DAMAGED, VALUE_LOST, valueChecksum, valueSize } from './checksums.js';
@@ -64,6 +64,10 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
   // vouches for the tag) or the tag (docs/storage-integrity.md). Marks of before are read as
   // tag lost, the old rule.
   (db) => db.exec('ALTER TABLE damaged ADD COLUMN tag_lost INTEGER NOT NULL DEFAULT 1'),
+  // Version 6: carstamps and per-address Paxos acceptors (docs/rmw.md). Rows of before get
+  // rmwc 0, which their checksums already cover (rowChecksum adds rmwc only when it is not 0).
+  (db) => db.exec(`ALTER TABLE registers ADD COLUMN rmwc INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE acceptors (addr INTEGER PRIMARY KEY, state TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;`),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -80,7 +84,10 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
-interface TagRow { seq: number; writer: string; value_bytes: number; value_crc: number; row_crc: number }
+interface TagRow { seq: number; writer: string; rmwc: number; value_bytes: number; value_crc: number; row_crc: number }
+
+/** The carstamp a row stores. */
+const tagOf = (row: { seq: number; writer: string; rmwc: number }): Tag => carstamp(row.seq, row.writer, row.rmwc);
 interface ChangeRow extends TagRow { addr: number; change: number; changed_ms: number }
 /** A change log entry and its address's row (null columns: the row is gone). */
 type LogEntryRow = { entry: number } & ({ [K in keyof ChangeRow]: ChangeRow[K] } | { [K in keyof ChangeRow]: null });
@@ -125,7 +132,7 @@ export class SqliteStore implements RegisterStore {
   private readonly selectPageSizes: Database.Statement<[number, number], { addr: number; value_bytes: number }>;
   private readonly selectTags: Database.Statement<[number, number], TagRow & { addr: number }>;
   private readonly selectTagsBefore: Database.Statement<[number, number], TagRow & { addr: number }>;
-  private readonly upsert: Database.Statement<[number, number, string, string | null, number, number, number, number, number]>;
+  private readonly upsert: Database.Statement<[number, number, string, number, string | null, number, number, number, number, number]>;
   private readonly selectChanges: Database.Statement<[number, number], LogEntryRow>;
 
   private readonly appendLog: Database.Statement<[number, number]>;
@@ -172,7 +179,7 @@ export class SqliteStore implements RegisterStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.migrate();
-    const columns = 'seq, writer, value_bytes, value_crc, row_crc';
+    const columns = 'seq, writer, rmwc, value_bytes, value_crc, row_crc';
     this.selectTag = this.db.prepare(`SELECT ${columns} FROM registers WHERE addr = ?`);
     // CASE reads the value only when it fits the budget: a deferred value is never loaded.
     this.selectValue = this.db.prepare(`SELECT ${columns}, CASE WHEN value_bytes <= ? THEN value END AS value FROM registers WHERE addr = ?`);
@@ -180,8 +187,8 @@ export class SqliteStore implements RegisterStore {
     this.selectTags = this.db.prepare(`SELECT addr, ${columns} FROM registers WHERE addr > ? ORDER BY addr LIMIT ?`);
     this.selectTagsBefore = this.db.prepare(`SELECT addr, ${columns} FROM registers WHERE addr < ? ORDER BY addr DESC LIMIT ?`);
     this.upsert = this.db.prepare(
-      'INSERT INTO registers (addr, seq, writer, value, value_bytes, value_crc, row_crc, change, changed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
-      'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, value = excluded.value, ' +
+      'INSERT INTO registers (addr, seq, writer, rmwc, value, value_bytes, value_crc, row_crc, change, changed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+      'ON CONFLICT(addr) DO UPDATE SET seq = excluded.seq, writer = excluded.writer, rmwc = excluded.rmwc, value = excluded.value, ' +
       'value_bytes = excluded.value_bytes, value_crc = excluded.value_crc, row_crc = excluded.row_crc, change = excluded.change, changed_ms = excluded.changed_ms',
     );
     // Every entry after the position, with its address's row; the row is given out only when its change is the entry's.
@@ -199,8 +206,8 @@ export class SqliteStore implements RegisterStore {
     this.pruneAfter = Number(this.getMeta('prune_after') ?? 0);
     if (!Number.isSafeInteger(this.pruneAfter) || this.pruneAfter < 0) this.pruneAfter = 0; // a damaged hint: start over
     this.stale = Math.max(0, (this.db.prepare('SELECT count(*) AS n FROM change_log').get() as { n: number }).n - this.addresses);
-    const top = this.db.prepare('SELECT seq, writer FROM registers ORDER BY seq DESC, writer DESC LIMIT 1').get() as Tag | undefined;
-    this.highestTag = top ? { seq: top.seq, writer: top.writer } : null;
+    const top = this.db.prepare('SELECT seq, writer, rmwc FROM registers ORDER BY seq DESC, writer DESC, rmwc DESC LIMIT 1').get() as TagRow | undefined;
+    this.highestTag = top ? tagOf(top) : null;
     for (const { addr, tag_lost } of this.db.prepare('SELECT addr, tag_lost FROM damaged').all() as { addr: number; tag_lost: number }[]) {
       this.damaged.set(addr, tag_lost === 0 ? 'value' : 'tag');
     }
@@ -242,19 +249,19 @@ export class SqliteStore implements RegisterStore {
           // Its tag still counts; its value must come from another member.
           const row = this.selectTag.get(addr);
           if (!row || !this.rowIntact(addr, row)) return UNAVAILABLE_DAMAGED;
-          return { tag: { seq: row.seq, writer: row.writer }, lost: VALUE_LOST };
+          return { tag: tagOf(row), lost: VALUE_LOST };
         }
         if (!wantsValue(want.values, i)) {
           const row = this.selectTag.get(addr);
           if (!row) return INITIAL;
           if (!this.rowIntact(addr, row)) return UNAVAILABLE_DAMAGED;
-          return { tag: { seq: row.seq, writer: row.writer }, value: null };
+          return { tag: tagOf(row), value: null };
         }
         const allowed = want.oversize && used === 0 ? ANY_SIZE : want.budgetBytes - used;
         const row = this.selectValue.get(allowed, addr);
         if (!row) return INITIAL;
         if (!this.rowIntact(addr, row)) return UNAVAILABLE_DAMAGED;
-        const tag = { seq: row.seq, writer: row.writer };
+        const tag = tagOf(row);
         if (row.value_bytes > allowed) return { tag, deferredBytes: row.value_bytes };
         if (!this.valueIntact(addr, row)) return { tag, lost: VALUE_LOST };
         used += Math.max(0, row.value_bytes);
@@ -283,7 +290,7 @@ export class SqliteStore implements RegisterStore {
         const row = this.selectValue.get(ANY_SIZE, addr);
         if (!row) continue; // not possible inside one synchronous call; keep the page honest anyway
         if (this.damaged.has(addr) || !this.rowIntact(addr, row) || !this.valueIntact(addr, row)) throw this.damagedInPage(addr);
-        full.push({ addr, tag: { seq: row.seq, writer: row.writer }, value: row.value });
+        full.push({ addr, tag: tagOf(row), value: row.value });
       }
       const next = (cut || items.length === limit) && full.length > 0 ? full.at(-1)!.addr : null;
       return { items: full, next };
@@ -298,7 +305,7 @@ export class SqliteStore implements RegisterStore {
     return this.guard(() => rows.map((row): TagEntry => {
       const intact = this.damaged.get(row.addr) !== 'tag' && this.rowIntact(row.addr, row);
       if (!intact) return { addr: row.addr, tag: INITIAL.tag, damaged: true };
-      const tag = { seq: row.seq, writer: row.writer };
+      const tag = tagOf(row);
       return this.damaged.has(row.addr) ? { addr: row.addr, tag, damaged: true } : { addr: row.addr, tag };
     }));
   }
@@ -336,7 +343,7 @@ export class SqliteStore implements RegisterStore {
           if (given === limit) break;
           continue;
         }
-        const tag = { seq: row.seq, writer: row.writer };
+        const tag = tagOf(row);
         if (valueBytesMax === null) {
           items.push({ addr: row.addr, tag, value: null });
           if (given === limit) break;
@@ -344,7 +351,7 @@ export class SqliteStore implements RegisterStore {
         }
         const v = this.selectValue.get(ANY_SIZE, row.addr)!;
         if (!this.rowIntact(row.addr, v) || !this.valueIntact(row.addr, v)) throw this.damagedInPage(row.addr);
-        items.push({ addr: row.addr, tag: { seq: v.seq, writer: v.writer }, value: v.value });
+        items.push({ addr: row.addr, tag: tagOf(v), value: v.value });
         bytes += Math.max(0, row.value_bytes);
         if (given === limit) break;
       }
@@ -450,7 +457,7 @@ export class SqliteStore implements RegisterStore {
 
   /** Verifies a row's tag fields; a mismatch marks the address damaged, its tag lost. */
   private rowIntact(addr: Addr, row: TagRow): boolean {
-    if (rowChecksum(addr, row.seq, row.writer, row.value_bytes, row.value_crc) === row.row_crc) return true;
+    if (rowChecksum(addr, row.seq, row.writer, row.value_bytes, row.value_crc, row.rmwc) === row.row_crc) return true;
     this.markDamaged(addr, 'tag', 'row checksum (tag fields)');
     return false;
   }
@@ -480,7 +487,7 @@ export class SqliteStore implements RegisterStore {
     const row = this.selectTag.get(item.addr);
     // A row whose tag fields fail their checksum has an unknown tag: the item replaces it.
     const trusted = row !== undefined && this.rowIntact(item.addr, row);
-    const stored: Versioned | undefined = trusted ? { tag: { seq: row.seq, writer: row.writer }, value: null } : undefined;
+    const stored: Versioned | undefined = trusted ? { tag: tagOf(row), value: null } : undefined;
     const damage = this.damaged.get(item.addr);
     if (!storeDecision(stored, damage !== undefined, item)) return false;
     // Only the value was lost, and this row replaces it (a tag at least as large): nothing of the
@@ -493,7 +500,8 @@ export class SqliteStore implements RegisterStore {
     const vcrc = valueChecksum(item.value);
     // A rolled-back transaction leaves the head ahead of what is stored: gaps are harmless, going back is not.
     this.head += 1;
-    this.upsert.run(item.addr, item.tag.seq, item.tag.writer, item.value, bytes, vcrc, rowChecksum(item.addr, item.tag.seq, item.tag.writer, bytes, vcrc), this.head, nowMs);
+    const rmwc = item.tag.rmwc ?? 0;
+    this.upsert.run(item.addr, item.tag.seq, item.tag.writer, rmwc, item.value, bytes, vcrc, rowChecksum(item.addr, item.tag.seq, item.tag.writer, bytes, vcrc, rmwc), this.head, nowMs);
     this.appendLog.run(this.head, item.addr);
     if (row !== undefined) this.stale += 1; // its previous entry
     if (this.highestTag === null || compareTags(item.tag, this.highestTag) > 0) this.highestTag = item.tag;

@@ -3,7 +3,7 @@ import { limits } from '../core/limits.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import { toAcceptorState } from '../membership/config-store.js';
-import { tagProblem } from '../core/tag.js';
+import { formatTag, tagProblem, tagsEqual, ZERO_TAG } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type Versioned } from '../core/types.js';
 import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } from './frames.js';
 
@@ -116,7 +116,7 @@ function versionedProblem(tag: unknown, value: unknown, valueBytesMax: number): 
   if (tag['writer'].length > limits.writerIdCharsMax) return `a writer id is longer than ${limits.writerIdCharsMax} characters`;
   const problem = tagProblem(tag as unknown as Tag, limits.tagSeqMax);
   if (problem !== null) return problem;
-  if (value === null) return tag['seq'] === 0 ? null : `value null with tag seq ${tag['seq']}: no write stores null`;
+  if (value === null) return tagsEqual(tag as unknown as Tag, ZERO_TAG) ? null : `value null with tag ${formatTag(tag as unknown as Tag)}: no write stores null`;
   if (typeof value !== 'string') return 'a value is not a string';
   if (!value.isWellFormed()) return 'a value holds a lone surrogate (not storable as UTF-8)';
   // UTF-8 is at most 3 bytes per UTF-16 unit: count bytes only for values that could be over.
@@ -328,18 +328,18 @@ export function isRegisterPage(v: unknown): v is RegisterPage {
     && (v['acceptor'] === undefined || typeof toAcceptorState(v['acceptor']) !== 'string');
 }
 
-/** Tags-only items as they travel: [addr, seq, writer] (a third of the bytes of objects). */
-export function encodeTags(items: readonly RegisterItem[]): [number, number, string][] {
-  return items.map((i) => [i.addr, i.tag.seq, i.tag.writer]);
+/** Tags-only items as they travel: [addr, seq, writer] (a third of the bytes of objects), and rmwc fourth when not 0. */
+export function encodeTags(items: readonly RegisterItem[]): ([number, number, string] | [number, number, string, number])[] {
+  return items.map((i) => (i.tag.rmwc ?? 0) === 0 ? [i.addr, i.tag.seq, i.tag.writer] : [i.addr, i.tag.seq, i.tag.writer, i.tag.rmwc!]);
 }
 
-/** Tags-only items from the wire, or undefined when any is not [addr, seq, writer] with a valid tag. */
+/** Tags-only items from the wire, or undefined when any is not [addr, seq, writer(, rmwc)] with a valid tag. */
 export function decodeTags(v: unknown): RegisterItem[] | undefined {
   if (!Array.isArray(v)) return undefined;
   const out: RegisterItem[] = [];
   for (const t of v) {
-    if (!Array.isArray(t) || t.length !== 3 || !isAddr(t[0])) return undefined;
-    const tag = { seq: t[1] as unknown, writer: t[2] as unknown };
+    if (!Array.isArray(t) || (t.length !== 3 && t.length !== 4) || !isAddr(t[0])) return undefined;
+    const tag = t.length === 3 ? { seq: t[1] as unknown, writer: t[2] as unknown } : { seq: t[1] as unknown, writer: t[2] as unknown, rmwc: t[3] as unknown };
     if (!isTag(tag)) return undefined;
     out.push({ addr: t[0], tag, value: null });
   }
@@ -375,7 +375,7 @@ export function decodeChangeFeedPage(v: unknown): ChangeFeedPage | string {
 export function decodeTagPage(v: unknown): TagPage | string {
   if (!isObject(v)) return 'not an object';
   const items = decodeTags(v['tags']);
-  if (items === undefined) return 'its tags are not [addr, seq, writer] with valid tags';
+  if (items === undefined) return 'its tags are not [addr, seq, writer(, rmwc)] with valid tags';
   if (v['next'] !== null && !isAddr(v['next'])) return 'its next address is not an address';
   return { items, next: v['next'] as number | null };
 }
