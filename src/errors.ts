@@ -69,6 +69,21 @@ export class OutcomeUnknownError extends ShmemError {
   readonly httpStatus = 504;
 }
 
+/**
+ * A compare-and-set or add whose change refused the value it read (docs/rmw.md step 3): the
+ * expected value or tag did not match, the value is not a decimal integer, or the sum is past
+ * ±(2^53−1). Nothing changed; `current` is what it read, durable on a quorum (a linearizable
+ * read), so a client can retry without reading again.
+ */
+export class ChangeRefusedError extends ShmemError {
+  override readonly name = 'ChangeRefusedError';
+  static readonly codes = ['cas_mismatch', 'not_a_number', 'out_of_range'] as const;
+  readonly httpStatus = 409;
+  constructor(readonly code: (typeof ChangeRefusedError.codes)[number], message: string, readonly addr: number, readonly current: { readonly value: string | null; readonly tag: object }) {
+    super(message);
+  }
+}
+
 /** A peer is configured with a different member set; it is never counted in a quorum. */
 export class MembershipMismatchError extends ShmemError {
   override readonly name = 'MembershipMismatchError';
@@ -213,7 +228,7 @@ export class ConfigError extends ShmemError {
  */
 export const ERROR_CODES: readonly string[] = [
   ...[
-    BadInputError, NotFoundError, MethodNotAllowedError, QuorumUnavailableError, OutcomeUnknownError, MembershipMismatchError, UnauthenticatedError,
+    BadInputError, NotFoundError, MethodNotAllowedError, QuorumUnavailableError, OutcomeUnknownError, ChangeRefusedError, MembershipMismatchError, UnauthenticatedError,
     PermissionDeniedError, ShuttingDownError, RecoveringError, StorageUnavailableError, RegisterDamagedError, OverloadedError,
     NoEndpointError, BadResponseError, ConfigError, ConfigStateError, NotMemberError, MemberChangeError, ChangeUnknownError,
   ].flatMap((c) => c.codes),
@@ -227,7 +242,7 @@ export const ERROR_CODES: readonly string[] = [
  */
 const DEFINITE_FAILURE_CODES: ReadonlySet<string> = new Set([
   ...BAD_INPUT_CODES, 'not_found', 'method_not_allowed', 'unauthenticated', 'permission_denied',
-  'quorum_unavailable', 'membership_mismatch', 'shutting_down', 'overloaded', 'not_member',
+  'quorum_unavailable', 'membership_mismatch', 'shutting_down', 'overloaded', 'not_member', ...ChangeRefusedError.codes,
 ]);
 
 export function isDefiniteFailure(code: string | undefined): boolean {

@@ -1,14 +1,16 @@
 import { limits } from './limits.js';
 import { assert } from './assert.js';
 import { JointQuorumTracker } from './quorum.js';
-import { compareTags, INITIAL, maxVersioned, nextTag, tagsEqual } from './tag.js';
+import { compareTags, INITIAL, maxVersioned, nextRmwTag, nextTag, tagsEqual } from './tag.js';
+import { applyChange, compareBallots, type Acceptance, type Ballot, type RmwChange } from './rmw.js';
 import type {
   Addr, MemberId, OpFailure, OpResult, RegisterItem, Tag, Versioned, WriterId,
 } from './types.js';
 
 /** Runtime-assigned identity of one client operation. */
 export type OpId = number;
-export type Phase = 'query' | 'update';
+/** query and update: ABD's two rounds (an rmw's commit is an update); prepare and accept: an rmw's Paxos phases. */
+export type Phase = 'query' | 'update' | 'prepare' | 'accept';
 
 /**
  * What the coordinator asks its runtime to do. The runtime executes effects in order:
@@ -23,6 +25,10 @@ export type Effect =
    */
   | { readonly type: 'send-query'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly addr: Addr; readonly values: boolean }
   | { readonly type: 'send-update'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly item: RegisterItem }
+  | { readonly type: 'send-prepare'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly addr: Addr; readonly ballot: Ballot }
+  | { readonly type: 'send-accept'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly ballot: Ballot; readonly item: RegisterItem }
+  /** An rmw was preempted by a higher ballot: call onBackoffEnd after a delay that grows with `attempt`, with jitter (the runtime's Random). */
+  | { readonly type: 'backoff'; readonly opId: OpId; readonly attempt: number }
   | { readonly type: 'cancel'; readonly opId: OpId; readonly phase: Phase }
   | { readonly type: 'resolve'; readonly opId: OpId; readonly result: OpResult }
   | { readonly type: 'reject'; readonly opId: OpId; readonly failure: OpFailure };
@@ -44,6 +50,12 @@ export interface ProtocolMutations {
   readonly readValueOfOlderTag?: boolean;
   /** A write that failed after sending its update says it certainly did not happen (quorum_unavailable), not outcome_unknown. */
   readonly definiteAfterUpdate?: boolean;
+  /** An rmw is answered once a quorum accepted it, without the commit that makes it a register (docs/rmw.md step 5). */
+  readonly rmwWithoutCommit?: boolean;
+  /** An rmw stores its result under a fresh seq, as a write would, instead of its base's carstamp with rmwc+1. */
+  readonly rmwFreshSeq?: boolean;
+  /** An rmw's proposer builds on the highest register even when a quorum reports a higher acceptance (which may be chosen). */
+  readonly rmwIgnoreHigherAcceptance?: boolean;
 }
 
 /** One member set whose quorum a phase needs. */
@@ -104,8 +116,35 @@ interface ReadState {
   fetching: boolean;
 }
 
+/**
+ * A compare-and-set or add (docs/rmw.md): Paxos prepare, then accept, then a commit through the
+ * ordinary update, with a backoff between attempts when a higher ballot preempts it.
+ */
+interface RmwState {
+  kind: 'rmw'; addr: Addr; change: RmwChange; phase: Phase | 'queued' | 'backoff'; tracker: JointQuorumTracker; refusals: string[];
+  ballot: Ballot; attempt: number;
+  /** Promises of this attempt's prepare: each member's acceptance and register. */
+  promises: Map<MemberId, { accepted: Acceptance | null; register: Versioned }>;
+  /** Members that answered a higher ballot in this phase (they count against the quorum). */
+  preempted: Set<MemberId>;
+  /** What accept (then commit) carries: this op's result, or a higher acceptance being finished first. */
+  proposal?: RegisterItem;
+  /** The proposal is another proposer's acceptance, finished before this op's own (docs/rmw.md step 2). */
+  finishing: boolean;
+  /** This op's own accept went out: from then on a failure is outcome_unknown. */
+  ownAcceptSent: boolean;
+  /** The rounds at which this op sent its own proposal, and that proposal (the same one each time after the first). */
+  ownRounds: Set<number>;
+  ownProposal?: RegisterItem;
+  /** The change refused: the refusal, answered once the base it reports is on a quorum (a write-back). */
+  refusal?: OpFailure;
+  /** The member set's `best` for the shared code paths (the base once chosen). */
+  best: Versioned;
+}
+
 type OpState =
   | ReadState
+  | RmwState
   | { kind: 'write'; addr: Addr; value: string; phase: Phase | 'queued'; tracker: JointQuorumTracker; best: Versioned; item?: RegisterItem; refusals: string[] };
 
 /**
@@ -127,6 +166,8 @@ export class Coordinator {
   private readonly unsettledSeqs = new Map<Addr, number>();
   /** The highest seq dropped from unsettledSeqs when it was full: a floor for every address. */
   private unsettledFloor = 0;
+  /** Highest Paxos round used or seen per address (a hint: a forgotten one costs a preempted prepare), oldest first. */
+  private readonly rounds = new Map<Addr, number>();
 
   /** The member sets counted now, and everyone requests go to. */
   private view: Membership;
@@ -157,6 +198,10 @@ export class Coordinator {
     for (const [opId, op] of this.ops) {
       op.tracker = this.tracker();
       if (op.phase === 'queued') continue; // it starts under the new sets when its turn comes
+      if (op.kind === 'rmw') {
+        effects.push(...this.restartRmwPhase(opId, op));
+        continue;
+      }
       effects.push({ type: 'cancel', opId, phase: op.phase });
       if (op.phase === 'query') {
         if (op.kind === 'read') effects.push(...this.startReadQuery(opId, op));
@@ -234,7 +279,75 @@ export class Coordinator {
       return [];
     }
     this.writeQueues.set(addr, [opId]);
-    return this.startWrite(opId);
+    return this.startQueued(opId);
+  }
+
+  /**
+   * Starts a compare-and-set or add of `addr` (docs/rmw.md), queued behind earlier writes and
+   * rmws of the address here: this member's own operations on one address never compete.
+   */
+  rmw(opId: OpId, addr: Addr, change: RmwChange): Effect[] {
+    assert(!this.ops.has(opId), `duplicate op id ${opId}`);
+    this.ops.set(opId, {
+      kind: 'rmw', addr, change, phase: 'queued', tracker: this.tracker(), refusals: [], ballot: { round: 0, node: this.config.writer },
+      attempt: 0, promises: new Map(), preempted: new Set(), finishing: false, ownAcceptSent: false, ownRounds: new Set(), best: INITIAL,
+    });
+    const queue = this.writeQueues.get(addr);
+    if (queue) {
+      queue.push(opId);
+      return [];
+    }
+    this.writeQueues.set(addr, [opId]);
+    return this.startQueued(opId);
+  }
+
+  /** An acceptor promised `opId`'s ballot, with what it accepted before and its register. */
+  onPromise(opId: OpId, from: MemberId, accepted: Acceptance | null, register: Versioned, rank?: number): Effect[] {
+    const op = this.ops.get(opId);
+    if (op?.kind !== 'rmw' || op.phase !== 'prepare' || !this.counts(from, rank)) return [];
+    if (!op.tracker.answer(from)) return [];
+    op.promises.set(from, { accepted, register });
+    return op.tracker.state === 'reached' ? this.onPrepareQuorum(opId, op) : [];
+  }
+
+  /** An acceptor accepted `opId`'s proposal. */
+  onAccepted(opId: OpId, from: MemberId, rank?: number): Effect[] {
+    const op = this.ops.get(opId);
+    if (op?.kind !== 'rmw' || op.phase !== 'accept' || !this.counts(from, rank)) return [];
+    if (!op.tracker.answer(from) || op.tracker.state !== 'reached') return [];
+    const proposal = op.proposal!;
+    if (this.config.mutations?.rmwWithoutCommit && !op.finishing) {
+      return this.finish(opId, { type: 'resolve', opId, result: { kind: 'rmw', addr: op.addr, tag: proposal.tag, value: proposal.value! } }, 'accept');
+    }
+    // Chosen: commit it as a register on a quorum, through the replica rule (step 5).
+    op.phase = 'update';
+    op.tracker = this.tracker();
+    return [{ type: 'cancel', opId, phase: 'accept' }, { type: 'send-update', opId, to: this.targets, item: proposal }];
+  }
+
+  /**
+   * An acceptor had promised a higher ballot. Once a quorum can no longer be had at this ballot,
+   * the op backs off and tries a higher one.
+   */
+  onPreempted(opId: OpId, phase: Phase, from: MemberId, promised: Ballot, rank?: number): Effect[] {
+    const op = this.ops.get(opId);
+    if (op?.kind !== 'rmw' || op.phase !== phase || !this.counts(from, rank)) return [];
+    this.noteRound(op.addr, promised.round);
+    if (!op.preempted.has(from)) {
+      op.preempted.add(from);
+      op.tracker.refuse(from);
+    }
+    if (op.tracker.state !== 'impossible') return [];
+    op.attempt += 1;
+    op.phase = 'backoff';
+    return [{ type: 'cancel', opId, phase }, { type: 'backoff', opId, attempt: op.attempt }];
+  }
+
+  /** The backoff of a preempted rmw is over: a new attempt at a higher ballot. */
+  onBackoffEnd(opId: OpId): Effect[] {
+    const op = this.ops.get(opId);
+    if (op?.kind !== 'rmw' || op.phase !== 'backoff') return [];
+    return this.startRmwAttempt(opId, op);
   }
 
   /**
@@ -246,7 +359,7 @@ export class Coordinator {
     const op = this.ops.get(opId);
     if (!op || op.phase !== 'query' || !this.counts(from, rank)) return []; // late, duplicated, or not counted now
     if (op.kind === 'read') return this.onReadQueryReply(opId, op, from, stored, withValue);
-    if (!op.tracker.answer(from)) return [];
+    if (op.kind === 'rmw' || !op.tracker.answer(from)) return [];
     op.best = maxVersioned(op.best, stored);
     return op.tracker.state === 'reached' ? this.startWriteUpdate(opId, op) : [];
   }
@@ -277,7 +390,7 @@ export class Coordinator {
    */
   onValueLost(opId: OpId, from: MemberId, tag: Tag, rank?: number): Effect[] {
     const op = this.ops.get(opId);
-    if (!op || op.phase !== 'query' || !this.counts(from, rank)) return [];
+    if (!op || op.phase !== 'query' || !this.counts(from, rank) || op.kind === 'rmw') return [];
     if (op.kind === 'write') return this.onQueryReply(opId, from, { tag, value: null }, rank, false);
     op.askedValues.delete(from);
     op.lost.add(from);
@@ -346,6 +459,7 @@ export class Coordinator {
     const op = this.ops.get(opId);
     if (!op || op.phase !== 'update' || !this.counts(from, rank)) return [];
     if (!op.tracker.answer(from) || op.tracker.state !== 'reached') return [];
+    if (op.kind === 'rmw') return this.onRmwCommitted(opId, op);
     const result: OpResult = op.kind === 'read'
       ? { kind: 'read', addr: op.addr, value: op.best.value, tag: op.best.tag, fastPath: false }
       : { kind: 'write', addr: op.addr, tag: op.best.tag };
@@ -369,8 +483,10 @@ export class Coordinator {
   onDeadline(opId: OpId): Effect[] {
     const op = this.ops.get(opId);
     if (!op) return [];
-    const phase = op.phase === 'queued' ? undefined : op.phase;
-    const got = op.phase === 'queued' ? 'queued behind an earlier write' : `${op.tracker.describe()} answered the ${op.phase} phase`;
+    const phase = activePhase(op);
+    const got = op.phase === 'queued' ? 'queued behind an earlier write'
+      : op.phase === 'backoff' ? `preempted by higher ballots ${op.attempt} times, backing off`
+        : `${op.tracker.describe()} answered the ${op.phase} phase`;
     // The newest tag's value could not be had: its holders that answered have it damaged, the others did not answer.
     const lost = op.kind === 'read' && op.lost.size > 0
       ? `; the value of tag ${op.best.tag.seq}@${op.best.tag.writer} is damaged on ${[...op.lost].join(', ')} and no other member gave it`
@@ -387,7 +503,7 @@ export class Coordinator {
     for (const [opId, op] of [...this.ops]) {
       effects.push(...this.finish(opId, {
         type: 'reject', opId, failure: { code: 'shutting_down', message },
-      }, op.phase === 'queued' ? undefined : op.phase));
+      }, activePhase(op)));
     }
     return effects;
   }
@@ -399,9 +515,11 @@ export class Coordinator {
     })));
   }
 
-  private startWrite(opId: OpId): Effect[] {
+  /** The first queued operation of an address starts: a write's query, or an rmw's prepare. */
+  private startQueued(opId: OpId): Effect[] {
     const op = this.ops.get(opId);
-    assert(op?.kind === 'write' && op.phase === 'queued', 'startWrite on a queued write');
+    assert(op !== undefined && op.kind !== 'read' && op.phase === 'queued', 'startQueued on a queued write or rmw');
+    if (op.kind === 'rmw') return this.startRmwAttempt(opId, op);
     op.phase = 'query';
     return [{ type: 'send-query', opId, to: this.targets, addr: op.addr, values: false }];
   }
@@ -435,18 +553,119 @@ export class Coordinator {
     return [{ type: 'cancel', opId, phase: 'query' }, { type: 'send-update', opId, to: this.targets, item }];
   }
 
+  /** A new Paxos attempt for an rmw: a ballot above every round this node used or saw for the address. */
+  private startRmwAttempt(opId: OpId, op: RmwState): Effect[] {
+    const round = (this.rounds.get(op.addr) ?? 0) + 1;
+    this.noteRound(op.addr, round);
+    op.ballot = { round, node: this.config.writer };
+    op.phase = 'prepare';
+    op.tracker = this.tracker();
+    op.promises = new Map();
+    op.preempted = new Set();
+    op.proposal = undefined;
+    op.finishing = false;
+    return [{ type: 'send-prepare', opId, to: this.targets, addr: op.addr, ballot: op.ballot }];
+  }
+
+  /** The member sets changed under an rmw: its phase starts again, answers counted afresh (as reconfigure does for reads and writes). */
+  private restartRmwPhase(opId: OpId, op: RmwState): Effect[] {
+    if (op.phase === 'backoff' || op.phase === 'queued') return [];
+    const cancel: Effect = { type: 'cancel', opId, phase: op.phase };
+    if (op.phase === 'prepare') return [cancel, ...this.startRmwAttempt(opId, op)];
+    op.preempted = new Set();
+    if (op.phase === 'accept') return [cancel, { type: 'send-accept', opId, to: this.targets, ballot: op.ballot, item: op.proposal! }];
+    return [cancel, { type: 'send-update', opId, to: this.targets, item: op.proposal! }];
+  }
+
+  /**
+   * A quorum promised (docs/rmw.md step 2): finish a higher acceptance first (it may be chosen),
+   * else apply the change to the highest register and propose the result at its carstamp, rmwc+1.
+   */
+  private onPrepareQuorum(opId: OpId, op: RmwState): Effect[] {
+    let base: Versioned = INITIAL;
+    let acc: Acceptance | null = null;
+    let highestSeen: Tag = INITIAL.tag;
+    for (const p of op.promises.values()) {
+      base = maxVersioned(base, p.register);
+      if (p.accepted !== null && (acc === null || compareBallots(p.accepted.ballot, acc.ballot) > 0)) acc = p.accepted;
+      if (p.accepted !== null && compareTags(p.accepted.tag, highestSeen) > 0) highestSeen = p.accepted.tag;
+    }
+    if (compareTags(base.tag, highestSeen) > 0) highestSeen = base.tag;
+    const cancel: Effect = { type: 'cancel', opId, phase: 'prepare' };
+    const own = op.ownProposal;
+    const ours = acc !== null && acc.ballot.node === this.config.writer && op.ownRounds.has(acc.ballot.round);
+    if (own !== undefined && !ours && compareTags(highestSeen, own.tag) >= 0) {
+      // This op's accept went out at an earlier ballot and was preempted; something at or past
+      // its carstamp exists now, so it may have been chosen and built upon: applying the change
+      // again could apply it twice. Below its carstamp nothing of it can have been chosen (S1).
+      return this.finish(opId, { type: 'reject', opId, failure: { code: 'outcome_unknown', message: 'preempted by another proposer after its accept was sent' } }, 'prepare');
+    }
+    if (acc !== null && (ours || (compareTags(acc.tag, base.tag) > 0 && !this.config.mutations?.rmwIgnoreHigherAcceptance))) {
+      op.finishing = !ours;
+      return [cancel, ...this.sendAccept(opId, op, { addr: op.addr, tag: acc.tag, value: acc.value })];
+    }
+    op.best = base;
+    const outcome = applyChange(op.change, base);
+    if (!outcome.ok) {
+      op.refusal = { code: outcome.code, message: outcome.message, current: base };
+      if ([...op.promises.values()].every((p) => tagsEqual(p.register.tag, base.tag))) {
+        return this.finish(opId, { type: 'reject', opId, failure: op.refusal }, 'prepare');
+      }
+      // The refusal reports `base`: make it durable on a quorum first, as a read's write-back does.
+      op.phase = 'update';
+      op.tracker = this.tracker();
+      op.proposal = { addr: op.addr, tag: base.tag, value: base.value };
+      return [cancel, { type: 'send-update', opId, to: this.targets, item: op.proposal }];
+    }
+    const tag = this.config.mutations?.rmwFreshSeq ? nextTag(base.tag, this.config.writer) : nextRmwTag(base.tag);
+    op.finishing = false;
+    op.ownAcceptSent = true;
+    op.ownRounds.add(op.ballot.round);
+    op.ownProposal = { addr: op.addr, tag, value: outcome.value };
+    return [cancel, ...this.sendAccept(opId, op, op.ownProposal)];
+  }
+
+  private sendAccept(opId: OpId, op: RmwState, proposal: RegisterItem): Effect[] {
+    if (!op.finishing) {
+      op.ownAcceptSent = true;
+      op.ownRounds.add(op.ballot.round);
+    }
+    op.proposal = proposal;
+    op.phase = 'accept';
+    op.tracker = this.tracker();
+    op.preempted = new Set();
+    return [{ type: 'send-accept', opId, to: this.targets, ballot: op.ballot, item: proposal }];
+  }
+
+  /** A quorum stored the rmw's commit (or the write-back of a refusal's base). */
+  private onRmwCommitted(opId: OpId, op: RmwState): Effect[] {
+    if (op.refusal) return this.finish(opId, { type: 'reject', opId, failure: op.refusal }, 'update');
+    if (op.finishing) return [{ type: 'cancel', opId, phase: 'update' }, ...this.startRmwAttempt(opId, op)]; // now its own
+    const p = op.proposal!;
+    return this.finish(opId, { type: 'resolve', opId, result: { kind: 'rmw', addr: op.addr, tag: p.tag, value: p.value! } }, 'update');
+  }
+
+  private noteRound(addr: Addr, round: number): void {
+    const had = this.rounds.get(addr) ?? 0;
+    this.rounds.delete(addr); // re-inserted last: the map's order is oldest first
+    this.rounds.set(addr, Math.max(had, round));
+    if (this.rounds.size > limits.unsettledTagsMax) this.rounds.delete(this.rounds.keys().next().value!);
+  }
+
   private finish(opId: OpId, outcome: Effect, phase: Phase | undefined): Effect[] {
     const op = this.ops.get(opId);
     assert(op !== undefined, `finish of unknown op ${opId}`);
     this.ops.delete(opId);
-    if (outcome.type === 'reject' && op.kind === 'write' && op.item && !this.config.mutations?.definiteAfterUpdate) {
-      // Its update went out: it may be stored anywhere, now or later, so the client must not
-      // take this failure for "did not happen" (docs/rmw.md, "Definite and indefinite failures").
-      outcome = { ...outcome, failure: { code: 'outcome_unknown', message: `the write's update was sent, so it may or may not take effect: ${outcome.failure.message}` } };
+    const sent = (op.kind === 'write' && op.item !== undefined) || (op.kind === 'rmw' && op.ownAcceptSent);
+    if (outcome.type === 'reject' && sent && outcome.failure.code !== 'outcome_unknown' && !this.config.mutations?.definiteAfterUpdate) {
+      // Its update (a write) or accept (an rmw) went out: it may be stored anywhere, now or later, so the
+      // client must not take this failure for "did not happen" (docs/rmw.md, "Definite and indefinite failures").
+      const what = op.kind === 'write' ? 'the write\'s update was sent' : 'its accept was sent';
+      outcome = { ...outcome, failure: { code: 'outcome_unknown', message: `${what}, so it may or may not take effect: ${outcome.failure.message}` } };
     }
     const effects: Effect[] = phase ? [{ type: 'cancel', opId, phase }, outcome] : [outcome];
     if (op.kind === 'write' && op.item) this.settleTag(op.item, outcome.type === 'resolve');
-    if (op.kind === 'write') effects.push(...this.dequeueWrite(op.addr, opId));
+    if (op.kind !== 'read') effects.push(...this.dequeueWrite(op.addr, opId));
     return effects;
   }
 
@@ -482,8 +701,13 @@ export class Coordinator {
       this.writeQueues.delete(addr);
       return [];
     }
-    return wasHead ? this.startWrite(queue[0]!) : [];
+    return wasHead ? this.startQueued(queue[0]!) : [];
   }
+}
+
+/** The phase whose requests are out, if any. */
+function activePhase(op: OpState): Phase | undefined {
+  return op.phase === 'queued' || op.phase === 'backoff' ? undefined : op.phase;
 }
 
 /** Every member of every set, each once, in order. */

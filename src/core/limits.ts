@@ -39,6 +39,15 @@ export const limits = Object.freeze({
   /** First and largest pause between retries of an unanswered peer request. */
   retryBackoffMsMin: 10,
   retryBackoffMsMax: 500,
+  /**
+   * Backoff of a compare-and-set or add preempted by another member's higher ballot: a delay
+   * drawn uniformly below min(max, min * 2^attempt), so proposers that keep preempting each
+   * other spread apart (docs/rmw.md, "Contention").
+   */
+  rmwBackoffMsMin: 2,
+  rmwBackoffMsMax: 200,
+  /** Compare-and-set and add messages in one POST /peer/rmw (each answer carries a value, within bulkAnswerValueBytesMax). */
+  rmwBatchMax: 64,
   /** Heartbeat period and the silences after which a peer is suspect, then down. */
   heartbeatIntervalMsDefault: 500,
   suspectAfterMs: 1_500,

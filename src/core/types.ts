@@ -119,15 +119,28 @@ export interface WriteResult {
   readonly tag: Tag;
 }
 
-export type OpResult = ReadResult | WriteResult;
+/** Client-facing result of a compare-and-set or add: the value it stored and its carstamp. */
+export interface RmwResult {
+  readonly kind: 'rmw';
+  readonly addr: Addr;
+  readonly tag: Tag;
+  readonly value: string;
+}
+
+export type OpResult = ReadResult | WriteResult | RmwResult;
 
 /**
- * Expected failures of an operation; values, not exceptions. outcome_unknown: a write failed after its update was sent; it may take effect, now or later.
- * Every other code is definite: the operation did not happen.
+ * Expected failures of an operation; values, not exceptions. outcome_unknown: a write failed
+ * after its update was sent, or an rmw after its accept was sent; it may take effect, now or
+ * later. Every other code is definite: the operation did not happen. cas_mismatch,
+ * not_a_number and out_of_range: an rmw's change refused the value it read (`current`).
  */
-export type OpFailureCode = 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down' | 'outcome_unknown';
+export type OpFailureCode = 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down' | 'outcome_unknown'
+  | 'cas_mismatch' | 'not_a_number' | 'out_of_range';
 
 export interface OpFailure {
   readonly code: OpFailureCode;
   readonly message: string;
+  /** With a refused change: the value and carstamp it read, durable on a quorum (a linearizable read). */
+  readonly current?: Versioned;
 }

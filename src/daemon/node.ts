@@ -1,7 +1,8 @@
 import { Coordinator, type Membership, type ProtocolMutations } from '../core/coordinator.js';
 import { majority } from '../core/quorum.js';
 import { Recovery, type RecoveryMutations } from '../core/recovery.js';
-import type { Addr, MemberId, ReadResult, WriteResult } from '../core/types.js';
+import type { Addr, MemberId, ReadResult, RmwResult, WriteResult } from '../core/types.js';
+import type { AcceptorMutations, RmwChange } from '../core/rmw.js';
 import { plural } from '../format.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock, Random, Timer } from '../platform/clock.js';
@@ -42,7 +43,7 @@ export interface NodeConfig {
 }
 
 /** Broken variants for the simulator's mutation tests; production passes none. */
-export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations & RecoveryMutations & RepairMutations & CatchUpMutations & {
+export type NodeMutations = ProtocolMutations & ChannelMutations & RuntimeMutations & RecoveryMutations & RepairMutations & CatchUpMutations & AcceptorMutations & {
   /** During a change, operations count only the new member set's majority (not both). */
   readonly onlyNewQuorumInTransition?: boolean;
 };
@@ -73,6 +74,8 @@ export interface NodeDeps {
   readonly version: string;
   /** Told about every finished operation (metrics). */
   readonly onOp?: OpObserver;
+  /** Told about each compare-and-set or add attempt preempted by another member's ballot (metrics). */
+  readonly onRmwRetry?: (op: 'cas' | 'add') => void;
   /** How catch-up paces itself (default CATCHUP_PACE; the simulator varies it). */
   readonly catchupPace?: CatchUpPace;
   readonly mutations?: NodeMutations;
@@ -121,7 +124,7 @@ export class ShmemNode {
     // outside the member set has nothing to recover: if it is added, the state transfer fills it.
     const recover = !identity.initialized && (keeper?.isMember ?? true);
     if (!identity.initialized && !recover) markInitialized(store);
-    this.replica = new Replica(store, recover, keeper);
+    this.replica = new Replica(store, recover, keeper, deps.mutations);
     // Enough sources of every member set counted now (a change in progress counts two).
     const sources = keeper ? this.repairSources(keeper.state) : members;
     this.recovery = recover ? new Recovery(config.self, sources, quorum, config.opDeadlineMs, deps.mutations, this.knowsServed()) : undefined;
@@ -133,8 +136,9 @@ export class ShmemNode {
       self: config.self, writer: identity.writer, members, quorum, mutations: deps.mutations,
       ...(keeper ? { membership: this.countedSets(keeper.state) } : {}),
     });
-    this.runtime = new Runtime(coordinator, config.opDeadlineMs, logger, deps.onOp, clock, deps.mutations);
+    this.runtime = new Runtime(coordinator, config.opDeadlineMs, logger, deps.onOp, clock, deps.mutations, random);
     this.runtime.explainQuorum = () => quorumHint(this.verdict());
+    if (deps.onRmwRetry) this.runtime.onRmwRetry = deps.onRmwRetry;
     // A recovering member probes whether we coordinate anything, and how long our deadline is.
     this.replica.coordinatorFacts = () => ({ busy: this.runtime.inFlight > 0, opDeadlineMs: config.opDeadlineMs });
 
@@ -309,6 +313,12 @@ export class ShmemNode {
   write(addr: Addr, value: string): Promise<WriteResult> {
     const refused = this.notMember();
     return refused ? Promise.reject(refused) : this.runtime.write(addr, value);
+  }
+
+  /** A compare-and-set or add through this node (docs/rmw.md). */
+  rmw(addr: Addr, change: RmwChange): Promise<RmwResult> {
+    const refused = this.notMember();
+    return refused ? Promise.reject(refused) : this.runtime.rmw(addr, change);
   }
 
   /** A node outside its configuration coordinates nothing: it could not count itself in a quorum. */

@@ -1,7 +1,9 @@
 import { limits } from '../core/limits.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
-import type { Addr, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types.js';
+import { acceptorStep, type AcceptorMutations, type AcceptorRow, type RmwAnswer, type RmwMessage } from '../core/rmw.js';
+import { isDeferred, isUnavailable, isValueLost, type Addr, type RegisterItem, type ReplicaAnswer, type ValueWant, type Versioned } from '../core/types.js';
+import { valueSize } from '../core/value.js';
 import { RecoveringError } from '../errors.js';
 import type { RegisterStore } from '../storage/register-store.js';
 import type { MembershipKeeper } from '../membership/keeper.js';
@@ -22,7 +24,17 @@ import type { LocalReplica } from '../transport/peer-link.js';
  * `stale_config` instead (the items stay stored: a newer pair is always safe to keep).
  */
 export class Replica implements LocalReplica {
-  constructor(private readonly store: RegisterStore, public recovering: boolean, private readonly membership?: MembershipKeeper) {}
+  /**
+   * Acceptor rows decided and being committed, not yet durable: later messages for the address
+   * build on them (the store's group commits are in order, so no answer leaves before the rows
+   * it depends on are durable).
+   */
+  private readonly pendingAcceptors = new Map<Addr, AcceptorRow>();
+
+  constructor(
+    private readonly store: RegisterStore, public recovering: boolean, private readonly membership?: MembershipKeeper,
+    private readonly acceptorMutations: AcceptorMutations = {},
+  ) {}
 
   /** While recovering: whether this node knows the cluster has served (docs/recovery.md); set by the node. */
   servedKnown: () => boolean = () => true;
@@ -51,6 +63,55 @@ export class Replica implements LocalReplica {
     const before = membership?.rank;
     await this.store.putIfNewer(items);
     if (membership && membership.rank !== before) membership.check(before);
+  }
+
+  /**
+   * A batch of an rmw's prepares and accepts (docs/rmw.md): each applies the acceptor rule to
+   * its address's row; changed rows are made durable (one group commit) before any answer
+   * leaves. A promise carries the register as it is when answered. Values in answers (registers
+   * and acceptances) come up to limits.bulkAnswerValueBytesMax in all, the first whatever its
+   * size; the rest are answered `unavailable` and asked again (the promise is kept: asking again
+   * at the same ballot changes nothing).
+   */
+  async rmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]> {
+    const membership = this.membership;
+    membership?.check(rank);
+    if (this.recovering) throw this.recoveringError();
+    const before = membership?.rank;
+    const stored = this.store.acceptors(messages.filter((m) => !this.pendingAcceptors.has(m.addr)).map((m) => m.addr));
+    let k = 0;
+    const changed = new Map<Addr, AcceptorRow>();
+    const steps = messages.map((msg) => {
+      const row = this.pendingAcceptors.get(msg.addr) ?? stored[k++];
+      if (row === undefined) return undefined; // its stored row is damaged: not answered until recovered
+      const step = acceptorStep(row, msg, this.acceptorMutations);
+      if (step.row !== row) {
+        this.pendingAcceptors.set(msg.addr, step.row);
+        changed.set(msg.addr, step.row);
+      }
+      return step.answer;
+    });
+    if (changed.size > 0) {
+      try {
+        await this.store.putAcceptors([...changed].map(([addr, row]) => ({ addr, row })));
+      } finally {
+        for (const [addr, row] of changed) if (this.pendingAcceptors.get(addr) === row) this.pendingAcceptors.delete(addr);
+      }
+    }
+    if (membership && membership.rank !== before) membership.check(before);
+    let budget = limits.bulkAnswerValueBytesMax;
+    let first = true;
+    return steps.map((answer, i): RmwAnswer => {
+      if (answer === undefined) return { unavailable: 'damaged' };
+      if (!('promise' in answer)) return answer;
+      const register: ReplicaAnswer = this.store.query([messages[i]!.addr], { values: true, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true })[0]!;
+      if (isDeferred(register) || isUnavailable(register) || isValueLost(register)) return { unavailable: 'damaged' };
+      const bytes = Math.max(0, valueSize(register.value)) + (answer.accepted ? valueSize(answer.accepted.value) : 0);
+      if (!first && bytes > budget) return { unavailable: 'answer budget' };
+      first = false;
+      budget -= bytes;
+      return { promise: true, accepted: answer.accepted, register: register as Versioned };
+    });
   }
 
   /**

@@ -129,6 +129,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     config, identity, store, links, clock: realClock, random: realRandom, logger, clusterId, version: VERSION,
     membership: { keeper: membershipKeeper, linkTo: (a) => makeLink(a, clusterId) },
     onOp: (op, outcome, seconds, fastPath, phases) => metrics?.observeOp(op, outcome, seconds, fastPath, phases),
+    onRmwRetry: (op) => metrics?.observeRmwRetry(op),
   });
   const { replica, runtime, detector } = shmem;
 
@@ -185,6 +186,8 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     write: (addr: Addr, value: string): Promise<WriteResult> => shmem.write(addr, value),
     query: (addrs, want, rank) => replica.query(addrs, want, rank),
     update: (items: readonly RegisterItem[], rank): Promise<void> => replica.update(items, rank),
+    rmw: (addr, change) => shmem.rmw(addr, change),
+    acceptRmw: (messages, rank) => replica.rmw(messages, rank),
     registers: (after, limit, rank) => replica.page(after, limit, rank),
     changes: (since, limit, values, rank, from, log) => shmem.changes(since, limit, values, rank, from, log),
     tagPage: (after, limit, rank) => replica.tagPage(after, limit, rank),

@@ -17,7 +17,11 @@ export interface MetricsSources {
   pullers(): readonly { peer: string; changes: number; seconds: number }[];
 }
 
-export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down' | 'outcome_unknown';
+export type OpOutcome = 'ok' | 'quorum_unavailable' | 'membership_mismatch' | 'shutting_down' | 'outcome_unknown'
+  | 'cas_mismatch' | 'not_a_number' | 'out_of_range';
+
+/** The client operations a node coordinates. */
+export type OpKind = 'read' | 'write' | 'cas' | 'add';
 
 /**
  * Where a successful operation's time went (issue 17): `query` from its start to its first
@@ -36,6 +40,7 @@ export interface OpPhases {
 export class NodeMetrics {
   readonly registry = new Registry();
   private readonly ops: Counter<'op' | 'outcome'>;
+  private readonly rmwRetries: Counter<'op'>;
   private readonly opSeconds: Histogram<'op'>;
   private readonly quorumFailures: Counter;
   private readonly fastPathReads: Counter;
@@ -69,7 +74,14 @@ export class NodeMetrics {
         this.set(getHeapStatistics().total_physical_size);
       },
     });
-    this.ops = new Counter({ name: 'shmem_operations_total', help: 'Client operations by type and outcome', labelNames: ['op', 'outcome'], registers });
+    this.ops = new Counter({
+      name: 'shmem_operations_total', labelNames: ['op', 'outcome'], registers,
+      help: 'Client operations by type (read, write, cas, add) and outcome (ok, or the error code: cas_mismatch counts compare-and-set conflicts)',
+    });
+    this.rmwRetries = new Counter({
+      name: 'shmem_rmw_retries_total', labelNames: ['op'], registers,
+      help: 'Compare-and-set and add attempts preempted by a higher ballot of another member, each retried after a backoff',
+    });
     this.opSeconds = new Histogram({
       name: 'shmem_operation_duration_seconds', help: 'Latency of client operations coordinated here', labelNames: ['op'], registers,
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
@@ -195,7 +207,11 @@ export class NodeMetrics {
     });
   }
 
-  observeOp(op: 'read' | 'write', outcome: OpOutcome, seconds: number, fastPath: boolean, phases?: OpPhases): void {
+  observeRmwRetry(op: 'cas' | 'add'): void {
+    this.rmwRetries.inc({ op });
+  }
+
+  observeOp(op: OpKind, outcome: OpOutcome, seconds: number, fastPath: boolean, phases?: OpPhases): void {
     this.ops.inc({ op, outcome });
     this.opSeconds.observe({ op }, seconds);
     if (phases) {

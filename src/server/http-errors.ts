@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { MethodNotAllowedError, ShmemError } from '../errors.js';
+import { ChangeRefusedError, MethodNotAllowedError, ShmemError } from '../errors.js';
 
 /** The error body of every non-2xx answer: `{"error":{"code","message","hint"?}}`. */
 export function errorBody(code: string, message: string, hint?: string): { error: { code: string; message: string; hint?: string } } {
@@ -10,7 +10,9 @@ export function errorBody(code: string, message: string, hint?: string): { error
 export function sendError(res: ServerResponse, err: unknown): boolean {
   if (err instanceof ShmemError && err.httpStatus !== undefined) {
     if (err instanceof MethodNotAllowedError) res.setHeader('allow', err.allowed.join(', '));
-    sendJson(res, err.httpStatus, errorBody(err.code, err.message, err.hint));
+    // A refused change says what it read, so the client can retry without another read.
+    const extra = err instanceof ChangeRefusedError ? { addr: err.addr, current: err.current } : {};
+    sendJson(res, err.httpStatus, { ...errorBody(err.code, err.message, err.hint), ...extra });
     return false;
   }
   sendJson(res, 500, errorBody('internal', 'internal error; see the node log'));

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
-import type { Addr, ReadResult, RegisterItem, ReplicaAnswer, ValueWant, WriteResult } from '../core/types.js';
+import type { RmwAnswer, RmwChange, RmwMessage } from '../core/rmw.js';
+import type { Addr, ReadResult, RegisterItem, ReplicaAnswer, RmwResult, ValueWant, WriteResult } from '../core/types.js';
 import type { TagCursor, TagEntry } from '../storage/register-store.js';
 import type { PingReply, RefusalReason } from '../transport/wire.js';
 
@@ -34,9 +35,13 @@ export interface NodeApi {
   /** Linearizable operations (coordinator role). */
   read(addr: Addr): Promise<ReadResult>;
   write(addr: Addr, value: string): Promise<WriteResult>;
+  /** Compare-and-set and add (docs/rmw.md); a refused change rejects with ChangeRefusedError. */
+  rmw(addr: Addr, change: RmwChange): Promise<RmwResult>;
   /** Replica role; `rank`: the configuration state the request was sent under (docs/membership.md). */
   query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
   update(items: readonly RegisterItem[], rank?: number): Promise<void>;
+  /** The acceptor role of compare-and-set and add: a batch of prepares and accepts, answered once durable. */
+  acceptRmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]>;
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
   /** The change feed (docs/catch-up.md); `from` and `log`: who asks, and for which log its position is. */
   changes(since: number, limit: number, values: boolean, rank: number | undefined, from: string, log: string | undefined): ChangeFeedPage;

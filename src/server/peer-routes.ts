@@ -3,7 +3,7 @@ import { parseAddrText } from '../core/addr.js';
 import { limits } from '../core/limits.js';
 import type { Logger } from '../log/logger.js';
 import { FRAMES } from '../transport/frames.js';
-import { encodeChangeFeedPage, encodeTags, HEADER_FROM, PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
+import { encodeChangeFeedPage, encodeTags, HEADER_FROM, parseRmwRequest, PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import { sendJson } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { servePeerStream } from './peer-stream.js';
@@ -89,6 +89,21 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
       pattern: exact(PEER_PATHS.config),
       access: { scope: 'peer' },
       handler: async (req, res) => sendJson(res, 200, node.membership.pushConfig(await readJsonBody(req, res, CONFIG_BODY_BYTES_MAX, bodies))),
+    },
+    {
+      // Compare-and-set and add (docs/rmw.md): checked like the stream's updates, nothing of a refused batch applied.
+      method: 'POST',
+      pattern: exact(PEER_PATHS.rmw),
+      access: { scope: 'peer' },
+      handler: async (req, res) => {
+        const bytesMax = Math.max(node.valueBytesMax, limits.batchValueBytesMax) * 6 + limits.rmwBatchMax * 1024;
+        const parsed = parseRmwRequest(await readJsonBody(req, res, bytesMax, bodies), node.valueBytesMax);
+        if (!parsed.ok) {
+          node.peerInputRefused(parsed.reason, parsed.message, String(req.headers[HEADER_FROM] ?? '').slice(0, 200));
+          throw new BadInputError('bad_request', `refused peer request: ${parsed.message}`);
+        }
+        sendJson(res, 200, { answers: await node.acceptRmw(parsed.messages, parsed.rank) });
+      },
     },
     {
       method: 'POST',

@@ -1,4 +1,6 @@
 import { crc32 } from 'node:zlib';
+import type { AcceptorRow } from '../core/rmw.js';
+import { tagProblem } from '../core/tag.js';
 import type { Addr, Unavailable, Value } from '../core/types.js';
 export { valueSize } from '../core/value.js';
 
@@ -23,3 +25,31 @@ export const UNAVAILABLE_DAMAGED: Unavailable = Object.freeze({ unavailable: 'da
 
 /** What a register whose value (not its tag) failed its checksum answers beside its tag. */
 export const VALUE_LOST = 'damaged';
+
+/** CRC-32 of an acceptor row as stored (its JSON text) with its address. */
+export function acceptorChecksum(addr: Addr, state: string): number {
+  return crc32(`${addr}:${state}`);
+}
+
+const isBallot = (b: unknown): boolean => typeof b === 'object' && b !== null
+  && Number.isSafeInteger((b as { round?: unknown }).round) && typeof (b as { node?: unknown }).node === 'string';
+
+/** A stored acceptor row's JSON, or undefined when it is not one (then it counts as damaged). */
+export function parseAcceptorRow(state: string): AcceptorRow | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(state);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { promised, accepted } = v as { promised?: unknown; accepted?: unknown };
+  if (promised !== null && !isBallot(promised)) return undefined;
+  if (accepted !== null) {
+    const a = accepted as { ballot?: unknown; tag?: unknown; value?: unknown } | undefined;
+    if (typeof a !== 'object' || !isBallot(a.ballot) || typeof a.value !== 'string' || typeof a.tag !== 'object' || a.tag === null) return undefined;
+    const t = a.tag as { seq?: unknown; writer?: unknown };
+    if (typeof t.seq !== 'number' || typeof t.writer !== 'string' || tagProblem(a.tag as never, Number.MAX_SAFE_INTEGER - 1) !== null) return undefined;
+  }
+  return v as AcceptorRow;
+}

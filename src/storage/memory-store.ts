@@ -1,3 +1,4 @@
+import { NO_ACCEPTOR_ROW, type AcceptorRow } from '../core/rmw.js';
 import { compareTags, INITIAL } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
 import { valueSize } from '../core/value.js';
@@ -27,6 +28,8 @@ export class MemoryDisk {
   /** The address of the last register committed (the simulator rots it to hit a write in flight). */
   lastWritten: Addr | undefined;
   readonly meta = new Map<string, string>();
+  /** Per-address Paxos acceptor rows (docs/rmw.md). */
+  readonly acceptors = new Map<Addr, AcceptorRow>();
   /**
    * Addresses marked damaged, and what they lost (the `damaged` table): the tag (what they held
    * is unknown until a repair from the other members lifts the mark) or only the value (the tag
@@ -70,6 +73,10 @@ export interface StoreMutations {
   readonly serveDamagedValue?: boolean;
   /** A register whose value failed its checksum answers nothing, its tag included (the rule before issue 30). */
   readonly damagedValueUnavailable?: boolean;
+  /** Acceptor rows are not kept across a restart (an acceptor that forgets its promises). */
+  readonly forgetAcceptors?: boolean;
+  /** The replica rule compares (seq, writer) only: an rmw's result never replaces the value it was computed from. */
+  readonly ignoreRmwc?: boolean;
 }
 
 /** How the simulated disk behaves: its commit latency (slow-disk spikes) and when commits fail (a full disk). */
@@ -93,7 +100,10 @@ export interface MemoryStoreOptions {
  * and the MemoryDisk (what was committed) is all a restarted node finds.
  */
 export class MemoryStore implements RegisterStore {
-  private pending: { items: readonly RegisterItem[]; position: CatchUpPosition | undefined; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private pending: {
+    items: readonly RegisterItem[]; acceptors?: readonly { addr: Addr; row: AcceptorRow }[]; position: CatchUpPosition | undefined;
+    resolve: () => void; reject: (err: Error) => void;
+  }[] = [];
   private commitTimer: Timer | undefined;
   private commits = 0;
   private lastBatchItems = 0;
@@ -105,6 +115,7 @@ export class MemoryStore implements RegisterStore {
   constructor(readonly disk: MemoryDisk, private readonly clock: Clock, private readonly options: MemoryStoreOptions = {}) {
     for (const v of disk.registers.values()) this.noteTag(v.tag);
     if (disk.log === undefined) disk.newLog();
+    if (options.mutations?.forgetAcceptors) disk.acceptors.clear();
   }
 
   /** The process died: queued updates are lost and never acknowledged; the disk stays as committed. */
@@ -170,15 +181,28 @@ export class MemoryStore implements RegisterStore {
     });
   }
 
-  putIfNewer(items: readonly RegisterItem[], position?: CatchUpPosition): Promise<void> {
+  acceptors(addrs: readonly Addr[]): (AcceptorRow | undefined)[] {
+    return addrs.map((a) => this.disk.acceptors.get(a) ?? NO_ACCEPTOR_ROW);
+  }
+
+  acceptorPage(after: Addr | null, limit: number): { addr: Addr; row: AcceptorRow }[] {
+    return [...this.disk.acceptors.keys()].filter((a) => after === null || a > after).sort((a, b) => a - b).slice(0, limit)
+      .map((addr) => ({ addr, row: this.disk.acceptors.get(addr)! }));
+  }
+
+  putAcceptors(rows: readonly { readonly addr: Addr; readonly row: AcceptorRow }[]): Promise<void> {
+    return this.putIfNewer([], undefined, rows);
+  }
+
+  putIfNewer(items: readonly RegisterItem[], position?: CatchUpPosition, acceptors?: readonly { addr: Addr; row: AcceptorRow }[]): Promise<void> {
     if (this.closed) return Promise.reject(new StorageUnavailableError('the store is closed'));
     return new Promise((resolve, reject) => {
       if (this.dead) return; // a dead process acknowledges nothing
       if (this.options.mutations?.ackBeforePersist) {
-        this.pending.push({ items, position, resolve: () => {}, reject: () => {} });
+        this.pending.push({ items, position, ...(acceptors ? { acceptors } : {}), resolve: () => {}, reject: () => {} });
         resolve();
       } else {
-        this.pending.push({ items, position, resolve, reject });
+        this.pending.push({ items, position, ...(acceptors ? { acceptors } : {}), resolve, reject });
       }
       if (this.commitTimer === undefined) this.commitTimer = this.clock.setTimeout(() => this.commit(), this.options.commitDelayMs?.() ?? 0);
     });
@@ -281,6 +305,7 @@ export class MemoryStore implements RegisterStore {
     this.healthState = { ok: true };
     for (const p of batch) {
       for (const item of p.items) this.apply(item);
+      for (const a of p.acceptors ?? []) this.disk.acceptors.set(a.addr, a.row);
       if (p.position) this.disk.positions.set(p.position.peer, p.position);
     }
     this.commits += 1;
@@ -296,6 +321,7 @@ export class MemoryStore implements RegisterStore {
     const stored = d.registers.has(item.addr) && !d.rotten.has(item.addr) ? d.stored(item.addr) : undefined;
     const damage = d.damaged.get(item.addr);
     if (!storeDecision(stored, damage !== undefined, item)) return;
+    if (this.options.mutations?.ignoreRmwc && stored !== undefined && stored.tag.seq === item.tag.seq && stored.tag.writer === item.tag.writer) return;
     if (damage === 'value') d.damaged.delete(item.addr); // only the value was lost, and this replaces it
     d.registers.set(item.addr, { tag: item.tag, value: item.value });
     d.head += 1;

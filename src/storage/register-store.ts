@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { shouldStore } from '../core/replica.js';
 import { tagsEqual } from '../core/tag.js';
+import type { AcceptorRow } from '../core/rmw.js';
 import type { Addr, RegisterItem, ReplicaAnswer, Tag, ValueWant, Versioned } from '../core/types.js';
 
 /** Snapshot of the store for /status. */
@@ -103,6 +104,16 @@ export interface RegisterStore {
    * bytes (at least one row; a damaged one is RegisterDamagedError).
    */
   changes(since: number, limit: number, valueBytesMax: number | null): ChangePage;
+  /**
+   * The durable acceptor row of each address (docs/rmw.md); NO_ACCEPTOR_ROW where none was
+   * stored, undefined where the stored one fails its checksum (that address's Paxos is
+   * answered unavailable until a recovery replaces it).
+   */
+  acceptors(addrs: readonly Addr[]): (AcceptorRow | undefined)[];
+  /** Stores acceptor rows, replacing those of their addresses; resolves once durable (in the group commit with register updates). */
+  putAcceptors(rows: readonly { readonly addr: Addr; readonly row: AcceptorRow }[]): Promise<void>;
+  /** Up to `limit` stored acceptor rows with address > `after`, in address order (recovery copies them). */
+  acceptorPage(after: Addr | null, limit: number): { addr: Addr; row: AcceptorRow }[];
   /** The change log id and head. */
   changeLog(): { readonly log: string; readonly head: number };
   /** Makes a new change log id (the sequence may have gone back: a lost WAL); returns it. */

@@ -6,7 +6,8 @@ import { limits } from '../core/limits.js';
 import { carstamp, compareTags, INITIAL } from '../core/tag.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type ValueWant, type Versioned } from '../core/types.js';
 import { RegisterDamagedError, StorageUnavailableError } from '../errors.js';
-import { rowChecksum, UNAVAILABLE_DAMAGED, VALUE_LOST, valueChecksum, valueSize } from './checksums.js';
+import { NO_ACCEPTOR_ROW, type AcceptorRow } from '../core/rmw.js';
+import { acceptorChecksum, parseAcceptorRow, rowChecksum, UNAVAILABLE_DAMAGED, VALUE_LOST, valueChecksum, valueSize } from './checksums.js';
 import { newChangeLogId, storeDecision, type DamageKind, type CatchUpPosition, type ChangePage, type RegisterStore, type StoreHealth, type StoreStats, type TagCursor, type TagEntry } from './register-store.js';
 
 /**
@@ -75,6 +76,8 @@ export const DB_FILE = 'shmem.db';
 
 interface Pending {
   readonly items: readonly RegisterItem[];
+  /** Acceptor rows to store in the same transaction (docs/rmw.md). */
+  readonly acceptors?: readonly { readonly addr: Addr; readonly row: AcceptorRow }[];
   /** A catch-up position the items complete, kept in the same transaction. */
   readonly position: CatchUpPosition | undefined;
   readonly valueBytes: number;
@@ -144,6 +147,8 @@ export class SqliteStore implements RegisterStore {
   private pruneAfter = 0;
   private readonly savePosition: Database.Statement<[string, string, number]>;
   private readonly liftMark: Database.Statement<[number]>;
+  private readonly selectAcceptor: Database.Statement<[number], { state: string; crc: number }>;
+  private readonly upsertAcceptor: Database.Statement<[number, string, number]>;
   /** The largest change stamped (the change sequence's head), and the log id that names the sequence. */
   private head = 0;
   private log = '';
@@ -212,6 +217,8 @@ export class SqliteStore implements RegisterStore {
       this.damaged.set(addr, tag_lost === 0 ? 'value' : 'tag');
     }
     this.liftMark = this.db.prepare('DELETE FROM damaged WHERE addr = ?');
+    this.selectAcceptor = this.db.prepare('SELECT state, crc FROM acceptors WHERE addr = ?');
+    this.upsertAcceptor = this.db.prepare('INSERT INTO acceptors (addr, state, crc) VALUES (?, ?, ?) ON CONFLICT(addr) DO UPDATE SET state = excluded.state, crc = excluded.crc');
     this.commitBatch = this.db.transaction((batch: readonly Pending[]) => {
       this.healing = [];
       let added = 0;
@@ -220,6 +227,10 @@ export class SqliteStore implements RegisterStore {
       for (const p of batch) {
         items += p.items.length;
         for (const item of p.items) if (this.applyOne(item, nowMs)) added += 1;
+        for (const a of p.acceptors ?? []) {
+          const state = JSON.stringify(a.row);
+          this.upsertAcceptor.run(a.addr, state, acceptorChecksum(a.addr, state));
+        }
         if (p.position) this.savePosition.run(p.position.peer, p.position.log, p.position.position);
       }
       if (this.stale > Math.max(this.tuning.staleMin, this.addresses + added)) this.pruneLog(items);
@@ -372,6 +383,35 @@ export class SqliteStore implements RegisterStore {
 
   positions(): CatchUpPosition[] {
     return this.guard(() => this.db.prepare('SELECT peer, log, position FROM catchup').all() as CatchUpPosition[]);
+  }
+
+  acceptors(addrs: readonly Addr[]): (AcceptorRow | undefined)[] {
+    assert(!this.closed, 'acceptors after close');
+    return this.guard(() => addrs.map((addr) => {
+      const row = this.selectAcceptor.get(addr);
+      if (row === undefined) return NO_ACCEPTOR_ROW;
+      const parsed = acceptorChecksum(addr, row.state) === row.crc ? parseAcceptorRow(row.state) : undefined;
+      if (parsed === undefined) this.onDamage(addr, 'acceptor row checksum');
+      return parsed;
+    }));
+  }
+
+  acceptorPage(after: Addr | null, limit: number): { addr: Addr; row: AcceptorRow }[] {
+    assert(!this.closed, 'acceptorPage after close');
+    const rows = this.guard(() => this.db.prepare('SELECT addr, state, crc FROM acceptors WHERE addr > ? ORDER BY addr LIMIT ?').all(after ?? -1, limit) as { addr: number; state: string; crc: number }[]);
+    return rows.map((r) => {
+      const row = acceptorChecksum(r.addr, r.state) === r.crc ? parseAcceptorRow(r.state) : undefined;
+      if (row === undefined) throw new RegisterDamagedError(`the acceptor row of address ${r.addr} in ${this.path} failed its checksum`);
+      return { addr: r.addr, row };
+    });
+  }
+
+  putAcceptors(rows: readonly { readonly addr: Addr; readonly row: AcceptorRow }[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageUnavailableError('the store is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ items: [], acceptors: rows, position: undefined, valueBytes: 0, queuedMs: performance.now(), resolve, reject });
+      this.scheduleFlush();
+    });
   }
 
   putIfNewer(items: readonly RegisterItem[], position?: CatchUpPosition): Promise<void> {

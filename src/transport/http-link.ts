@@ -16,8 +16,9 @@ const CONFIG_REQUEST_MS = 5_000;
 /** A page of registers, changes or tags: at most a few MiB; a member that sends nothing for this long is asked again. */
 const PAGE_REQUEST_MS = 30_000;
 import { PeerStream } from './peer-stream.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, decodeChangeFeedPage, decodeTagPage, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
+import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, decodeChangeFeedPage, decodeTagPage, encodeRmwRequest, parseRmwAnswers, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
+import type { RmwAnswer, RmwMessage } from '../core/rmw.js';
 
 export interface HttpLinkOptions {
   readonly self: MemberId;
@@ -231,6 +232,13 @@ export class HttpLink implements ConfigLink {
   async pushConfig(state: unknown, signal: AbortSignal): Promise<ConfigAnswer> {
     const res = await this.client.post(PEER_PATHS.config.slice(1), { signal, json: { state }, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
     return this.configAnswer(this.check(res.statusCode, res.body));
+  }
+
+  async rmw(messages: readonly RmwMessage[], signal: AbortSignal, rank?: number): Promise<RmwAnswer[]> {
+    const res = await this.client.post(PEER_PATHS.rmw.slice(1), { signal, json: encodeRmwRequest(messages, rank), responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
+    const answers = parseRmwAnswers(this.check(res.statusCode, res.body), messages.length);
+    if (typeof answers === 'string') throw new Error(`malformed rmw answer from ${this.member}: ${answers}`);
+    return answers;
   }
 
   async paxos(message: PaxosMessage, signal: AbortSignal): Promise<unknown> {

@@ -1,5 +1,6 @@
 import type { OpId, Phase } from '../core/coordinator.js';
 import { limits } from '../core/limits.js';
+import { isPreempted, isPromise, type Acceptance, type Ballot, type RmwMessage } from '../core/rmw.js';
 import { isUnavailable, isValueLost, type Addr, type MemberId, type RegisterItem, type Tag, type Versioned } from '../core/types.js';
 import { realClock, realRandom, type Clock, type Random, type Timer } from '../platform/clock.js';
 import { PeerAnswerError, PeerRefusedError, type PeerLink } from './peer-link.js';
@@ -13,6 +14,10 @@ export interface ChannelSink {
   /** The member holds `tag`, its value damaged there (docs/storage-integrity.md). */
   valueLost(opId: OpId, from: MemberId, tag: Tag, rank: number | undefined): void;
   updateAck(opId: OpId, from: MemberId, rank?: number): void;
+  /** Answers of an rmw's Paxos phases (docs/rmw.md). */
+  promise(opId: OpId, from: MemberId, accepted: Acceptance | null, register: Versioned, rank: number | undefined): void;
+  accepted(opId: OpId, from: MemberId, rank: number | undefined): void;
+  preempted(opId: OpId, phase: Phase, from: MemberId, promised: Ballot, rank: number | undefined): void;
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
 }
 
@@ -52,6 +57,8 @@ interface Request {
   readonly withValues: boolean;
   readonly addr: Addr;
   readonly item: RegisterItem | undefined;
+  /** An rmw's prepare or accept: the ballot it is sent at. */
+  readonly ballot?: Ballot;
   attempt: number;
   timer: Timer | undefined;
 }
@@ -78,7 +85,7 @@ export interface ChannelStats {
  */
 export class PeerChannel {
   private readonly live = new Map<string, Request>();
-  private readonly queued: Record<Phase, Request[]> = { query: [], update: [] };
+  private readonly queued: Record<Phase, Request[]> = { query: [], update: [], prepare: [], accept: [] };
   private flushScheduled = false;
   private closed = false;
   /** Aborts requests on the wire only when the channel closes (node shutdown). */
@@ -111,6 +118,16 @@ export class PeerChannel {
     this.add(opId, 'update', false, item.addr, item);
   }
 
+  /** Asks the member to promise `ballot` for `addr` (an rmw's prepare). */
+  prepare(opId: OpId, addr: Addr, ballot: Ballot): void {
+    this.add(opId, 'prepare', true, addr, undefined, ballot);
+  }
+
+  /** Asks the member to accept `item` at `ballot` (an rmw's accept). */
+  accept(opId: OpId, ballot: Ballot, item: RegisterItem): void {
+    this.add(opId, 'accept', false, item.addr, item, ballot);
+  }
+
   /** Drops the outstanding request of `opId` in `phase`, if any. */
   cancel(opId: OpId, phase: Phase): void {
     const req = this.live.get(keyOf(opId, phase));
@@ -126,9 +143,9 @@ export class PeerChannel {
     this.shutdown.abort();
   }
 
-  private add(opId: OpId, phase: Phase, withValues: boolean, addr: Addr, item: RegisterItem | undefined): void {
+  private add(opId: OpId, phase: Phase, withValues: boolean, addr: Addr, item: RegisterItem | undefined, ballot?: Ballot): void {
     if (this.closed) return;
-    const req: Request = { key: keyOf(opId, phase), opId, phase, withValues, addr, item, attempt: 0, timer: undefined };
+    const req: Request = { key: keyOf(opId, phase), opId, phase, withValues, addr, item, ...(ballot ? { ballot } : {}), attempt: 0, timer: undefined };
     this.live.set(req.key, req);
     this.enqueue(req);
   }
@@ -149,8 +166,13 @@ export class PeerChannel {
     for (const phase of ['query', 'update'] as const) {
       const ready = this.queued[phase].filter((r) => this.isLive(r));
       this.queued[phase] = [];
-      for (const chunk of chunks(ready)) void this.send(phase, chunk);
+      for (const chunk of chunks(ready, limits.batchItemsMax)) void this.send(phase, chunk);
     }
+    // An rmw's prepares and accepts travel together (POST /peer/rmw), fewer to a batch: every answer may carry a value.
+    const rmw = [...this.queued.prepare, ...this.queued.accept].filter((r) => this.isLive(r));
+    this.queued.prepare = [];
+    this.queued.accept = [];
+    for (const chunk of chunks(rmw, limits.rmwBatchMax)) void this.send('prepare', chunk);
   }
 
   private async send(phase: Phase, reqs: Request[]): Promise<void> {
@@ -176,9 +198,11 @@ export class PeerChannel {
           }
           if (this.settle(r)) this.sink.queryReply(r.opId, this.member, a as Versioned, rank, r.withValues);
         });
-      } else {
+      } else if (phase === 'update') {
         await this.link.update(reqs.map((r) => r.item!), signal, rank);
         for (const r of reqs) if (this.settle(r)) this.sink.updateAck(r.opId, this.member, rank);
+      } else {
+        await this.sendRmw(reqs, signal, rank);
       }
     } catch (err) {
       if (signal.aborted) return; // closed
@@ -204,6 +228,25 @@ export class PeerChannel {
         }
       }
     }
+  }
+
+  private async sendRmw(reqs: readonly Request[], signal: AbortSignal, rank: number | undefined): Promise<void> {
+    const messages: RmwMessage[] = reqs.map((r) => r.phase === 'prepare'
+      ? { op: 'prepare', addr: r.addr, ballot: r.ballot! }
+      : { op: 'accept', addr: r.addr, ballot: r.ballot!, item: r.item! });
+    const answers = await this.link.rmw(messages, signal, rank);
+    reqs.forEach((r, i) => {
+      const a = answers[i]!;
+      // A damaged register or acceptor row, or a value past the answer's byte budget: ask again later.
+      if ('unavailable' in a) {
+        if (this.isLive(r)) this.retryLater(r);
+        return;
+      }
+      if (!this.settle(r)) return;
+      if (isPreempted(a)) this.sink.preempted(r.opId, r.phase, this.member, a.preempted, rank);
+      else if (isPromise(a)) this.sink.promise(r.opId, this.member, a.accepted, a.register, rank);
+      else this.sink.accepted(r.opId, this.member, rank);
+    });
   }
 
   /** Marks `req` answered; false when it was cancelled meanwhile. */
@@ -239,12 +282,12 @@ function keyOf(opId: OpId, phase: Phase): string {
 }
 
 /** Splits requests into batches within the item and value-byte bounds. */
-function* chunks(reqs: Request[]): Generator<Request[]> {
+function* chunks(reqs: Request[], itemsMax: number): Generator<Request[]> {
   let current: Request[] = [];
   let bytes = 0;
   for (const r of reqs) {
     const size = r.item?.value?.length ?? 0;
-    if (current.length > 0 && (current.length >= limits.batchItemsMax || bytes + size > limits.batchValueBytesMax)) {
+    if (current.length > 0 && (current.length >= itemsMax || bytes + size > limits.batchValueBytesMax)) {
       yield current;
       current = [];
       bytes = 0;

@@ -1,5 +1,6 @@
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
+import type { RmwAnswer, RmwMessage } from '../core/rmw.js';
 import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types.js';
 import type { PingReply } from './wire.js';
 
@@ -16,6 +17,8 @@ export interface PeerLink {
   /** `rank`: the configuration state the request is sent under (membership/configuration.ts stateRank). */
   query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal, rank?: number): Promise<QueryAnswer[]>;
   update(items: readonly RegisterItem[], signal: AbortSignal, rank?: number): Promise<void>;
+  /** A batch of an rmw's prepares and accepts (docs/rmw.md), answered once every change of acceptor state is durable there. */
+  rmw(messages: readonly RmwMessage[], signal: AbortSignal, rank?: number): Promise<RmwAnswer[]>;
 }
 
 /**
@@ -90,6 +93,7 @@ export function isRefusal(status: number, code: string | undefined): boolean {
 export interface LocalReplica {
   query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
   update(items: readonly RegisterItem[], rank?: number): Promise<void>;
+  rmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]>;
 }
 
 
@@ -104,5 +108,9 @@ export class LocalLink implements PeerLink {
 
   update(items: readonly RegisterItem[], _signal?: AbortSignal, rank?: number): Promise<void> {
     return this.replica.update(items, rank);
+  }
+
+  rmw(messages: readonly RmwMessage[], _signal?: AbortSignal, rank?: number): Promise<RmwAnswer[]> {
+    return this.replica.rmw(messages, rank);
   }
 }

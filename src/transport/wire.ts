@@ -3,7 +3,8 @@ import { limits } from '../core/limits.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import { toAcceptorState } from '../membership/config-store.js';
-import { formatTag, tagProblem, tagsEqual, ZERO_TAG } from '../core/tag.js';
+import { formatTag, tagProblem, tagsEqual, WRITER_ID_PATTERN, ZERO_TAG } from '../core/tag.js';
+import type { Acceptance, Ballot, RmwAnswer, RmwMessage } from '../core/rmw.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type Versioned } from '../core/types.js';
 import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } from './frames.js';
 
@@ -34,6 +35,9 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  *   GET  /peer/config                              -> {clusterId, nodeId, state}  (the member's configuration state)
  *   POST /peer/config   {"state": ConfigState}     -> the same, after adopting it if newer
  *   POST /peer/paxos    {"op":"prepare"|"accept","slot":E,"ballot":{..},"value":..}  -> the acceptor's reply
+ *   POST /peer/rmw      {"messages":[{"op":"prepare","addr":A,"ballot":{round,node}} | {"op":"accept","addr":A,"ballot":..,"tag":..,"value":".."}],"cfg"?:R}
+ *                       -> {"answers":[{"promise":true,"accepted":{ballot,tag,value}|null,"register":{tag,value}} | {"accepted":true} | {"preempted":ballot} | {"unavailable":".."}]}
+ *                       (compare-and-set and add, docs/rmw.md)
  *
  * Query and update requests carry "cfg": the rank of the configuration state they are sent
  * under (docs/membership.md); an answer under another state is an error: `stale_config` or
@@ -45,6 +49,7 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  * a small lane and a bulk lane (docs/flow-control.md).
  */
 export const PEER_PATHS = {
+  rmw: '/peer/rmw',
   stream: '/peer/stream', registers: '/peer/registers', changes: '/peer/changes', tags: '/peer/tags', config: '/peer/config', paxos: '/peer/paxos',
 } as const;
 
@@ -378,4 +383,65 @@ export function decodeTagPage(v: unknown): TagPage | string {
   if (items === undefined) return 'its tags are not [addr, seq, writer(, rmwc)] with valid tags';
   if (v['next'] !== null && !isAddr(v['next'])) return 'its next address is not an address';
   return { items, next: v['next'] as number | null };
+}
+
+/** A ballot as it travels: a positive round and a writer id (the proposer's node id and incarnation). */
+export function isBallot(v: unknown): v is Ballot {
+  return isObject(v) && typeof v['round'] === 'number' && Number.isSafeInteger(v['round']) && v['round'] >= 1 && v['round'] <= limits.tagSeqMax
+    && typeof v['node'] === 'string' && v['node'].length <= limits.writerIdCharsMax && WRITER_ID_PATTERN.test(v['node']);
+}
+
+function isAcceptance(v: unknown): v is Acceptance {
+  return isObject(v) && isBallot(v['ballot']) && typeof v['value'] === 'string' && isVersioned({ tag: v['tag'], value: v['value'] });
+}
+
+/** A POST /peer/rmw body after validation, or why it was refused (nothing of it applied). */
+export function parseRmwRequest(body: unknown, valueBytesMax: number):
+  { ok: true; messages: RmwMessage[]; rank: number | undefined } | { ok: false; reason: RefusalReason; message: string } {
+  const refuse = (reason: RefusalReason, message: string) => ({ ok: false as const, reason, message });
+  if (!isObject(body) || !Array.isArray(body['messages'])) return refuse('malformed', 'an rmw request is {"messages": [...]}');
+  const cfg = body['cfg'];
+  if (cfg !== undefined && (typeof cfg !== 'number' || !Number.isSafeInteger(cfg) || cfg < 0)) return refuse('malformed', 'an rmw request\'s "cfg" must be a non-negative integer');
+  const list = body['messages'] as unknown[];
+  if (list.length === 0 || list.length > limits.rmwBatchMax) return refuse('batch_too_large', `an rmw request holds 1 to ${limits.rmwBatchMax} messages, not ${list.length}`);
+  const messages: RmwMessage[] = [];
+  for (const m of list) {
+    if (!isObject(m) || !isAddr(m['addr'])) return refuse('malformed', 'an rmw message has no valid addr');
+    if (!isBallot(m['ballot'])) return refuse('malformed', `address ${m['addr']}: an rmw message's ballot is not {round, node}`);
+    if (m['op'] === 'prepare') {
+      messages.push({ op: 'prepare', addr: m['addr'], ballot: m['ballot'] });
+      continue;
+    }
+    if (m['op'] !== 'accept') return refuse('malformed', `address ${m['addr']}: an rmw message's op is "prepare" or "accept"`);
+    const problem = versionedProblem(m['tag'], m['value'], valueBytesMax);
+    if (problem !== null) {
+      const reason: RefusalReason = problem.startsWith('value null') ? 'null_value' : problem.includes('over the limit') ? 'value_too_large' : 'bad_tag';
+      return refuse(reason, `address ${m['addr']}: ${problem}`);
+    }
+    if (m['value'] === null) return refuse('null_value', `address ${m['addr']}: an accept carries a value`);
+    messages.push({ op: 'accept', addr: m['addr'], ballot: m['ballot'], item: { addr: m['addr'], tag: m['tag'] as unknown as Tag, value: m['value'] as string } });
+  }
+  return { ok: true, messages, rank: cfg as number | undefined };
+}
+
+/** The JSON of a POST /peer/rmw request. */
+export function encodeRmwRequest(messages: readonly RmwMessage[], rank: number | undefined): Record<string, unknown> {
+  return {
+    messages: messages.map((m) => m.op === 'prepare' ? m : { op: 'accept', addr: m.addr, ballot: m.ballot, tag: m.item.tag, value: m.item.value }),
+    ...(rank === undefined ? {} : { cfg: rank }),
+  };
+}
+
+/** A POST /peer/rmw answer for `n` messages, or why it is not one. */
+export function parseRmwAnswers(v: unknown, n: number): RmwAnswer[] | string {
+  if (!isObject(v) || !Array.isArray(v['answers']) || v['answers'].length !== n) return `not {"answers": [${n} answers]}`;
+  for (const a of v['answers'] as unknown[]) {
+    if (!isObject(a)) return 'an answer is not an object';
+    if (a['promise'] === true) {
+      if (!(a['accepted'] === null || isAcceptance(a['accepted'])) || !isVersioned(a['register'])) return 'a promise\'s acceptance or register is not valid';
+    } else if (a['accepted'] !== true && !isBallot(a['preempted']) && typeof a['unavailable'] !== 'string') {
+      return 'an answer is none of promise, accepted, preempted, unavailable';
+    }
+  }
+  return v['answers'] as RmwAnswer[];
 }

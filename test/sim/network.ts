@@ -1,6 +1,7 @@
 import { limits } from '../../src/core/limits.js';
 import type { ChangeFeedPage, TagPage } from '../../src/core/catchup.js';
 import type { RegisterPage } from '../../src/core/recovery.js';
+import type { RmwAnswer, RmwMessage } from '../../src/core/rmw.js';
 import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../../src/core/types.js';
 import { ShmemError, ConfigStateError } from '../../src/errors.js';
 import { PeerAnswerError, PeerRefusedError, type ConfigAnswer, type ConfigLink, type PaxosMessage } from '../../src/transport/peer-link.js';
@@ -12,6 +13,8 @@ import type { Scope, World } from './world.js';
 export interface PeerServer {
   query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
   update(items: readonly RegisterItem[], rank?: number): Promise<void>;
+  /** POST /peer/rmw: an rmw's prepares and accepts (docs/rmw.md). */
+  acceptRmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]>;
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
   changes(since: number, limit: number, values: boolean, rank: number | undefined, from: MemberId, log: string | undefined): ChangeFeedPage;
   tagPage(after: Addr | null, limit: number, rank?: number): TagPage;
@@ -30,7 +33,7 @@ export interface Endpoint {
   refusing(): string | undefined;
 }
 
-export type MessageKind = 'query' | 'update' | 'ping' | 'registers' | 'changes' | 'tags' | 'config' | 'paxos' | 'answer';
+export type MessageKind = 'query' | 'update' | 'rmw' | 'ping' | 'registers' | 'changes' | 'tags' | 'config' | 'paxos' | 'answer';
 
 /** A message on the wire, as tests see it when they deliver by hand. */
 export interface Message {
@@ -248,6 +251,12 @@ export class SimLink implements ConfigLink {
 
   update(items: readonly RegisterItem[], signal: AbortSignal, rank?: number): Promise<void> {
     return this.call('update', { items }, signal, this.net.options.requestDeadlineMs, (s) => s.update(items, rank));
+  }
+
+  rmw(messages: readonly RmwMessage[], signal: AbortSignal, rank?: number): Promise<RmwAnswer[]> {
+    // Messages travel as JSON, as over HTTP: the acceptor gets a copy.
+    const copy = JSON.parse(JSON.stringify(messages)) as RmwMessage[];
+    return this.call('rmw', { addrs: messages.map((m) => m.addr) }, signal, this.net.options.requestDeadlineMs, (s) => s.acceptRmw(copy, rank));
   }
 
   config(signal: AbortSignal): Promise<ConfigAnswer> {

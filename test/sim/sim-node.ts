@@ -96,6 +96,7 @@ export function startSimNode(net: SimNetwork, member: MemberId, disk: MemoryDisk
     server: {
       query: (addrs, want, rank) => node.replica.query(addrs, want, rank),
       update: (items, rank) => node.replica.update(items, rank),
+      acceptRmw: (messages, rank) => node.replica.rmw(messages, rank),
       registers: (after, limit, rank) => node.replica.page(after, limit, rank),
       changes: (since, limit, values, rank, from, log) => node.changes(since, limit, values, rank, from, log),
       tagPage: (after, limit, rank) => node.replica.tagPage(after, limit, rank),

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { OpId, Phase } from '../../src/core/coordinator.js';
 import { INITIAL } from '../../src/core/tag.js';
+import type { Ballot, RmwAnswer, RmwMessage } from '../../src/core/rmw.js';
 import type { Addr, QueryAnswer, RegisterItem, Tag } from '../../src/core/types.js';
 import { PeerChannel, type ChannelSink } from '../../src/transport/peer-channel.js';
 import { PeerRefusedError, type PeerLink } from '../../src/transport/peer-link.js';
@@ -9,7 +10,7 @@ import { PeerRefusedError, type PeerLink } from '../../src/transport/peer-link.j
 /** A scripted in-process link: records every call and answers as told. */
 class ScriptedLink implements PeerLink {
   readonly member = 'peer:1';
-  calls: { kind: 'query' | 'update'; size: number; signal: AbortSignal; values?: boolean | readonly boolean[] }[] = [];
+  calls: { kind: 'query' | 'update' | 'rmw'; size: number; signal: AbortSignal; values?: boolean | readonly boolean[] }[] = [];
   failuresLeft = 0;
   refuse = false;
   hold: Promise<void> | undefined;
@@ -35,6 +36,18 @@ class ScriptedLink implements PeerLink {
     await this.answer(signal);
   }
 
+  /** Promises every prepare, accepts every accept; addresses in `preempt` answer a higher ballot. */
+  preempt = new Set<Addr>();
+  async rmw(messages: readonly RmwMessage[], signal: AbortSignal): Promise<RmwAnswer[]> {
+    this.calls.push({ kind: 'rmw', size: messages.length, signal });
+    await this.answer(signal);
+    return messages.map((m): RmwAnswer => {
+      if (this.preempt.has(m.addr)) return { preempted: { round: 9, node: 'other' } };
+      if (this.unavailable.has(m.addr)) return this.query([m.addr], true, signal) as never;
+      return m.op === 'prepare' ? { promise: true, accepted: null, register: INITIAL } : { accepted: true };
+    });
+  }
+
   private async answer(signal: AbortSignal): Promise<void> {
     if (this.hold) await this.hold;
     if (signal.aborted) throw new Error('aborted');
@@ -55,6 +68,10 @@ class RecordingSink implements ChannelSink {
   valueLost(opId: OpId, _from: string, tag: Tag): void { this.lost.push([opId, `${tag.seq}@${tag.writer}`]); }
   updateAck(opId: OpId): void { this.acks.push(opId); }
   refused(opId: OpId, phase: Phase): void { this.refusals.push([opId, phase]); }
+  rmwAnswers: [OpId, string][] = [];
+  promise(opId: OpId): void { this.rmwAnswers.push([opId, 'promise']); }
+  accepted(opId: OpId): void { this.rmwAnswers.push([opId, 'accepted']); }
+  preempted(opId: OpId, phase: Phase, _from: string, promised: Ballot): void { this.rmwAnswers.push([opId, `${phase} preempted by ${promised.round}`]); }
 }
 
 /**
