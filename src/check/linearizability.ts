@@ -1,3 +1,4 @@
+import { counterValue } from '../core/rmw.js';
 import type { Addr } from '../core/types.js';
 import { toOperations, type HistoryEvent, type Operation } from './history.js';
 
@@ -5,7 +6,8 @@ import { toOperations, type HistoryEvent, type Operation } from './history.js';
  * A linearizability checker for a map of independent registers (Wing & Gong search with
  * Lowe's just-in-time linearization and memoisation of (linearized set, state), as in
  * Porcupine). Registers are independent (P-compositionality), so each address is checked
- * on its own, which keeps the search small.
+ * on its own, which keeps the search small. The model is a compare-and-set register with add
+ * (Knossos's cas-register, and add): see `step`.
  */
 
 export type Verdict =
@@ -69,13 +71,55 @@ const INITIAL_KNOWN: State = null;
  * spent a minute's budget on one address without this.
  */
 export function withoutUnobservedUnknownWrites(ops: readonly Operation[]): Operation[] {
-  const read = new Set(ops.filter((o) => o.f === 'read').map((o) => o.value));
+  // An add builds on whatever value is there: with adds, every value may be observed.
+  if (ops.some((o) => o.f === 'add')) return [...ops];
+  const read = new Set(ops.flatMap(observedValues));
   return ops.filter((o) => !(o.f === 'write' && o.ret === Infinity && !read.has(o.value)));
 }
 
+/** The values an operation saw the register hold: a read's, a cas's expected one (when it swapped) or the current one it was refused on. */
+function observedValues(o: Operation): (string | null)[] {
+  if (o.refused) return [o.refused.current];
+  if (o.f === 'read') return [o.value];
+  if (o.f === 'cas') return [o.expect ?? null];
+  return [];
+}
+
 function readOfUnwrittenValue(ops: readonly Operation[]): Operation | undefined {
-  const written = new Set(ops.filter((o) => o.f === 'write').map((o) => o.value));
-  return ops.find((o) => o.f === 'read' && o.value !== null && !written.has(o.value));
+  if (ops.some((o) => o.f === 'add')) return undefined; // an add makes values no one wrote as such
+  const written = new Set(ops.filter((o) => o.f === 'write' || o.f === 'cas').map((o) => o.value));
+  return ops.find((o) => o.status === 'ok' && (o.f === 'read' || o.refused) && observedValues(o).some((v) => v !== null && !written.has(v)));
+}
+
+/**
+ * The register's state after `o`, or undefined when `o` cannot take effect in `state` with the
+ * result it had. An operation of unknown outcome (`info`) may also have found its change
+ * refused, which leaves the state as it is; taking effect never is the same as taking effect
+ * last, where nothing observes it (the search places it there when nothing else fits).
+ */
+function step(o: Operation, state: State): State | undefined {
+  const any = state === ANY;
+  if (o.refused) {
+    const current = o.refused.current;
+    if (!any && state !== current) return undefined;
+    if (o.f === 'cas') return current !== o.expect ? current : undefined;
+    const n = counterValue(current);
+    return n === null || !Number.isSafeInteger(n + o.delta!) ? current : undefined;
+  }
+  switch (o.f) {
+    case 'read': return any || state === o.value ? o.value : undefined;
+    case 'write': return o.value;
+    case 'cas':
+      if (any || state === o.expect) return o.value;
+      return o.status === 'info' ? state : undefined;
+    case 'add': {
+      if (o.status === 'ok' && any) return o.value;
+      const n = any ? null : counterValue(state as string | null);
+      const sum = n === null ? Number.NaN : n + o.delta!;
+      if (o.status === 'info') return Number.isSafeInteger(sum) ? String(sum) : state;
+      return Number.isSafeInteger(sum) && String(sum) === o.value ? o.value : undefined;
+    }
+  }
 }
 
 /**
@@ -87,7 +131,7 @@ function readOfUnwrittenValue(ops: readonly Operation[]): Operation | undefined 
 function smallestWindow(ops: readonly Operation[], deadline: number): { window: Operation[]; explanation: string } {
   const cuts = [...new Set(ops.flatMap((o) => (Number.isFinite(o.ret) ? [o.ret + 1] : [])))].sort((a, b) => a - b);
   const prefix = (cut: number): Operation[] =>
-    ops.filter((o) => o.call < cut && (o.ret < cut || o.f === 'write')).map((o) => (o.ret < cut ? o : { ...o, ret: Infinity }));
+    ops.filter((o) => o.call < cut && (o.ret < cut || (o.f !== 'read' && !o.refused))).map((o) => (o.ret < cut ? o : { ...o, ret: Infinity, status: 'info' as const }));
   // Binary search the first cut whose prefix is illegal (prefix-closed property).
   let lo = 0;
   let hi = cuts.length - 1;
@@ -210,10 +254,7 @@ function searchRegister(ops: readonly Operation[], initial: State, deadline: num
     if ((++steps & 0x3ff) === 0 && Date.now() > deadline) return 'unknown';
     if (entry === undefined) return 'illegal'; // cannot happen: a return always follows its call
     if (entry.isCall) {
-      const o = ops[entry.op]!;
-      let next: State | undefined;
-      if (o.f === 'write') next = o.value;
-      else if (state === ANY || state === o.value) next = o.value;
+      const next = step(ops[entry.op]!, state);
       if (next !== undefined) {
         toggle(entry.op);
         if (visit(next)) {

@@ -217,4 +217,88 @@ test('a write that timed out but whose value a read returned still counts', () =
   assert.is(bad.result, 'invalid');
 });
 
+/** Events of the compare-and-set register on address 0 (docs/rmw.md). */
+const inv = (process: number, f: 'cas' | 'add' | 'read' | 'write', x: { expect?: string | null; value?: string; delta?: number } = {}): HistoryEvent =>
+  ({ type: 'invoke', process, f, addr: 0, ...x }) as HistoryEvent;
+const done = (process: number, f: 'cas' | 'add' | 'read' | 'write', type: 'ok' | 'fail' | 'info', x: { value?: string | null; refused?: true; current?: string | null } = {}): HistoryEvent =>
+  ({ type, process, f, addr: 0, ...x }) as HistoryEvent;
+
+test('cas register: a chain of swaps, a refusal that names the current value, and adds are valid', () => {
+  const v = checkHistory([
+    inv(0, 'cas', { expect: null, value: 'a' }), done(0, 'cas', 'ok'),
+    inv(1, 'cas', { expect: null, value: 'b' }), done(1, 'cas', 'ok', { refused: true, current: 'a' }),
+    inv(1, 'cas', { expect: 'a', value: '5' }), done(1, 'cas', 'ok'),
+    inv(2, 'add', { delta: 3 }), done(2, 'add', 'ok', { value: '8' }),
+    inv(0, 'read'), done(0, 'read', 'ok', { value: '8' }),
+    inv(0, 'write', { value: 'x' }), done(0, 'write', 'ok'),
+    inv(2, 'add', { delta: 1 }), done(2, 'add', 'ok', { refused: true, current: 'x' }),
+  ]);
+  assert.is(v.result, 'valid', JSON.stringify(v));
+});
+
+test('cas register: known-bad histories are caught', () => {
+  const bad: [string, HistoryEvent[]][] = [
+    ['two compare-and-sets from null both win (a lock held twice)', [
+      inv(0, 'cas', { expect: null, value: 'p0' }), inv(1, 'cas', { expect: null, value: 'p1' }), done(0, 'cas', 'ok'), done(1, 'cas', 'ok'),
+    ]],
+    ['a lost increment: two adds of 1 from 0 both return 1', [
+      inv(0, 'add', { delta: 1 }), inv(1, 'add', { delta: 1 }), done(0, 'add', 'ok', { value: '1' }), done(1, 'add', 'ok', { value: '1' }),
+    ]],
+    ['a refusal that names a value the register never held then', [
+      inv(0, 'write', { value: 'a' }), done(0, 'write', 'ok'), inv(1, 'cas', { expect: 'b', value: 'c' }), done(1, 'cas', 'ok', { refused: true, current: null }),
+    ]],
+    ['a refusal although the expected value was there', [
+      inv(0, 'write', { value: 'a' }), done(0, 'write', 'ok'), inv(1, 'cas', { expect: 'a', value: 'c' }), done(1, 'cas', 'ok', { refused: true, current: 'a' }),
+    ]],
+    ['a read that misses an acknowledged add', [
+      inv(0, 'add', { delta: 2 }), done(0, 'add', 'ok', { value: '2' }), inv(1, 'read'), done(1, 'read', 'ok', { value: null }),
+    ]],
+    ['a swap acknowledged, then a read of the old value', [
+      inv(0, 'write', { value: 'a' }), done(0, 'write', 'ok'), inv(0, 'cas', { expect: 'a', value: 'b' }), done(0, 'cas', 'ok'), inv(1, 'read'), done(1, 'read', 'ok', { value: 'a' }),
+    ]],
+    ['an add that reports a sum no order gives', [
+      inv(0, 'add', { delta: 1 }), done(0, 'add', 'ok', { value: '1' }), inv(1, 'add', { delta: 5 }), done(1, 'add', 'ok', { value: '5' }),
+    ]],
+  ];
+  for (const [what, events] of bad) assert.is(checkHistory(events).result, 'invalid', what);
+});
+
+test('cas register: unknown outcomes (info) may take effect at any time after their invocation, or never', () => {
+  // An add whose outcome is unknown explains a later count; another never happened.
+  const counted = checkHistory([
+    inv(0, 'add', { delta: 1 }), done(0, 'add', 'info'),
+    inv(1, 'add', { delta: 1 }), done(1, 'add', 'info'),
+    inv(2, 'add', { delta: 1 }), done(2, 'add', 'ok', { value: '2' }),
+    inv(2, 'read'), done(2, 'read', 'ok', { value: '2' }),
+  ]);
+  assert.is(counted.result, 'valid', JSON.stringify(counted));
+  // A cas of unknown outcome that never matched, and a failed (definite) one, leave the value alone.
+  const untouched = checkHistory([
+    inv(0, 'write', { value: 'a' }), done(0, 'write', 'ok'),
+    inv(1, 'cas', { expect: 'z', value: 'q' }), done(1, 'cas', 'info'),
+    inv(2, 'cas', { expect: 'a', value: 'r' }), done(2, 'cas', 'fail'),
+    inv(0, 'read'), done(0, 'read', 'ok', { value: 'a' }),
+  ]);
+  assert.is(untouched.result, 'valid', JSON.stringify(untouched));
+  // But an unknown add cannot explain a count it could not reach, nor take effect before it was invoked.
+  assert.is(checkHistory([
+    inv(0, 'add', { delta: 1 }), done(0, 'add', 'info'), inv(1, 'read'), done(1, 'read', 'ok', { value: '2' }),
+  ]).result, 'invalid');
+  assert.is(checkHistory([
+    inv(1, 'read'), done(1, 'read', 'ok', { value: '1' }), inv(0, 'add', { delta: 1 }), done(0, 'add', 'info'),
+  ]).result, 'invalid');
+  // A definite failure (fail) did not happen: its value cannot be read.
+  assert.is(checkHistory([
+    inv(0, 'cas', { expect: null, value: 'x' }), done(0, 'cas', 'fail'), inv(1, 'read'), done(1, 'read', 'ok', { value: 'x' }),
+  ]).result, 'invalid');
+});
+
+test('parseHistory refuses malformed cas and add events, naming the line', () => {
+  assert.throws(() => parseHistory('{"type":"invoke","process":0,"f":"cas","addr":0,"value":"a"}'), /line 1: a cas invoke needs expect/);
+  assert.throws(() => parseHistory('{"type":"invoke","process":0,"f":"add","addr":0,"delta":1.5}'), /line 1: an add invoke needs an integer delta/);
+  assert.throws(() => parseHistory('{"type":"invoke","process":0,"f":"add","addr":0,"delta":1}\n{"type":"ok","process":0,"f":"add","addr":0}'), /line 2: an ok add needs its new value/);
+  assert.throws(() => parseHistory('{"type":"fail","process":0,"f":"cas","addr":0,"refused":true,"current":"a"}'), /line 1: refused: true goes with an ok/);
+  assert.throws(() => parseHistory('{"type":"invoke","process":0,"f":"inc","addr":0}'), /f must be read, write, cas or add/);
+});
+
 test.run();
