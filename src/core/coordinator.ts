@@ -2,7 +2,7 @@ import { limits } from './limits.js';
 import { assert } from './assert.js';
 import { JointQuorumTracker } from './quorum.js';
 import { compareTags, INITIAL, maxVersioned, nextRmwTag, nextTag, tagsEqual } from './tag.js';
-import { applyChange, compareBallots, type Acceptance, type Ballot, type RmwChange } from './rmw.js';
+import { applyChange, compareBallots, sameBallot, type Acceptance, type Ballot, type Committed, type Promise_, type RmwChange, type RmwMessage } from './rmw.js';
 import type {
   Addr, MemberId, OpFailure, OpResult, RegisterItem, Tag, Versioned, WriterId,
 } from './types.js';
@@ -10,7 +10,7 @@ import type {
 /** Runtime-assigned identity of one client operation. */
 export type OpId = number;
 /** query and update: ABD's two rounds (an rmw's commit is an update); prepare and accept: an rmw's Paxos phases. */
-export type Phase = 'query' | 'update' | 'prepare' | 'accept';
+export type Phase = 'query' | 'update' | 'prepare' | 'accept' | 'commit';
 
 /**
  * What the coordinator asks its runtime to do. The runtime executes effects in order:
@@ -25,8 +25,8 @@ export type Effect =
    */
   | { readonly type: 'send-query'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly addr: Addr; readonly values: boolean }
   | { readonly type: 'send-update'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly item: RegisterItem }
-  | { readonly type: 'send-prepare'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly addr: Addr; readonly ballot: Ballot }
-  | { readonly type: 'send-accept'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly ballot: Ballot; readonly item: RegisterItem }
+  /** An rmw's prepare, accept or commit (its phase is the message's op). */
+  | { readonly type: 'send-rmw'; readonly opId: OpId; readonly to: readonly MemberId[]; readonly message: RmwMessage }
   /** An rmw was preempted by a higher ballot: call onBackoffEnd after a delay that grows with `attempt`, with jitter (the runtime's Random). */
   | { readonly type: 'backoff'; readonly opId: OpId; readonly attempt: number }
   | { readonly type: 'cancel'; readonly opId: OpId; readonly phase: Phase }
@@ -117,25 +117,25 @@ interface ReadState {
 }
 
 /**
- * A compare-and-set or add (docs/rmw.md): Paxos prepare, then accept, then a commit through the
- * ordinary update, with a backoff between attempts when a higher ballot preempts it.
+ * A compare-and-set or add (docs/rmw.md): Paxos prepare, then accept, then a commit that stores
+ * the chosen result as a register, with a backoff between attempts when a higher ballot preempts it.
  */
 interface RmwState {
   kind: 'rmw'; addr: Addr; change: RmwChange; phase: Phase | 'queued' | 'backoff'; tracker: JointQuorumTracker; refusals: string[];
   ballot: Ballot; attempt: number;
-  /** Promises of this attempt's prepare: each member's acceptance and register. */
-  promises: Map<MemberId, { accepted: Acceptance | null; register: Versioned }>;
-  /** Members that answered a higher ballot in this phase (they count against the quorum). */
-  preempted: Set<MemberId>;
+  /** Promises of this attempt's prepare: each member's acceptance, register and last commit. */
+  promises: Map<MemberId, Promise_>;
   /** What accept (then commit) carries: this op's result, or a higher acceptance being finished first. */
   proposal?: RegisterItem;
+  /** The ballot the proposal was first proposed at (who made it, kept by whoever finishes it), and its base's. */
+  origin?: Ballot;
+  baseOrigin?: Ballot | null;
   /** The proposal is another proposer's acceptance, finished before this op's own (docs/rmw.md step 2). */
   finishing: boolean;
   /** This op's own accept went out: from then on a failure is outcome_unknown. */
   ownAcceptSent: boolean;
-  /** The rounds at which this op sent its own proposal, and that proposal (the same one each time after the first). */
-  ownRounds: Set<number>;
-  ownProposal?: RegisterItem;
+  /** This op's own proposals by the round they began at (their origins). */
+  ownProposals: Map<number, RegisterItem>;
   /** The change refused: the refusal, answered once the base it reports is on a quorum (a write-back). */
   refusal?: OpFailure;
   /** The member set's `best` for the shared code paths (the base once chosen). */
@@ -290,7 +290,7 @@ export class Coordinator {
     assert(!this.ops.has(opId), `duplicate op id ${opId}`);
     this.ops.set(opId, {
       kind: 'rmw', addr, change, phase: 'queued', tracker: this.tracker(), refusals: [], ballot: { round: 0, node: this.config.writer },
-      attempt: 0, promises: new Map(), preempted: new Set(), finishing: false, ownAcceptSent: false, ownRounds: new Set(), best: INITIAL,
+      attempt: 0, promises: new Map(), finishing: false, ownAcceptSent: false, ownProposals: new Map(), best: INITIAL,
     });
     const queue = this.writeQueues.get(addr);
     if (queue) {
@@ -301,12 +301,16 @@ export class Coordinator {
     return this.startQueued(opId);
   }
 
-  /** An acceptor promised `opId`'s ballot, with what it accepted before and its register. */
-  onPromise(opId: OpId, from: MemberId, accepted: Acceptance | null, register: Versioned, rank?: number): Effect[] {
+  /**
+   * An acceptor promised `opId`'s ballot, with what it accepted before, its register and its last
+   * commit. Answers after the quorum still count while the base's value is missing (the members
+   * that hold it answered with the value damaged, `lost`).
+   */
+  onPromise(opId: OpId, from: MemberId, promise: Promise_, rank?: number): Effect[] {
     const op = this.ops.get(opId);
     if (op?.kind !== 'rmw' || op.phase !== 'prepare' || !this.counts(from, rank)) return [];
     if (!op.tracker.answer(from)) return [];
-    op.promises.set(from, { accepted, register });
+    op.promises.set(from, promise);
     return op.tracker.state === 'reached' ? this.onPrepareQuorum(opId, op) : [];
   }
 
@@ -316,28 +320,39 @@ export class Coordinator {
     if (op?.kind !== 'rmw' || op.phase !== 'accept' || !this.counts(from, rank)) return [];
     if (!op.tracker.answer(from) || op.tracker.state !== 'reached') return [];
     const proposal = op.proposal!;
-    if (this.config.mutations?.rmwWithoutCommit && !op.finishing) {
+    if (this.config.mutations?.rmwWithoutCommit && !op.finishing && !op.refusal) {
       return this.finish(opId, { type: 'resolve', opId, result: { kind: 'rmw', addr: op.addr, tag: proposal.tag, value: proposal.value! } }, 'accept');
     }
     // Chosen: commit it as a register on a quorum, through the replica rule (step 5).
-    op.phase = 'update';
-    op.tracker = this.tracker();
-    return [{ type: 'cancel', opId, phase: 'accept' }, { type: 'send-update', opId, to: this.targets, item: proposal }];
+    return [{ type: 'cancel', opId, phase: 'accept' }, ...this.sendCommit(opId, op)];
+  }
+
+  /** A member stored `opId`'s commit. */
+  onCommitted(opId: OpId, from: MemberId, rank?: number): Effect[] {
+    const op = this.ops.get(opId);
+    if (op?.kind !== 'rmw' || op.phase !== 'commit' || !this.counts(from, rank)) return [];
+    if (!op.tracker.answer(from) || op.tracker.state !== 'reached') return [];
+    if (op.finishing) return [{ type: 'cancel', opId, phase: 'commit' }, ...this.startRmwAttempt(opId, op)]; // now its own
+    if (op.refusal) {
+      op.ownAcceptSent = false; // sealed out: nothing of this op can take effect any more
+      return this.finish(opId, { type: 'reject', opId, failure: op.refusal }, 'commit');
+    }
+    const p = op.proposal!;
+    return this.finish(opId, { type: 'resolve', opId, result: { kind: 'rmw', addr: op.addr, tag: p.tag, value: p.value! } }, 'commit');
   }
 
   /**
-   * An acceptor had promised a higher ballot. Once a quorum can no longer be had at this ballot,
-   * the op backs off and tries a higher one.
+   * An acceptor had promised a higher ballot (or holds another proposer's promise lease): another
+   * member is running Paxos on this address. The op backs off and tries a higher ballot at
+   * once, rather than wait for the rest of its quorum: with one member down, the one left that
+   * preempted it would keep it waiting until its deadline (simulation seeds 200 and 14 of the
+   * first rmw workload). A preempted prepare had nothing accepted; a preempted accept may have
+   * been, and the next attempt finds out (onPrepareQuorum).
    */
   onPreempted(opId: OpId, phase: Phase, from: MemberId, promised: Ballot, rank?: number): Effect[] {
     const op = this.ops.get(opId);
     if (op?.kind !== 'rmw' || op.phase !== phase || !this.counts(from, rank)) return [];
     this.noteRound(op.addr, promised.round);
-    if (!op.preempted.has(from)) {
-      op.preempted.add(from);
-      op.tracker.refuse(from);
-    }
-    if (op.tracker.state !== 'impossible') return [];
     op.attempt += 1;
     op.phase = 'backoff';
     return [{ type: 'cancel', opId, phase }, { type: 'backoff', opId, attempt: op.attempt }];
@@ -459,7 +474,7 @@ export class Coordinator {
     const op = this.ops.get(opId);
     if (!op || op.phase !== 'update' || !this.counts(from, rank)) return [];
     if (!op.tracker.answer(from) || op.tracker.state !== 'reached') return [];
-    if (op.kind === 'rmw') return this.onRmwCommitted(opId, op);
+    if (op.kind === 'rmw') return this.finish(opId, { type: 'reject', opId, failure: op.refusal! }, 'update'); // a refusal's write-back
     const result: OpResult = op.kind === 'read'
       ? { kind: 'read', addr: op.addr, value: op.best.value, tag: op.best.tag, fastPath: false }
       : { kind: 'write', addr: op.addr, tag: op.best.tag };
@@ -561,10 +576,9 @@ export class Coordinator {
     op.phase = 'prepare';
     op.tracker = this.tracker();
     op.promises = new Map();
-    op.preempted = new Set();
     op.proposal = undefined;
     op.finishing = false;
-    return [{ type: 'send-prepare', opId, to: this.targets, addr: op.addr, ballot: op.ballot }];
+    return [{ type: 'send-rmw', opId, to: this.targets, message: { op: 'prepare', addr: op.addr, ballot: op.ballot } }];
   }
 
   /** The member sets changed under an rmw: its phase starts again, answers counted afresh (as reconfigure does for reads and writes). */
@@ -572,42 +586,65 @@ export class Coordinator {
     if (op.phase === 'backoff' || op.phase === 'queued') return [];
     const cancel: Effect = { type: 'cancel', opId, phase: op.phase };
     if (op.phase === 'prepare') return [cancel, ...this.startRmwAttempt(opId, op)];
-    op.preempted = new Set();
-    if (op.phase === 'accept') return [cancel, { type: 'send-accept', opId, to: this.targets, ballot: op.ballot, item: op.proposal! }];
+    if (op.phase === 'accept') return [cancel, this.acceptEffect(opId, op)];
+    if (op.phase === 'commit') return [cancel, this.commitEffect(opId, op)];
     return [cancel, { type: 'send-update', opId, to: this.targets, item: op.proposal! }];
   }
 
   /**
    * A quorum promised (docs/rmw.md step 2): finish a higher acceptance first (it may be chosen),
    * else apply the change to the highest register and propose the result at its carstamp, rmwc+1.
+   * The base's value must have come with some promise (a member whose copy of it is damaged
+   * gives only its tag): until one brings it, later promises are awaited.
    */
   private onPrepareQuorum(opId: OpId, op: RmwState): Effect[] {
     let base: Versioned = INITIAL;
     let acc: Acceptance | null = null;
-    let highestSeen: Tag = INITIAL.tag;
     for (const p of op.promises.values()) {
       base = maxVersioned(base, p.register);
       if (p.accepted !== null && (acc === null || compareBallots(p.accepted.ballot, acc.ballot) > 0)) acc = p.accepted;
-      if (p.accepted !== null && compareTags(p.accepted.tag, highestSeen) > 0) highestSeen = p.accepted.tag;
     }
-    if (compareTags(base.tag, highestSeen) > 0) highestSeen = base.tag;
+    const withValue = [...op.promises.values()].find((p) => p.lost !== true && tagsEqual(p.register.tag, base.tag));
+    if (withValue === undefined && !tagsEqual(base.tag, INITIAL.tag)) return [];
+    if (withValue !== undefined) base = withValue.register;
     const cancel: Effect = { type: 'cancel', opId, phase: 'prepare' };
-    const own = op.ownProposal;
-    const ours = acc !== null && acc.ballot.node === this.config.writer && op.ownRounds.has(acc.ballot.round);
-    if (own !== undefined && !ours && compareTags(highestSeen, own.tag) >= 0) {
-      // This op's accept went out at an earlier ballot and was preempted; something at or past
-      // its carstamp exists now, so it may have been chosen and built upon: applying the change
-      // again could apply it twice. Below its carstamp nothing of it can have been chosen (S1).
-      return this.finish(opId, { type: 'reject', opId, failure: { code: 'outcome_unknown', message: 'preempted by another proposer after its accept was sent' } }, 'prepare');
+    const ours = acc !== null && this.isOwn(op, acc.origin);
+    if (!ours && op.ownProposals.size > 0) {
+      const fate = this.ownProposalsFate(op, acc);
+      if (fate === 'unknown') {
+        return this.finish(opId, { type: 'reject', opId, failure: { code: 'outcome_unknown', message: 'preempted by another proposer after its accept was sent, and its proposal may have been chosen and built upon' } }, 'prepare');
+      }
+      if (fate !== 'open') {
+        // Chosen and built upon: its result is this op's. Committed again, so a quorum has it before the answer.
+        op.finishing = false;
+        op.proposal = op.ownProposals.get(fate.round)!;
+        op.origin = { round: fate.round, node: this.config.writer };
+        return [cancel, ...this.sendCommit(opId, op)];
+      }
     }
-    if (acc !== null && (ours || (compareTags(acc.tag, base.tag) > 0 && !this.config.mutations?.rmwIgnoreHigherAcceptance))) {
+    // The highest acceptance may be chosen: finish it first when it is this op's own, above
+    // every register, or not known to be committed (a plain write may have gone past it; finishing
+    // it then records its commit, so its proposer can learn it was chosen: ownProposalsFate).
+    const known = acc !== null && this.commitAt(op, acc.tag) !== undefined;
+    if (acc !== null && !this.config.mutations?.rmwIgnoreHigherAcceptance && (ours || compareTags(acc.tag, base.tag) > 0 || !known)) {
       op.finishing = !ours;
-      return [cancel, ...this.sendAccept(opId, op, { addr: op.addr, tag: acc.tag, value: acc.value })];
+      return [cancel, ...this.sendAccept(opId, op, { addr: op.addr, tag: acc.tag, value: acc.value }, acc.origin, acc.baseOrigin)];
     }
     op.best = base;
     const outcome = applyChange(op.change, base);
     if (!outcome.ok) {
       op.refusal = { code: outcome.code, message: outcome.message, current: base };
+      // An earlier own proposal was never chosen, but may still be finished by another proposer
+      // later while it sits accepted somewhere. Accepting the base itself at this ballot on a
+      // quorum (then committing it: a write-back) seals it out, and the refusal is definite. The
+      // seal names the base's true origin (a commit record must never name another value's):
+      // an rmw result's, when a commit record says it; a plain write's carstamp is never an rmw
+      // result's, so this ballot can stand for it. Otherwise the outcome stays unknown.
+      const sealOrigin = (base.tag.rmwc ?? 0) === 0 ? op.ballot : this.commitAt(op, base.tag)?.origin;
+      if (op.ownAcceptSent && base.value !== null && sealOrigin !== undefined) {
+        op.finishing = false;
+        return [cancel, ...this.sendAccept(opId, op, { addr: op.addr, tag: base.tag, value: base.value }, sealOrigin, null)];
+      }
       if ([...op.promises.values()].every((p) => tagsEqual(p.register.tag, base.tag))) {
         return this.finish(opId, { type: 'reject', opId, failure: op.refusal }, 'prepare');
       }
@@ -618,31 +655,86 @@ export class Coordinator {
       return [cancel, { type: 'send-update', opId, to: this.targets, item: op.proposal }];
     }
     const tag = this.config.mutations?.rmwFreshSeq ? nextTag(base.tag, this.config.writer) : nextRmwTag(base.tag);
+    const proposal: RegisterItem = { addr: op.addr, tag, value: outcome.value };
+    // The origin of the base, when a member that answered stored it through a commit.
+    const baseCommit = this.commitAt(op, base.tag);
     op.finishing = false;
-    op.ownAcceptSent = true;
-    op.ownRounds.add(op.ballot.round);
-    op.ownProposal = { addr: op.addr, tag, value: outcome.value };
-    return [cancel, ...this.sendAccept(opId, op, op.ownProposal)];
+    op.ownProposals.set(op.ballot.round, proposal);
+    return [cancel, ...this.sendAccept(opId, op, proposal, op.ballot, baseCommit?.origin ?? null)];
   }
 
-  private sendAccept(opId: OpId, op: RmwState, proposal: RegisterItem): Effect[] {
-    if (!op.finishing) {
-      op.ownAcceptSent = true;
-      op.ownRounds.add(op.ballot.round);
+  /**
+   * Whether one of this op's own proposals, whose accepts went out and were preempted, was chosen
+   * (docs/rmw.md, "Preempted after the accept"). At most one of them ever is: each later one was
+   * proposed at a higher ballot after a quorum promised it. If proposal P was chosen, the
+   * highest-ballot acceptance `acc` of every later quorum is P (then the caller finishes it: it
+   * is this op's result) or one at a higher carstamp, and P's commit was recorded on a quorum
+   * before anything above P's carstamp was accepted (a proposer finishes the highest acceptance
+   * unless its commit is known). So, for each P: `acc` below P's carstamp, or another at it: not
+   * chosen. Above: a commit record of exactly P's carstamp, or an acceptance built right on it
+   * (which names its base's origin), says which value was chosen there; no record where every
+   * member's commit history reaches back to P's carstamp: not chosen. Otherwise it is unknown.
+   * Returns the round of the one chosen, 'open' when none was (nor can be any more: this
+   * prepare's promises block their ballots), or 'unknown'.
+   */
+  private ownProposalsFate(op: RmwState, acc: Acceptance | null): { round: number } | 'open' | 'unknown' {
+    let unknown = false;
+    for (const [round, own] of op.ownProposals) {
+      if (acc === null || compareTags(acc.tag, own.tag) <= 0) continue;
+      const next = nextRmwTag(own.tag);
+      let chosenOrigin: Ballot | null = this.commitAt(op, own.tag)?.origin ?? null;
+      for (const p of op.promises.values()) {
+        if (chosenOrigin === null && p.accepted !== null && p.accepted.baseOrigin !== null && tagsEqual(p.accepted.tag, next)) chosenOrigin = p.accepted.baseOrigin;
+      }
+      if (chosenOrigin !== null) {
+        if (sameBallot(chosenOrigin, { round, node: this.config.writer })) return { round };
+        continue;
+      }
+      const histories = [...op.promises.values()].map((p) => p.commits);
+      const reachBack = histories.every((h) => h.length < limits.rmwCommitHistory || compareTags(h[0]!.tag, own.tag) <= 0);
+      if (!reachBack) unknown = true;
     }
+    return unknown ? 'unknown' : 'open';
+  }
+
+  /** A commit of exactly `tag` that a promise reports: the origin of the value chosen there. */
+  private commitAt(op: RmwState, tag: Tag): Committed | undefined {
+    for (const p of op.promises.values()) {
+      const c = p.commits.find((x) => tagsEqual(x.tag, tag));
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  private isOwn(op: RmwState, origin: Ballot): boolean {
+    return origin.node === this.config.writer && op.ownProposals.has(origin.round);
+  }
+
+  private sendAccept(opId: OpId, op: RmwState, proposal: RegisterItem, origin: Ballot, baseOrigin: Ballot | null): Effect[] {
+    if (!op.finishing) op.ownAcceptSent = true;
     op.proposal = proposal;
+    op.origin = origin;
+    op.baseOrigin = baseOrigin;
     op.phase = 'accept';
     op.tracker = this.tracker();
-    op.preempted = new Set();
-    return [{ type: 'send-accept', opId, to: this.targets, ballot: op.ballot, item: proposal }];
+    return [this.acceptEffect(opId, op)];
   }
 
-  /** A quorum stored the rmw's commit (or the write-back of a refusal's base). */
-  private onRmwCommitted(opId: OpId, op: RmwState): Effect[] {
-    if (op.refusal) return this.finish(opId, { type: 'reject', opId, failure: op.refusal }, 'update');
-    if (op.finishing) return [{ type: 'cancel', opId, phase: 'update' }, ...this.startRmwAttempt(opId, op)]; // now its own
-    const p = op.proposal!;
-    return this.finish(opId, { type: 'resolve', opId, result: { kind: 'rmw', addr: op.addr, tag: p.tag, value: p.value! } }, 'update');
+  private acceptEffect(opId: OpId, op: RmwState): Effect {
+    return {
+      type: 'send-rmw', opId, to: this.targets,
+      message: { op: 'accept', addr: op.addr, ballot: op.ballot, item: op.proposal!, origin: op.origin!, baseOrigin: op.baseOrigin ?? null },
+    };
+  }
+
+  private sendCommit(opId: OpId, op: RmwState): Effect[] {
+    op.phase = 'commit';
+    op.tracker = this.tracker();
+    return [this.commitEffect(opId, op)];
+  }
+
+  private commitEffect(opId: OpId, op: RmwState): Effect {
+    return { type: 'send-rmw', opId, to: this.targets, message: { op: 'commit', addr: op.addr, item: op.proposal!, origin: op.origin! } };
   }
 
   private noteRound(addr: Addr, round: number): void {

@@ -46,6 +46,20 @@ export const limits = Object.freeze({
    */
   rmwBackoffMsMin: 2,
   rmwBackoffMsMax: 200,
+  /**
+   * An acceptor that promised a ballot refuses other proposers' prepares for this long, or until
+   * the accept of that ballot arrives, so the proposer it promised gets its accept through
+   * instead of being preempted between its two phases (whose outcome would then be unknown).
+   * Refusing a promise is always safe; a proposer that died holds an address up to this long.
+   */
+  rmwPromiseLeaseMs: 50,
+  /**
+   * Commits of rmw results an acceptor row remembers (carstamp and origin), so a proposer whose
+   * own accept was preempted can tell whether its result was chosen after others built on it.
+   */
+  rmwCommitHistory: 16,
+  /** Promise leases kept per node (the oldest is dropped past it: only liveness is at stake). */
+  rmwPromiseLeasesMax: 10_000,
   /** Compare-and-set and add messages in one POST /peer/rmw (each answer carries a value, within bulkAnswerValueBytesMax). */
   rmwBatchMax: 64,
   /** Heartbeat period and the silences after which a peer is suspect, then down. */

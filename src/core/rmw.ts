@@ -1,5 +1,5 @@
 import { compareBallots, type Ballot } from '../membership/paxos.js';
-import { tagsEqual } from './tag.js';
+import { compareTags, tagsEqual } from './tag.js';
 import type { Addr, RegisterItem, Tag, Unavailable, Value, Versioned } from './types.js';
 
 /**
@@ -10,25 +10,46 @@ import type { Addr, RegisterItem, Tag, Unavailable, Value, Versioned } from './t
 export type { Ballot } from '../membership/paxos.js';
 export { compareBallots } from '../membership/paxos.js';
 
-/** A proposal an acceptor accepted: at `ballot`, the value `value` under carstamp `tag`. */
+/**
+ * A proposal an acceptor accepted: at `ballot`, the value `value` under carstamp `tag`.
+ * `origin`: the ballot it was first proposed at, kept when another proposer finishes it, so
+ * its own proposer can tell it from another value at the same carstamp. `baseOrigin`: the
+ * origin of the rmw result it was computed from, when its proposer knew it (null: a plain
+ * write's value, the initial one, or not known), so a proposer whose own result was built upon
+ * can tell that it was chosen (docs/rmw.md, "Preempted after the accept").
+ */
 export interface Acceptance {
   readonly ballot: Ballot;
   readonly tag: Tag;
   readonly value: string;
+  readonly origin: Ballot;
+  readonly baseOrigin: Ballot | null;
+}
+
+/** The newest rmw result this member stored through a commit, with the origin of its proposal. */
+export interface Committed {
+  readonly tag: Tag;
+  readonly origin: Ballot;
 }
 
 /** What an acceptor keeps per address: durable before any answer that depends on it leaves. */
 export interface AcceptorRow {
   readonly promised: Ballot | null;
   readonly accepted: Acceptance | null;
+  /** The newest rmw results this member stored through commits, oldest first (at most limits.rmwCommitHistory). */
+  readonly commits: readonly Committed[];
 }
 
-export const NO_ACCEPTOR_ROW: AcceptorRow = Object.freeze({ promised: null, accepted: null });
+export const NO_ACCEPTOR_ROW: AcceptorRow = Object.freeze({ promised: null, accepted: null, commits: Object.freeze([]) as readonly Committed[] });
 
-/** One message of the rmw Paxos to one acceptor (POST /peer/rmw carries a batch). */
+/**
+ * One message of the rmw Paxos to one member (POST /peer/rmw carries a batch). A commit stores a
+ * chosen result as a register (the replica rule) and notes its origin.
+ */
 export type RmwMessage =
   | { readonly op: 'prepare'; readonly addr: Addr; readonly ballot: Ballot }
-  | { readonly op: 'accept'; readonly addr: Addr; readonly ballot: Ballot; readonly item: RegisterItem };
+  | { readonly op: 'accept'; readonly addr: Addr; readonly ballot: Ballot; readonly item: RegisterItem; readonly origin: Ballot; readonly baseOrigin: Ballot | null }
+  | { readonly op: 'commit'; readonly addr: Addr; readonly item: RegisterItem; readonly origin: Ballot };
 
 /**
  * An acceptor's answer: a promise (with what it accepted and its register, so the proposer
@@ -36,13 +57,22 @@ export type RmwMessage =
  * register or acceptor row, or a value over the answer's byte budget: asked again later).
  */
 export type RmwAnswer =
-  | { readonly promise: true; readonly accepted: Acceptance | null; readonly register: Versioned }
+  /** `lost`: the register's value failed its checksum here; its tag counts, its value (null) must come from another member. */
+  | { readonly promise: true; readonly accepted: Acceptance | null; readonly register: Versioned; readonly commits: readonly Committed[]; readonly lost?: true }
   | { readonly accepted: true }
+  | { readonly committed: true }
   | { readonly preempted: Ballot }
   | Unavailable;
 
-export function isPromise(a: RmwAnswer): a is Extract<RmwAnswer, { promise: true }> {
+/** A promise, as the proposer gets it. */
+export type Promise_ = Extract<RmwAnswer, { promise: true }>;
+
+export function isPromise(a: RmwAnswer): a is Promise_ {
   return (a as { promise?: unknown }).promise === true;
+}
+
+export function sameBallot(a: Ballot | null, b: Ballot | null): boolean {
+  return a !== null && b !== null && compareBallots(a, b) === 0;
 }
 
 export function isPreempted(a: RmwAnswer): a is Extract<RmwAnswer, { preempted: Ballot }> {
@@ -62,17 +92,32 @@ export interface AcceptorMutations {
  * which the replica adds from its store.
  */
 export function acceptorStep(
-  row: AcceptorRow, msg: RmwMessage, mutations: AcceptorMutations = {},
-): { row: AcceptorRow; answer: { promise: true; accepted: Acceptance | null } | { accepted: true } | { preempted: Ballot } } {
+  row: AcceptorRow, msg: Exclude<RmwMessage, { op: 'commit' }>, mutations: AcceptorMutations = {},
+): { row: AcceptorRow; answer: { promise: true; accepted: Acceptance | null; commits: readonly Committed[] } | { accepted: true } | { preempted: Ballot } } {
   const higher = row.promised !== null && compareBallots(msg.ballot, row.promised) < 0;
   if (higher && !(mutations.acceptAnyBallot && msg.op === 'accept')) return { row, answer: { preempted: row.promised! } };
   if (msg.op === 'prepare') {
     const same = row.promised !== null && compareBallots(msg.ballot, row.promised) === 0;
-    return { row: same ? row : { ...row, promised: msg.ballot }, answer: { promise: true, accepted: row.accepted } };
+    return { row: same ? row : { ...row, promised: msg.ballot }, answer: { promise: true, accepted: row.accepted, commits: row.commits } };
   }
-  const accepted: Acceptance = { ballot: msg.ballot, tag: msg.item.tag, value: msg.item.value! };
+  const accepted: Acceptance = { ballot: msg.ballot, tag: msg.item.tag, value: msg.item.value!, origin: msg.origin, baseOrigin: msg.baseOrigin };
   const promised = higher ? row.promised : msg.ballot;
-  return { row: { promised, accepted }, answer: { accepted: true } };
+  return { row: { ...row, promised, accepted }, answer: { accepted: true } };
+}
+
+/**
+ * The row after a commit of `tag` whose proposal began at `origin`: it joins the newest
+ * `keep` commits, in carstamp order (one carstamp, one chosen value: a repeated commit changes nothing).
+ */
+export function afterCommit(row: AcceptorRow, tag: Tag, origin: Ballot, keep: number): AcceptorRow {
+  return { ...row, commits: mergeCommits([row.commits, [{ tag, origin }]], keep) };
+}
+
+/** The newest `keep` distinct commits of several histories, oldest first. */
+function mergeCommits(histories: readonly (readonly Committed[])[], keep: number): readonly Committed[] {
+  const all = new Map<string, Committed>();
+  for (const h of histories) for (const c of h) all.set(`${c.tag.seq}/${c.tag.writer}/${c.tag.rmwc ?? 0}`, c);
+  return [...all.values()].sort((a, b) => compareTags(a.tag, b.tag)).slice(-keep);
 }
 
 /**
@@ -80,7 +125,7 @@ export function acceptorStep(
  * highest promise and the highest-ballot acceptance of its own and the copied members' rows
  * (membership/paxos.ts acceptorAfterRecovery gives the argument, docs/rmw.md the rmw case).
  */
-export function mergeAcceptorRows(rows: readonly AcceptorRow[]): AcceptorRow {
+export function mergeAcceptorRows(rows: readonly AcceptorRow[], keep: number): AcceptorRow {
   let promised: Ballot | null = null;
   let accepted: Acceptance | null = null;
   for (const r of rows) {
@@ -88,7 +133,7 @@ export function mergeAcceptorRows(rows: readonly AcceptorRow[]): AcceptorRow {
     if (r.accepted !== null && (accepted === null || compareBallots(r.accepted.ballot, accepted.ballot) > 0)) accepted = r.accepted;
   }
   if (accepted !== null && (promised === null || compareBallots(accepted.ballot, promised) > 0)) promised = accepted.ballot;
-  return { promised, accepted };
+  return { promised, accepted, commits: mergeCommits(rows.map((r) => r.commits), keep) };
 }
 
 /** What a compare-and-set compares the current value with: the value (null: never written) or the tag a read returned. */

@@ -125,6 +125,7 @@ export class ShmemNode {
     const recover = !identity.initialized && (keeper?.isMember ?? true);
     if (!identity.initialized && !recover) markInitialized(store);
     this.replica = new Replica(store, recover, keeper, deps.mutations);
+    this.replica.now = () => clock.now();
     // Enough sources of every member set counted now (a change in progress counts two).
     const sources = keeper ? this.repairSources(keeper.state) : members;
     this.recovery = recover ? new Recovery(config.self, sources, quorum, config.opDeadlineMs, deps.mutations, this.knowsServed()) : undefined;

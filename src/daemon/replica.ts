@@ -1,7 +1,9 @@
 import { limits } from '../core/limits.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
-import { acceptorStep, type AcceptorMutations, type AcceptorRow, type RmwAnswer, type RmwMessage } from '../core/rmw.js';
+import {
+  acceptorStep, afterCommit, compareBallots, type Acceptance, type AcceptorMutations, type AcceptorRow, type Ballot, type Committed, type RmwAnswer, type RmwMessage,
+} from '../core/rmw.js';
 import { isDeferred, isUnavailable, isValueLost, type Addr, type RegisterItem, type ReplicaAnswer, type ValueWant, type Versioned } from '../core/types.js';
 import { valueSize } from '../core/value.js';
 import { RecoveringError } from '../errors.js';
@@ -30,6 +32,10 @@ export class Replica implements LocalReplica {
    * it depends on are durable).
    */
   private readonly pendingAcceptors = new Map<Addr, AcceptorRow>();
+  /** Promise leases (limits.rmwPromiseLeaseMs): per address, the ballot promised and until when others are refused. */
+  private readonly leases = new Map<Addr, { ballot: Ballot; untilMs: number }>();
+  /** The clock leases are measured on (the simulator's virtual one in the simulation). */
+  now: () => number = () => performance.now();
 
   constructor(
     private readonly store: RegisterStore, public recovering: boolean, private readonly membership?: MembershipKeeper,
@@ -66,34 +72,51 @@ export class Replica implements LocalReplica {
   }
 
   /**
-   * A batch of an rmw's prepares and accepts (docs/rmw.md): each applies the acceptor rule to
-   * its address's row; changed rows are made durable (one group commit) before any answer
-   * leaves. A promise carries the register as it is when answered. Values in answers (registers
-   * and acceptances) come up to limits.bulkAnswerValueBytesMax in all, the first whatever its
-   * size; the rest are answered `unavailable` and asked again (the promise is kept: asking again
-   * at the same ballot changes nothing).
+   * A batch of an rmw's prepares, accepts and commits (docs/rmw.md): prepares and accepts apply
+   * the acceptor rule to their address's row; a commit stores its register (the replica rule, as
+   * an update) and notes its origin in the row. Changed rows and registers are made durable
+   * before any answer leaves. A promise carries the register as it is when answered (a register
+   * whose value failed its checksum gives its tag and `lost`, as a query does). Values in answers
+   * come up to limits.bulkAnswerValueBytesMax in all, the first whatever its size; the rest are
+   * answered `unavailable` and asked again (asking again at the same ballot changes nothing).
    */
   async rmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]> {
     const membership = this.membership;
     membership?.check(rank);
     if (this.recovering) throw this.recoveringError();
     const before = membership?.rank;
-    const stored = this.store.acceptors(messages.filter((m) => !this.pendingAcceptors.has(m.addr)).map((m) => m.addr));
-    let k = 0;
     const changed = new Map<Addr, AcceptorRow>();
+    const commits: RegisterItem[] = [];
     const steps = messages.map((msg) => {
-      const row = this.pendingAcceptors.get(msg.addr) ?? stored[k++];
+      // The row this message sees: one decided by an earlier message (of this batch too), else the stored one.
+      const row = this.pendingAcceptors.has(msg.addr) ? this.pendingAcceptors.get(msg.addr) : this.store.acceptors([msg.addr])[0];
       if (row === undefined) return undefined; // its stored row is damaged: not answered until recovered
-      const step = acceptorStep(row, msg, this.acceptorMutations);
-      if (step.row !== row) {
-        this.pendingAcceptors.set(msg.addr, step.row);
-        changed.set(msg.addr, step.row);
+      let next: AcceptorRow;
+      let answer: Exclude<RmwAnswer, { register: Versioned } | { unavailable: string }> | { promise: true; accepted: Acceptance | null; commits: readonly Committed[] };
+      if (msg.op === 'commit') {
+        commits.push(msg.item);
+        next = afterCommit(row, msg.item.tag, msg.origin, limits.rmwCommitHistory);
+        answer = { committed: true };
+      } else {
+        const leased = this.leaseHolder(msg);
+        if (leased) return { preempted: leased };
+        const step = acceptorStep(row, msg, this.acceptorMutations);
+        if ('promise' in step.answer) this.lease(msg.addr, msg.ballot);
+        next = step.row;
+        answer = step.answer;
       }
-      return step.answer;
+      if (next !== row) {
+        this.pendingAcceptors.set(msg.addr, next);
+        changed.set(msg.addr, next);
+      }
+      return answer;
     });
-    if (changed.size > 0) {
+    if (changed.size > 0 || commits.length > 0) {
       try {
-        await this.store.putAcceptors([...changed].map(([addr, row]) => ({ addr, row })));
+        await Promise.all([
+          ...(commits.length > 0 ? [this.store.putIfNewer(commits)] : []),
+          ...(changed.size > 0 ? [this.store.putAcceptors([...changed].map(([addr, row]) => ({ addr, row })))] : []),
+        ]);
       } finally {
         for (const [addr, row] of changed) if (this.pendingAcceptors.get(addr) === row) this.pendingAcceptors.delete(addr);
       }
@@ -105,13 +128,33 @@ export class Replica implements LocalReplica {
       if (answer === undefined) return { unavailable: 'damaged' };
       if (!('promise' in answer)) return answer;
       const register: ReplicaAnswer = this.store.query([messages[i]!.addr], { values: true, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true })[0]!;
-      if (isDeferred(register) || isUnavailable(register) || isValueLost(register)) return { unavailable: 'damaged' };
-      const bytes = Math.max(0, valueSize(register.value)) + (answer.accepted ? valueSize(answer.accepted.value) : 0);
+      if (isDeferred(register) || isUnavailable(register)) return { unavailable: 'damaged' };
+      const lost = isValueLost(register);
+      const value = lost ? null : (register as Versioned).value;
+      const bytes = Math.max(0, valueSize(value)) + (answer.accepted ? valueSize(answer.accepted.value) : 0);
       if (!first && bytes > budget) return { unavailable: 'answer budget' };
       first = false;
       budget -= bytes;
-      return { promise: true, accepted: answer.accepted, register: register as Versioned };
+      return { promise: true, accepted: answer.accepted, commits: answer.commits, register: { tag: register.tag, value }, ...(lost ? { lost: true } : {}) };
     });
+  }
+
+  /** Another proposer's ballot whose lease refuses this prepare, if any; an accept of the leased ballot ends its lease. */
+  private leaseHolder(msg: Exclude<RmwMessage, { op: 'commit' }>): Ballot | undefined {
+    const lease = this.leases.get(msg.addr);
+    if (!lease) return undefined;
+    const same = compareBallots(lease.ballot, msg.ballot) === 0;
+    if (msg.op === 'accept' || this.now() >= lease.untilMs) {
+      if (msg.op === 'prepare' || same) this.leases.delete(msg.addr);
+      return undefined;
+    }
+    return same || lease.ballot.node === msg.ballot.node ? undefined : lease.ballot;
+  }
+
+  private lease(addr: Addr, ballot: Ballot): void {
+    this.leases.delete(addr); // re-inserted last: the map's order is oldest first
+    this.leases.set(addr, { ballot, untilMs: this.now() + limits.rmwPromiseLeaseMs });
+    if (this.leases.size > limits.rmwPromiseLeasesMax) this.leases.delete(this.leases.keys().next().value!);
   }
 
   /**

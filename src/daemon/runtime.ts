@@ -1,6 +1,6 @@
 import { Coordinator, type Effect, type Membership, type OpId, type Phase } from '../core/coordinator.js';
 import { limits } from '../core/limits.js';
-import type { Acceptance, Ballot, RmwChange } from '../core/rmw.js';
+import type { Ballot, Promise_, RmwChange } from '../core/rmw.js';
 import type { Addr, MemberId, OpFailure, OpResult, ReadResult, RmwResult, Tag, Versioned, WriteResult } from '../core/types.js';
 import {
   ChangeRefusedError, MembershipMismatchError, OutcomeUnknownError, QuorumUnavailableError, ShuttingDownError, type ShmemError,
@@ -146,8 +146,12 @@ export class Runtime implements ChannelSink {
     this.execute(this.coordinator.onUpdateAck(opId, from, rank));
   }
 
-  promise(opId: OpId, from: MemberId, accepted: Acceptance | null, register: Versioned, rank: number | undefined): void {
-    this.execute(this.coordinator.onPromise(opId, from, accepted, register, rank));
+  promise(opId: OpId, from: MemberId, promise: Promise_, rank: number | undefined): void {
+    this.execute(this.coordinator.onPromise(opId, from, promise, rank));
+  }
+
+  committed(opId: OpId, from: MemberId, rank: number | undefined): void {
+    this.execute(this.coordinator.onCommitted(opId, from, rank));
   }
 
   accepted(opId: OpId, from: MemberId, rank: number | undefined): void {
@@ -209,11 +213,8 @@ export class Runtime implements ChannelSink {
             for (const ch of this.channels.values()) ch.cancel(e.opId, 'update');
           }
           break;
-        case 'send-prepare':
-          for (const m of e.to) this.channel(m).prepare(e.opId, e.addr, e.ballot);
-          break;
-        case 'send-accept':
-          for (const m of e.to) this.channel(m).accept(e.opId, e.ballot, e.item);
+        case 'send-rmw':
+          for (const m of e.to) this.channel(m).rmw(e.opId, e.message);
           break;
         case 'backoff':
           this.backoff(e.opId, e.attempt);

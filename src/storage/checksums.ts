@@ -43,13 +43,23 @@ export function parseAcceptorRow(state: string): AcceptorRow | undefined {
     return undefined;
   }
   if (typeof v !== 'object' || v === null) return undefined;
-  const { promised, accepted } = v as { promised?: unknown; accepted?: unknown };
+  const { promised, accepted, commits } = v as { promised?: unknown; accepted?: unknown; commits?: unknown };
   if (promised !== null && !isBallot(promised)) return undefined;
   if (accepted !== null) {
-    const a = accepted as { ballot?: unknown; tag?: unknown; value?: unknown } | undefined;
-    if (typeof a !== 'object' || !isBallot(a.ballot) || typeof a.value !== 'string' || typeof a.tag !== 'object' || a.tag === null) return undefined;
-    const t = a.tag as { seq?: unknown; writer?: unknown };
-    if (typeof t.seq !== 'number' || typeof t.writer !== 'string' || tagProblem(a.tag as never, Number.MAX_SAFE_INTEGER - 1) !== null) return undefined;
+    const a = accepted as { ballot?: unknown; tag?: unknown; value?: unknown; origin?: unknown; baseOrigin?: unknown } | undefined;
+    if (typeof a !== 'object' || !isBallot(a.ballot) || !isBallot(a.origin) || !(a.baseOrigin === null || isBallot(a.baseOrigin))) return undefined;
+    if (typeof a.value !== 'string' || !isStoredTag(a.tag)) return undefined;
+  }
+  if (!Array.isArray(commits)) return undefined;
+  for (const c of commits as unknown[]) {
+    const x = c as { tag?: unknown; origin?: unknown } | null;
+    if (typeof x !== 'object' || x === null || !isBallot(x.origin) || !isStoredTag(x.tag)) return undefined;
   }
   return v as AcceptorRow;
+}
+
+function isStoredTag(t: unknown): boolean {
+  if (typeof t !== 'object' || t === null) return false;
+  const { seq, writer } = t as { seq?: unknown; writer?: unknown };
+  return typeof seq === 'number' && typeof writer === 'string' && tagProblem(t as never, Number.MAX_SAFE_INTEGER - 1) === null;
 }

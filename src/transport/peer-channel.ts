@@ -1,6 +1,6 @@
 import type { OpId, Phase } from '../core/coordinator.js';
 import { limits } from '../core/limits.js';
-import { isPreempted, isPromise, type Acceptance, type Ballot, type RmwMessage } from '../core/rmw.js';
+import { isPreempted, isPromise, type Ballot, type Promise_, type RmwMessage } from '../core/rmw.js';
 import { isUnavailable, isValueLost, type Addr, type MemberId, type RegisterItem, type Tag, type Versioned } from '../core/types.js';
 import { realClock, realRandom, type Clock, type Random, type Timer } from '../platform/clock.js';
 import { PeerAnswerError, PeerRefusedError, type PeerLink } from './peer-link.js';
@@ -15,8 +15,9 @@ export interface ChannelSink {
   valueLost(opId: OpId, from: MemberId, tag: Tag, rank: number | undefined): void;
   updateAck(opId: OpId, from: MemberId, rank?: number): void;
   /** Answers of an rmw's Paxos phases (docs/rmw.md). */
-  promise(opId: OpId, from: MemberId, accepted: Acceptance | null, register: Versioned, rank: number | undefined): void;
+  promise(opId: OpId, from: MemberId, promise: Promise_, rank: number | undefined): void;
   accepted(opId: OpId, from: MemberId, rank: number | undefined): void;
+  committed(opId: OpId, from: MemberId, rank: number | undefined): void;
   preempted(opId: OpId, phase: Phase, from: MemberId, promised: Ballot, rank: number | undefined): void;
   refused(opId: OpId, phase: Phase, from: MemberId, reason: string): void;
 }
@@ -57,8 +58,8 @@ interface Request {
   readonly withValues: boolean;
   readonly addr: Addr;
   readonly item: RegisterItem | undefined;
-  /** An rmw's prepare or accept: the ballot it is sent at. */
-  readonly ballot?: Ballot;
+  /** An rmw's prepare, accept or commit (POST /peer/rmw). */
+  readonly rmw?: RmwMessage;
   attempt: number;
   timer: Timer | undefined;
 }
@@ -85,7 +86,7 @@ export interface ChannelStats {
  */
 export class PeerChannel {
   private readonly live = new Map<string, Request>();
-  private readonly queued: Record<Phase, Request[]> = { query: [], update: [], prepare: [], accept: [] };
+  private readonly queued: Record<Phase, Request[]> = { query: [], update: [], prepare: [], accept: [], commit: [] };
   private flushScheduled = false;
   private closed = false;
   /** Aborts requests on the wire only when the channel closes (node shutdown). */
@@ -118,14 +119,9 @@ export class PeerChannel {
     this.add(opId, 'update', false, item.addr, item);
   }
 
-  /** Asks the member to promise `ballot` for `addr` (an rmw's prepare). */
-  prepare(opId: OpId, addr: Addr, ballot: Ballot): void {
-    this.add(opId, 'prepare', true, addr, undefined, ballot);
-  }
-
-  /** Asks the member to accept `item` at `ballot` (an rmw's accept). */
-  accept(opId: OpId, ballot: Ballot, item: RegisterItem): void {
-    this.add(opId, 'accept', false, item.addr, item, ballot);
+  /** One message of an rmw's Paxos (its phase is the message's op). */
+  rmw(opId: OpId, message: RmwMessage): void {
+    this.add(opId, message.op, false, message.addr, message.op === 'prepare' ? undefined : message.item, message);
   }
 
   /** Drops the outstanding request of `opId` in `phase`, if any. */
@@ -143,9 +139,9 @@ export class PeerChannel {
     this.shutdown.abort();
   }
 
-  private add(opId: OpId, phase: Phase, withValues: boolean, addr: Addr, item: RegisterItem | undefined, ballot?: Ballot): void {
+  private add(opId: OpId, phase: Phase, withValues: boolean, addr: Addr, item: RegisterItem | undefined, rmw?: RmwMessage): void {
     if (this.closed) return;
-    const req: Request = { key: keyOf(opId, phase), opId, phase, withValues, addr, item, ...(ballot ? { ballot } : {}), attempt: 0, timer: undefined };
+    const req: Request = { key: keyOf(opId, phase), opId, phase, withValues, addr, item, ...(rmw ? { rmw } : {}), attempt: 0, timer: undefined };
     this.live.set(req.key, req);
     this.enqueue(req);
   }
@@ -168,10 +164,11 @@ export class PeerChannel {
       this.queued[phase] = [];
       for (const chunk of chunks(ready, limits.batchItemsMax)) void this.send(phase, chunk);
     }
-    // An rmw's prepares and accepts travel together (POST /peer/rmw), fewer to a batch: every answer may carry a value.
-    const rmw = [...this.queued.prepare, ...this.queued.accept].filter((r) => this.isLive(r));
+    // An rmw's messages travel together (POST /peer/rmw), fewer to a batch: every answer may carry a value.
+    const rmw = [...this.queued.prepare, ...this.queued.accept, ...this.queued.commit].filter((r) => this.isLive(r));
     this.queued.prepare = [];
     this.queued.accept = [];
+    this.queued.commit = [];
     for (const chunk of chunks(rmw, limits.rmwBatchMax)) void this.send('prepare', chunk);
   }
 
@@ -231,10 +228,7 @@ export class PeerChannel {
   }
 
   private async sendRmw(reqs: readonly Request[], signal: AbortSignal, rank: number | undefined): Promise<void> {
-    const messages: RmwMessage[] = reqs.map((r) => r.phase === 'prepare'
-      ? { op: 'prepare', addr: r.addr, ballot: r.ballot! }
-      : { op: 'accept', addr: r.addr, ballot: r.ballot!, item: r.item! });
-    const answers = await this.link.rmw(messages, signal, rank);
+    const answers = await this.link.rmw(reqs.map((r) => r.rmw!), signal, rank);
     reqs.forEach((r, i) => {
       const a = answers[i]!;
       // A damaged register or acceptor row, or a value past the answer's byte budget: ask again later.
@@ -244,7 +238,8 @@ export class PeerChannel {
       }
       if (!this.settle(r)) return;
       if (isPreempted(a)) this.sink.preempted(r.opId, r.phase, this.member, a.preempted, rank);
-      else if (isPromise(a)) this.sink.promise(r.opId, this.member, a.accepted, a.register, rank);
+      else if (isPromise(a)) this.sink.promise(r.opId, this.member, a, rank);
+      else if ('committed' in a) this.sink.committed(r.opId, this.member, rank);
       else this.sink.accepted(r.opId, this.member, rank);
     });
   }

@@ -35,8 +35,11 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  *   GET  /peer/config                              -> {clusterId, nodeId, state}  (the member's configuration state)
  *   POST /peer/config   {"state": ConfigState}     -> the same, after adopting it if newer
  *   POST /peer/paxos    {"op":"prepare"|"accept","slot":E,"ballot":{..},"value":..}  -> the acceptor's reply
- *   POST /peer/rmw      {"messages":[{"op":"prepare","addr":A,"ballot":{round,node}} | {"op":"accept","addr":A,"ballot":..,"tag":..,"value":".."}],"cfg"?:R}
- *                       -> {"answers":[{"promise":true,"accepted":{ballot,tag,value}|null,"register":{tag,value}} | {"accepted":true} | {"preempted":ballot} | {"unavailable":".."}]}
+ *   POST /peer/rmw      {"messages":[{"op":"prepare","addr":A,"ballot":{round,node}}
+ *                         | {"op":"accept","addr":A,"ballot":..,"tag":..,"value":"..","origin":ballot,"baseOrigin":ballot|null}
+ *                         | {"op":"commit","addr":A,"tag":..,"value":"..","origin":ballot}],"cfg"?:R}
+ *                       -> {"answers":[{"promise":true,"accepted":{..}|null,"register":{tag,value},"commits":[{tag,origin},..],"lost"?:true}
+ *                           | {"accepted":true} | {"committed":true} | {"preempted":ballot} | {"unavailable":".."}]}
  *                       (compare-and-set and add, docs/rmw.md)
  *
  * Query and update requests carry "cfg": the rank of the configuration state they are sent
@@ -392,7 +395,12 @@ export function isBallot(v: unknown): v is Ballot {
 }
 
 function isAcceptance(v: unknown): v is Acceptance {
-  return isObject(v) && isBallot(v['ballot']) && typeof v['value'] === 'string' && isVersioned({ tag: v['tag'], value: v['value'] });
+  return isObject(v) && isBallot(v['ballot']) && isBallot(v['origin']) && (v['baseOrigin'] === null || isBallot(v['baseOrigin']))
+    && typeof v['value'] === 'string' && isVersioned({ tag: v['tag'], value: v['value'] });
+}
+
+function isCommits(v: unknown): boolean {
+  return Array.isArray(v) && v.length <= limits.rmwCommitHistory && v.every((c) => isObject(c) && isBallot(c['origin']) && isTag(c['tag']));
 }
 
 /** A POST /peer/rmw body after validation, or why it was refused (nothing of it applied). */
@@ -407,19 +415,28 @@ export function parseRmwRequest(body: unknown, valueBytesMax: number):
   const messages: RmwMessage[] = [];
   for (const m of list) {
     if (!isObject(m) || !isAddr(m['addr'])) return refuse('malformed', 'an rmw message has no valid addr');
-    if (!isBallot(m['ballot'])) return refuse('malformed', `address ${m['addr']}: an rmw message's ballot is not {round, node}`);
+    const addr = m['addr'];
+    if (m['op'] !== 'prepare' && m['op'] !== 'accept' && m['op'] !== 'commit') return refuse('malformed', `address ${addr}: an rmw message's op is "prepare", "accept" or "commit"`);
+    if (m['op'] !== 'commit' && !isBallot(m['ballot'])) return refuse('malformed', `address ${addr}: an rmw message's ballot is not {round, node}`);
     if (m['op'] === 'prepare') {
-      messages.push({ op: 'prepare', addr: m['addr'], ballot: m['ballot'] });
+      messages.push({ op: 'prepare', addr, ballot: m['ballot'] as Ballot });
       continue;
     }
-    if (m['op'] !== 'accept') return refuse('malformed', `address ${m['addr']}: an rmw message's op is "prepare" or "accept"`);
     const problem = versionedProblem(m['tag'], m['value'], valueBytesMax);
     if (problem !== null) {
       const reason: RefusalReason = problem.startsWith('value null') ? 'null_value' : problem.includes('over the limit') ? 'value_too_large' : 'bad_tag';
-      return refuse(reason, `address ${m['addr']}: ${problem}`);
+      return refuse(reason, `address ${addr}: ${problem}`);
     }
-    if (m['value'] === null) return refuse('null_value', `address ${m['addr']}: an accept carries a value`);
-    messages.push({ op: 'accept', addr: m['addr'], ballot: m['ballot'], item: { addr: m['addr'], tag: m['tag'] as unknown as Tag, value: m['value'] as string } });
+    if (m['value'] === null) return refuse('null_value', `address ${addr}: an ${m['op']} carries a value`);
+    if (!isBallot(m['origin'])) return refuse('malformed', `address ${addr}: an ${m['op']}'s origin is not {round, node}`);
+    const item = { addr, tag: m['tag'] as unknown as Tag, value: m['value'] as string };
+    if (m['op'] === 'commit') {
+      messages.push({ op: 'commit', addr, item, origin: m['origin'] });
+      continue;
+    }
+    const baseOrigin = m['baseOrigin'] ?? null;
+    if (baseOrigin !== null && !isBallot(baseOrigin)) return refuse('malformed', `address ${addr}: an accept's baseOrigin is not {round, node} or null`);
+    messages.push({ op: 'accept', addr, ballot: m['ballot'] as Ballot, item, origin: m['origin'], baseOrigin });
   }
   return { ok: true, messages, rank: cfg as number | undefined };
 }
@@ -427,7 +444,8 @@ export function parseRmwRequest(body: unknown, valueBytesMax: number):
 /** The JSON of a POST /peer/rmw request. */
 export function encodeRmwRequest(messages: readonly RmwMessage[], rank: number | undefined): Record<string, unknown> {
   return {
-    messages: messages.map((m) => m.op === 'prepare' ? m : { op: 'accept', addr: m.addr, ballot: m.ballot, tag: m.item.tag, value: m.item.value }),
+    messages: messages.map((m) => m.op === 'prepare' ? m
+      : { op: m.op, addr: m.addr, ...(m.op === 'accept' ? { ballot: m.ballot, baseOrigin: m.baseOrigin } : {}), tag: m.item.tag, value: m.item.value, origin: m.origin }),
     ...(rank === undefined ? {} : { cfg: rank }),
   };
 }
@@ -438,9 +456,13 @@ export function parseRmwAnswers(v: unknown, n: number): RmwAnswer[] | string {
   for (const a of v['answers'] as unknown[]) {
     if (!isObject(a)) return 'an answer is not an object';
     if (a['promise'] === true) {
-      if (!(a['accepted'] === null || isAcceptance(a['accepted'])) || !isVersioned(a['register'])) return 'a promise\'s acceptance or register is not valid';
-    } else if (a['accepted'] !== true && !isBallot(a['preempted']) && typeof a['unavailable'] !== 'string') {
-      return 'an answer is none of promise, accepted, preempted, unavailable';
+      const lost = a['lost'];
+      if (lost !== undefined && lost !== true) return 'a promise\'s "lost" is true or absent';
+      const register = a['register'];
+      const registerOk = lost === true ? isObject(register) && isTag(register['tag']) && register['value'] === null : isVersioned(register);
+      if (!(a['accepted'] === null || isAcceptance(a['accepted'])) || !registerOk || !isCommits(a['commits'])) return 'a promise\'s acceptance, register or commit is not valid';
+    } else if (a['accepted'] !== true && a['committed'] !== true && !isBallot(a['preempted']) && typeof a['unavailable'] !== 'string') {
+      return 'an answer is none of promise, accepted, committed, preempted, unavailable';
     }
   }
   return v['answers'] as RmwAnswer[];

@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '../../src/check/history.js';
 import { checkHistory, type Verdict } from '../../src/check/linearizability.js';
 import { limits } from '../../src/core/limits.js';
-import { isDefiniteFailure } from '../../src/errors.js';
+import { ChangeRefusedError, isDefiniteFailure } from '../../src/errors.js';
 import type { Addr, MemberId } from '../../src/core/types.js';
 import { MemoryDisk } from '../../src/storage/memory-store.js';
 import { SimNetwork } from './network.js';
@@ -11,7 +11,7 @@ import { World } from './world.js';
 import type { ChangeRequest } from '../../src/daemon/member-changes.js';
 import { compareStates, stateRank, type Configuration, type ConfigState } from '../../src/membership/configuration.js';
 import { bootstrapState, participantAddresses } from '../../src/membership/keeper.js';
-import { compareTags } from '../../src/core/tag.js';
+import { compareTags, formatTag } from '../../src/core/tag.js';
 import type { Tag } from '../../src/core/types.js';
 
 /**
@@ -184,7 +184,7 @@ interface Member {
 
 interface ClientOp {
   readonly client: number;
-  readonly f: 'read' | 'write';
+  readonly f: 'read' | 'write' | 'cas' | 'add';
   readonly addr: Addr;
   readonly invokedMs: number;
   readonly quiet: boolean;
@@ -448,7 +448,7 @@ class Simulation {
     if (!proc) return;
     killSimNode(this.net, proc);
     m.proc = undefined;
-    for (const op of [...proc.ops]) this.complete(op, op.f === 'write' ? 'info' : 'fail');
+    for (const op of [...proc.ops]) this.complete(op, op.f === 'read' ? 'fail' : 'info');
   }
 
   private crashNow(m: Member, restartAfterMs: number): void {
@@ -501,36 +501,72 @@ class Simulation {
     // every replica only by catch-up (docs/catch-up.md), which the convergence check needs.
     const drawn = this.rng.int(0, this.o.addrs - 1);
     const addr = this.quiet ? drawn % Math.max(1, Math.floor(this.o.addrs / 2)) : drawn;
-    const f = this.rng.chance(0.5) ? 'write' : 'read';
-    const value = `c${client}-${done}`;
+    const { f, value, expect, delta } = this.drawOp(client, addr, done);
     this.counts.ops += 1;
     const next = (): void => this.world.queue.after(this.rng.int(0, 10), () => this.clientStep(client, done + 1));
     const op: ClientOp = { client, f, addr, invokedMs: this.world.now, quiet: this.quiet, node: m.id, done: false, next };
-    this.history.push({ type: 'invoke', process: client, f, addr, ...(f === 'write' ? { value } : {}), time: this.world.now, node: m.id });
+    this.history.push({
+      type: 'invoke', process: client, f, addr, ...(f === 'write' || f === 'cas' ? { value } : {}), ...(f === 'cas' ? { expect } : {}),
+      ...(f === 'add' ? { delta } : {}), time: this.world.now, node: m.id,
+    });
     const proc = m.proc;
     if (!proc) {
       this.complete(op, 'fail'); // connection refused: the operation certainly did not happen
       return;
     }
     proc.ops.add(op);
-    const finish = (type: 'ok' | 'fail' | 'info', v?: string | null): void => {
+    const finish = (type: 'ok' | 'fail' | 'info', v?: string | null, refused?: { current: string | null }): void => {
       proc.ops.delete(op);
-      this.complete(op, type, v);
+      if (v !== undefined) this.seen(client).set(addr, v);
+      if (refused) this.seen(client).set(addr, refused.current);
+      this.complete(op, type, v, refused);
     };
     proc.scope.enter(() => {
-      const p = f === 'write' ? proc.node.write(addr, value).then(() => undefined) : proc.node.read(addr).then((r) => r.value);
-      // A write that failed after its update went out may still reach replicas: the node says
-      // outcome_unknown, and the checker treats it as unknown. Every other failure is definite,
-      // and the checker holds the node to it (a "did not happen" that happened is a violation).
-      p.then((v) => finish('ok', v), (err: { code?: string }) => {
+      const p: Promise<string | null | undefined> = f === 'write' ? proc.node.write(addr, value).then(() => value)
+        : f === 'read' ? proc.node.read(addr).then((r) => r.value)
+          : f === 'cas' ? proc.node.rmw(addr, { kind: 'cas', expect: { value: expect }, value }).then(() => value)
+            : proc.node.rmw(addr, { kind: 'add', delta }).then((r) => r.value);
+      // A write that failed after its update went out, or an rmw after its accept, may still take
+      // effect: the node says outcome_unknown, and the checker treats it as unknown. A refused
+      // change (409) read the register: the checker holds its `current` to linearizability. Every
+      // other failure is definite, and the checker holds the node to it.
+      p.then((v) => finish('ok', f === 'read' || f === 'add' ? v : undefined), (err: { code?: string; current?: { value: string | null } }) => {
         if (proc.keeper !== undefined && !proc.keeper.isMember) op.leftMemberSet = true;
-        finish(f === 'write' && !isDefiniteFailure(err.code) ? 'info' : 'fail');
+        if (err instanceof ChangeRefusedError) return finish('ok', undefined, { current: err.current.value });
+        finish(f !== 'read' && !isDefiniteFailure(err.code) ? 'info' : 'fail');
       });
     });
   }
 
+  /** What each client last saw at each address (its compare-and-sets expect it). */
+  private readonly seenByClient = new Map<number, Map<Addr, string | null>>();
+
+  private seen(client: number): Map<Addr, string | null> {
+    let m = this.seenByClient.get(client);
+    if (!m) this.seenByClient.set(client, (m = new Map()));
+    return m;
+  }
+
+  /**
+   * The next operation of a client. Even addresses are registers (reads, writes, and
+   * compare-and-sets that expect what the client last saw there, or never-written), odd ones
+   * counters (reads, adds, now and then a write or compare-and-set of a number), so compare-and-set
+   * succeeds and fails, and adds count and are refused.
+   */
+  private drawOp(client: number, addr: Addr, done: number): { f: ClientOp['f']; value: string; expect: string | null; delta: number } {
+    const r = this.rng.next();
+    const expect = this.seen(client).get(addr) ?? null;
+    if (addr % 2 === 0) {
+      const value = `c${client}-${done}`;
+      return { f: r < 0.4 ? 'read' : r < 0.75 ? 'write' : 'cas', value, expect, delta: 0 };
+    }
+    const value = String(client * 1000 + done);
+    const f = r < 0.35 ? 'read' : r < 0.8 ? 'add' : r < 0.9 ? 'write' : 'cas';
+    return { f, value, expect, delta: this.rng.int(-2, 5) };
+  }
+
   /** Records the outcome of `op` once (its node may have died first), then the client goes on. */
-  private complete(op: ClientOp, type: 'ok' | 'fail' | 'info', value?: string | null): void {
+  private complete(op: ClientOp, type: 'ok' | 'fail' | 'info', value?: string | null, refused?: { current: string | null }): void {
     if (op.done) return;
     op.done = true;
     if (type !== 'ok') {
@@ -538,7 +574,10 @@ class Simulation {
       if (w) this.problems.push(`availability: client ${op.client}'s ${op.f} of ${op.addr} through ${op.node}, invoked at ${op.invokedMs} ms while one member was stopped and another's value of ${op.addr} was damaged, ended ${type} at ${this.world.now} ms`);
     }
     this.counts[type] += 1;
-    this.history.push({ type, process: op.client, f: op.f, addr: op.addr, ...(value !== undefined && op.f === 'read' ? { value } : {}), time: this.world.now });
+    this.history.push({
+      type, process: op.client, f: op.f, addr: op.addr, ...(value !== undefined && (op.f === 'read' || op.f === 'add') ? { value } : {}),
+      ...(refused ? { refused: true, current: refused.current } : {}), time: this.world.now,
+    });
     if (op.quiet && !this.counts.stuck) {
       const tookMs = this.world.now - op.invokedMs;
       if (type !== 'ok' && op.leftMemberSet) this.counts.leftMemberSet += 1;
@@ -676,10 +715,10 @@ class Simulation {
     for (const m of this.members) {
       for (const [a, v] of m.disk.registers) {
         if (m.disk.damaged.has(a)) continue;
-        const key = `${a} ${v.tag.seq}@${v.tag.writer}`;
+        const key = `${a} ${formatTag(v.tag)}`;
         const first = seen.get(key);
         if (first === undefined) seen.set(key, { member: m.id, value: v.value });
-        else if (first.value !== v.value) return `address ${a} holds tag ${v.tag.seq}@${v.tag.writer} with two values: ${JSON.stringify(first.value)} on ${first.member}, ${JSON.stringify(v.value)} on ${m.id}`;
+        else if (first.value !== v.value) return `address ${a} holds tag ${formatTag(v.tag)} with two values: ${JSON.stringify(first.value)} on ${first.member}, ${JSON.stringify(v.value)} on ${m.id}`;
       }
     }
     return undefined;
@@ -695,7 +734,7 @@ class Simulation {
       const tags = replicas.map((m) => m.disk.stored(a).tag);
       if (tags.some((t) => compareTags(t, tags[0]!) !== 0)) {
         const lags = replicas.map((m) => `${m.id}: ${(m.proc?.node.catchup.lag() ?? []).map((l) => `${l.peer} ${l.mode} ${l.changes} changes, answered ${l.lastAnswerAgeMs} ms ago${m.proc?.node.catchup.lastError(l.peer) ? ` (${m.proc.node.catchup.lastError(l.peer)})` : ''}`).join(', ')}`);
-        return `address ${a} differs: ${replicas.map((m, i) => `${m.id} ${tags[i]!.seq}@${tags[i]!.writer}`).join(', ')}; catch-up ${lags.join('; ')}`;
+        return `address ${a} differs: ${replicas.map((m, i) => `${m.id} ${formatTag(tags[i]!)}`).join(', ')}; catch-up ${lags.join('; ')}`;
       }
     }
     return undefined;

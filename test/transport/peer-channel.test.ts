@@ -44,7 +44,7 @@ class ScriptedLink implements PeerLink {
     return messages.map((m): RmwAnswer => {
       if (this.preempt.has(m.addr)) return { preempted: { round: 9, node: 'other' } };
       if (this.unavailable.has(m.addr)) return this.query([m.addr], true, signal) as never;
-      return m.op === 'prepare' ? { promise: true, accepted: null, register: INITIAL } : { accepted: true };
+      return m.op === 'prepare' ? { promise: true, accepted: null, register: INITIAL, commits: [] } : m.op === 'accept' ? { accepted: true } : { committed: true };
     });
   }
 
@@ -71,6 +71,7 @@ class RecordingSink implements ChannelSink {
   rmwAnswers: [OpId, string][] = [];
   promise(opId: OpId): void { this.rmwAnswers.push([opId, 'promise']); }
   accepted(opId: OpId): void { this.rmwAnswers.push([opId, 'accepted']); }
+  committed(opId: OpId): void { this.rmwAnswers.push([opId, 'committed']); }
   preempted(opId: OpId, phase: Phase, _from: string, promised: Ballot): void { this.rmwAnswers.push([opId, `${phase} preempted by ${promised.round}`]); }
 }
 
