@@ -136,6 +136,12 @@ export function mergeAcceptorRows(rows: readonly AcceptorRow[], keep: number): A
   return { promised, accepted, commits: mergeCommits(rows.map((r) => r.commits), keep) };
 }
 
+/** A page of acceptor rows in address order (a wiped member's recovery copies them); `next`: where to go on, null at the end. */
+export interface AcceptorPage {
+  readonly items: readonly { readonly addr: Addr; readonly row: AcceptorRow }[];
+  readonly next: Addr | null;
+}
+
 /** What a compare-and-set compares the current value with: the value (null: never written) or the tag a read returned. */
 export type CasExpectation = { readonly value: Value } | { readonly tag: Tag };
 

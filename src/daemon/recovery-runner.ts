@@ -7,6 +7,7 @@ import { REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import { realClock, sleep, type Clock, type Timer } from '../platform/clock.js';
 import type { MemberLink } from '../transport/peer-link.js';
 import type { AcceptorState } from '../membership/paxos.js';
+import { mergeAcceptorRows } from '../core/rmw.js';
 
 /** What a finished recovery copied: from whom, how many registers, and whether it waited out the fence. */
 export interface RecoveryOutcome {
@@ -23,6 +24,8 @@ export interface RecoveryOutcome {
   readonly acceptors: readonly AcceptorState[];
   /** How far each source's change feed was copied: kept as catch-up positions (docs/catch-up.md). */
   readonly positions: readonly CatchUpPosition[];
+  /** rmw acceptor rows copied and merged (docs/rmw.md). */
+  readonly acceptorRows: number;
 }
 
 /** Added to the longest operation deadline before the copy starts: clocks of members may run at slightly different rates. */
@@ -61,6 +64,8 @@ export class RecoveryRun {
     let registersCopied = 0;
     let sawData = false;
     const acceptors = new Map<MemberId, AcceptorState>();
+    /** Sources whose last page came from a member that was not recovering itself. */
+    const initialized = new Set<MemberId>();
     /** Per source: the log being copied, and the position reached once its feed was read to the end. */
     const logs = new Map<MemberId, string>();
     const reached = new Map<MemberId, CatchUpPosition>();
@@ -89,14 +94,50 @@ export class RecoveryRun {
             }, waitMs);
           } else {
             clock.clearTimeout(fence);
+            if (e.fenced) acceptorRows = await copyAcceptorRows(e.sources);
+            if (signal.aborted) return;
             const copied = e.sources.flatMap((s) => acceptors.get(s) ?? []);
             const positions = e.fenced ? e.sources.flatMap((s) => reached.get(s) ?? []) : [];
             resolve({
               sources: e.sources, registersCopied, fenced: e.fenced, newCluster: !sawData && !recovery.served,
-              lossAccepted: e.lossAccepted === true, gaveUp: e.gaveUp ?? [], acceptors: copied, positions,
+              lossAccepted: e.lossAccepted === true, gaveUp: e.gaveUp ?? [], acceptors: copied, positions, acceptorRows,
             });
           }
         }
+      };
+      /**
+       * The sources' rmw acceptor rows, merged into ours address by address (docs/rmw.md, "Acceptor
+       * state"): after the fence, every promise or acceptance the lost disk gave that a proposer
+       * counted is also on one of them, and taking on another acceptor's real one only makes this
+       * member refuse more.
+       */
+      let acceptorRows = 0;
+      const copyAcceptorRows = async (sources: readonly MemberId[]): Promise<number> => {
+        let rows = 0;
+        // A source that counted as recovering itself (an empty one: docs/recovery.md) has none to give.
+        for (const from of sources.filter((s) => initialized.has(s))) {
+          const link = byMember.get(from)!;
+          let after: number | null = null;
+          for (let attempt = 0; !signal.aborted;) {
+            try {
+              const page = await link.acceptors(after, signal, membership?.rank());
+              const own = store.acceptors(page.items.map((i) => i.addr));
+              const merged = page.items.map((i, k) => ({ addr: i.addr, row: mergeAcceptorRows(own[k] ? [own[k], i.row] : [i.row], limits.rmwCommitHistory) }));
+              if (merged.length > 0) await store.putAcceptors(merged);
+              rows += merged.length;
+              attempt = 0;
+              if (page.next === null) break;
+              after = page.next;
+            } catch (err) {
+              if (signal.aborted) break;
+              await membership?.answered(err, from);
+              if (attempt === 0 || attempt % 20 === 0) logger.info('recovery source not answering its acceptor rows yet', { peer: from, err: (err as Error).message });
+              await sleep(clock, Math.min(limits.retryBackoffMsMax * 4, limits.retryBackoffMsMin * 2 ** Math.min(attempt++, 10)), signal);
+            }
+          }
+        }
+        if (rows > 0) logger.info('copied the rmw acceptor rows of the sources', { rows, sources });
+        return rows;
       };
       this.handle = (effects) => handle(effects).catch(reject);
       const fetchLoop = async (from: MemberId, after: number | null, pass: Pass, later: boolean): Promise<void> => {
@@ -126,6 +167,8 @@ export class RecoveryRun {
             }
             if (page.initialized && (page.items.length > 0 || page.next !== null)) sawData = true;
             if (page.acceptor !== undefined) acceptors.set(from, page.acceptor);
+            if (page.initialized) initialized.add(from);
+            else initialized.delete(from);
             await handle(recovery.onPage(from, page, pass));
             return;
           } catch (err) {

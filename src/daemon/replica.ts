@@ -2,7 +2,7 @@ import { limits } from '../core/limits.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import {
-  acceptorStep, afterCommit, compareBallots, type Acceptance, type AcceptorMutations, type AcceptorRow, type Ballot, type Committed, type RmwAnswer, type RmwMessage,
+  acceptorStep, afterCommit, compareBallots, type Acceptance, type AcceptorPage, type AcceptorMutations, type AcceptorRow, type Ballot, type Committed, type RmwAnswer, type RmwMessage,
 } from '../core/rmw.js';
 import { isDeferred, isUnavailable, isValueLost, type Addr, type RegisterItem, type ReplicaAnswer, type ValueWant, type Versioned } from '../core/types.js';
 import { valueSize } from '../core/value.js';
@@ -11,6 +11,7 @@ import type { RegisterStore } from '../storage/register-store.js';
 import type { MembershipKeeper } from '../membership/keeper.js';
 import type { AcceptorState } from '../membership/paxos.js';
 import type { LocalReplica } from '../transport/peer-link.js';
+import { ACCEPTOR_PAGE_ITEMS } from '../transport/wire.js';
 
 /**
  * The replica role of this node (SPEC section 2) in front of its store. While the node is
@@ -113,10 +114,7 @@ export class Replica implements LocalReplica {
     });
     if (changed.size > 0 || commits.length > 0) {
       try {
-        await Promise.all([
-          ...(commits.length > 0 ? [this.store.putIfNewer(commits)] : []),
-          ...(changed.size > 0 ? [this.store.putAcceptors([...changed].map(([addr, row]) => ({ addr, row })))] : []),
-        ]);
+        await this.store.putRmw(commits, [...changed].map(([addr, row]) => ({ addr, row })));
       } finally {
         for (const [addr, row] of changed) if (this.pendingAcceptors.get(addr) === row) this.pendingAcceptors.delete(addr);
       }
@@ -169,6 +167,14 @@ export class Replica implements LocalReplica {
     if (!this.paxos) return { initialized: true, items, next, ...facts };
     const busy = 'busy' in facts ? facts.busy || this.paxos.undecided() : undefined;
     return { initialized: true, items, next, ...facts, ...(busy !== undefined ? { busy } : {}), acceptor: this.paxos.state() };
+  }
+
+  /** A page of this member's rmw acceptor rows after `after` (a wiped member's recovery copies them, docs/rmw.md). */
+  acceptorPage(after: Addr | null, rank?: number): AcceptorPage {
+    if (rank !== undefined) this.membership?.check(rank);
+    this.refuseWhileRecovering();
+    const items = this.store.acceptorPage(after, ACCEPTOR_PAGE_ITEMS);
+    return { items, next: items.length === ACCEPTOR_PAGE_ITEMS ? items.at(-1)!.addr : null };
   }
 
   /**

@@ -189,6 +189,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     rmw: (addr, change) => shmem.rmw(addr, change),
     acceptRmw: (messages, rank) => replica.rmw(messages, rank),
     registers: (after, limit, rank) => replica.page(after, limit, rank),
+    acceptorPage: (after, rank) => replica.acceptorPage(after, rank),
     changes: (since, limit, values, rank, from, log) => shmem.changes(since, limit, values, rank, from, log),
     tagPage: (after, limit, rank) => replica.tagPage(after, limit, rank),
     tags: (from, limit) => store.tags(from, limit),

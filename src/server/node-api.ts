@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
-import type { RmwAnswer, RmwChange, RmwMessage } from '../core/rmw.js';
+import type { AcceptorPage, RmwAnswer, RmwChange, RmwMessage } from '../core/rmw.js';
 import type { Addr, ReadResult, RegisterItem, ReplicaAnswer, RmwResult, ValueWant, WriteResult } from '../core/types.js';
 import type { TagCursor, TagEntry } from '../storage/register-store.js';
 import type { PingReply, RefusalReason } from '../transport/wire.js';
@@ -43,6 +43,8 @@ export interface NodeApi {
   /** The acceptor role of compare-and-set and add: a batch of prepares and accepts, answered once durable. */
   acceptRmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]>;
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
+  /** GET /peer/acceptors: a page of rmw acceptor rows (a wiped member's recovery). */
+  acceptorPage(after: Addr | null, rank?: number): AcceptorPage;
   /** The change feed (docs/catch-up.md); `from` and `log`: who asks, and for which log its position is. */
   changes(since: number, limit: number, values: boolean, rank: number | undefined, from: string, log: string | undefined): ChangeFeedPage;
   tagPage(after: Addr | null, limit: number, rank?: number): TagPage;

@@ -53,6 +53,15 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
     },
     {
       method: 'GET',
+      pattern: exact(PEER_PATHS.acceptors),
+      access: { scope: 'peer' },
+      handler: (req, res) => {
+        const params = new URL(req.url ?? '/', 'http://x').searchParams;
+        sendJson(res, 200, node.acceptorPage(afterParam(params), rankParam(params)));
+      },
+    },
+    {
+      method: 'GET',
       pattern: exact(PEER_PATHS.changes),
       access: { scope: 'peer' },
       handler: (req, res) => {

@@ -194,6 +194,10 @@ export class MemoryStore implements RegisterStore {
     return this.putIfNewer([], undefined, rows);
   }
 
+  putRmw(items: readonly RegisterItem[], rows: readonly { readonly addr: Addr; readonly row: AcceptorRow }[]): Promise<void> {
+    return this.putIfNewer(items, undefined, rows);
+  }
+
   putIfNewer(items: readonly RegisterItem[], position?: CatchUpPosition, acceptors?: readonly { addr: Addr; row: AcceptorRow }[]): Promise<void> {
     if (this.closed) return Promise.reject(new StorageUnavailableError('the store is closed'));
     return new Promise((resolve, reject) => {

@@ -112,6 +112,8 @@ export interface RegisterStore {
   acceptors(addrs: readonly Addr[]): (AcceptorRow | undefined)[];
   /** Stores acceptor rows, replacing those of their addresses; resolves once durable (in the group commit with register updates). */
   putAcceptors(rows: readonly { readonly addr: Addr; readonly row: AcceptorRow }[]): Promise<void>;
+  /** Registers (the replica rule, as putIfNewer) and acceptor rows in one request of the group commit: an rmw commit. */
+  putRmw(items: readonly RegisterItem[], rows: readonly { readonly addr: Addr; readonly row: AcceptorRow }[]): Promise<void>;
   /** Up to `limit` stored acceptor rows with address > `after`, in address order (recovery copies them). */
   acceptorPage(after: Addr | null, limit: number): { addr: Addr; row: AcceptorRow }[];
   /** The change log id and head. */

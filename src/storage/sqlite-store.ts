@@ -407,9 +407,16 @@ export class SqliteStore implements RegisterStore {
   }
 
   putAcceptors(rows: readonly { readonly addr: Addr; readonly row: AcceptorRow }[]): Promise<void> {
+    return this.putRmw([], rows);
+  }
+
+  putRmw(items: readonly RegisterItem[], rows: readonly { readonly addr: Addr; readonly row: AcceptorRow }[]): Promise<void> {
     if (this.closed) return Promise.reject(new StorageUnavailableError('the store is closed'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ items: [], acceptors: rows, position: undefined, valueBytes: 0, queuedMs: performance.now(), resolve, reject });
+      let valueBytes = 0;
+      for (const item of items) valueBytes += Math.max(0, valueSize(item.value));
+      for (const r of rows) valueBytes += Math.max(0, valueSize(r.row.accepted?.value ?? null));
+      this.pending.push({ items, acceptors: rows, position: undefined, valueBytes, queuedMs: performance.now(), resolve, reject });
       this.scheduleFlush();
     });
   }

@@ -16,9 +16,9 @@ const CONFIG_REQUEST_MS = 5_000;
 /** A page of registers, changes or tags: at most a few MiB; a member that sends nothing for this long is asked again. */
 const PAGE_REQUEST_MS = 30_000;
 import { PeerStream } from './peer-stream.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, decodeChangeFeedPage, decodeTagPage, encodeRmwRequest, parseRmwAnswers, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
+import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, decodeAcceptorPage, decodeChangeFeedPage, decodeTagPage, encodeRmwRequest, parseRmwAnswers, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
-import type { RmwAnswer, RmwMessage } from '../core/rmw.js';
+import type { AcceptorPage, RmwAnswer, RmwMessage } from '../core/rmw.js';
 
 export interface HttpLinkOptions {
   readonly self: MemberId;
@@ -212,6 +212,14 @@ export class HttpLink implements ConfigLink {
     const res = await this.client.get(PEER_PATHS.tags.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: limits.catchupRequestMs } });
     const page = decodeTagPage(this.check(res.statusCode, res.body));
     if (typeof page === 'string') throw new Error(`malformed tag page from ${this.member}: ${page}`);
+    return page;
+  }
+
+  async acceptors(after: Addr | null, signal: AbortSignal, rank?: number): Promise<AcceptorPage> {
+    const searchParams = { ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
+    const res = await this.client.get(PEER_PATHS.acceptors.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
+    const page = decodeAcceptorPage(this.check(res.statusCode, res.body));
+    if (typeof page === 'string') throw new Error(`malformed acceptor page from ${this.member}: ${page}`);
     return page;
   }
 

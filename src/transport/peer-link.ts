@@ -1,6 +1,6 @@
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
-import type { RmwAnswer, RmwMessage } from '../core/rmw.js';
+import type { AcceptorPage, RmwAnswer, RmwMessage } from '../core/rmw.js';
 import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../core/types.js';
 import type { PingReply } from './wire.js';
 
@@ -37,6 +37,8 @@ export interface MemberLink extends PeerLink {
    * shows how far behind it we are).
    */
   changes(since: number, limit: number, values: boolean, signal: AbortSignal, rank?: number, log?: string): Promise<ChangeFeedPage>;
+  /** One page of the member's rmw acceptor rows after `after`, in address order (a wiped member's recovery, docs/rmw.md). */
+  acceptors(after: Addr | null, signal: AbortSignal, rank?: number): Promise<AcceptorPage>;
   /** One page of the member's tags after `after`, in address order (catch-up's full comparison). */
   tags(after: Addr | null, signal: AbortSignal, rank?: number): Promise<TagPage>;
   close(): void;

@@ -4,7 +4,8 @@ import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import { toAcceptorState } from '../membership/config-store.js';
 import { formatTag, tagProblem, tagsEqual, WRITER_ID_PATTERN, ZERO_TAG } from '../core/tag.js';
-import type { Acceptance, Ballot, RmwAnswer, RmwMessage } from '../core/rmw.js';
+import type { Acceptance, AcceptorPage, AcceptorRow, Ballot, RmwAnswer, RmwMessage } from '../core/rmw.js';
+import { parseAcceptorRow } from '../storage/checksums.js';
 import { wantsValue, type Addr, type RegisterItem, type ReplicaAnswer, type Tag, type Versioned } from '../core/types.js';
 import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } from './frames.js';
 
@@ -41,6 +42,7 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  *                       -> {"answers":[{"promise":true,"accepted":{..}|null,"register":{tag,value},"commits":[{tag,origin},..],"lost"?:true}
  *                           | {"accepted":true} | {"committed":true} | {"preempted":ballot} | {"unavailable":".."}]}
  *                       (compare-and-set and add, docs/rmw.md)
+ *   GET  /peer/acceptors?after=A[&cfg=R]          -> {"items":[{"addr":A,"row":AcceptorRow},..],"next":A'|null} (a wiped member's recovery)
  *
  * Query and update requests carry "cfg": the rank of the configuration state they are sent
  * under (docs/membership.md); an answer under another state is an error: `stale_config` or
@@ -52,7 +54,7 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  * a small lane and a bulk lane (docs/flow-control.md).
  */
 export const PEER_PATHS = {
-  rmw: '/peer/rmw',
+  rmw: '/peer/rmw', acceptors: '/peer/acceptors',
   stream: '/peer/stream', registers: '/peer/registers', changes: '/peer/changes', tags: '/peer/tags', config: '/peer/config', paxos: '/peer/paxos',
 } as const;
 
@@ -466,4 +468,21 @@ export function parseRmwAnswers(v: unknown, n: number): RmwAnswer[] | string {
     }
   }
   return v['answers'] as RmwAnswer[];
+}
+
+/** Acceptor rows per page of GET /peer/acceptors. */
+export const ACCEPTOR_PAGE_ITEMS = 256;
+
+/** A page of acceptor rows from the wire (each checked as the store checks its own), or why it is not one. */
+export function decodeAcceptorPage(v: unknown): AcceptorPage | string {
+  if (!isObject(v) || !Array.isArray(v['items']) || v['items'].length > ACCEPTOR_PAGE_ITEMS) return `not {"items": [at most ${ACCEPTOR_PAGE_ITEMS}], "next"}`;
+  if (v['next'] !== null && !isAddr(v['next'])) return 'its next address is not an address';
+  const items: { addr: Addr; row: AcceptorRow }[] = [];
+  for (const i of v['items'] as unknown[]) {
+    if (!isObject(i) || !isAddr(i['addr'])) return 'an item has no valid addr';
+    const row = parseAcceptorRow(JSON.stringify(i['row'] ?? null));
+    if (row === undefined) return `the acceptor row of address ${i['addr']} is not valid`;
+    items.push({ addr: i['addr'], row });
+  }
+  return { items, next: v['next'] as Addr | null };
 }

@@ -42,6 +42,11 @@ export const MUTATIONS: Record<string, {
   'catchup-skips-apply': { what: 'catch-up that keeps the position of pulled changes without storing them (the convergence check)', mutations: { catchupSkipsApply: true } },
   'definite-after-update': { what: 'a write that failed after sending its update reported as certainly not done (quorum_unavailable) instead of outcome_unknown', mutations: { definiteAfterUpdate: true }, faults: ['one-way', 'isolate', 'stall', 'slow-disk', 'stop'] },
   'cancel-write-back-early': { what: "a runtime that answers a read once its write-back is queued and cancels the write-back", mutations: { answerReadAtWriteBack: true } },
+  'rmw-without-commit': { what: 'a compare-and-set or add answered once a quorum accepted it, without the commit that makes it a register (docs/rmw.md step 5)', mutations: { rmwWithoutCommit: true } },
+  'rmw-fresh-seq': { what: "an rmw that stores its result under a fresh seq, as a write would, instead of its base's carstamp with rmwc+1", mutations: { rmwFreshSeq: true } },
+  'acceptor-forgets-promises': { what: 'an acceptor that forgets its promises and acceptances across a restart', mutations: { forgetAcceptors: true }, faults: ['crash', 'crash-after-commit', 'isolate', 'one-way', 'stall'] },
+  'rmw-ignores-higher-acceptance': { what: 'a proposer that builds on the highest register although a quorum reports a higher acceptance, which may be chosen', mutations: { rmwIgnoreHigherAcceptance: true } },
+  'replica-ignores-rmwc': { what: 'a replica rule that compares (seq, writer) only, so an rmw result never replaces the value it was computed from', mutations: { ignoreRmwc: true } },
 };
 
 /** The simulation with member changes (npm run sim -- --reconfigure): 5 processes, 3 found the cluster. */

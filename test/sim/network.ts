@@ -1,7 +1,7 @@
 import { limits } from '../../src/core/limits.js';
 import type { ChangeFeedPage, TagPage } from '../../src/core/catchup.js';
 import type { RegisterPage } from '../../src/core/recovery.js';
-import type { RmwAnswer, RmwMessage } from '../../src/core/rmw.js';
+import type { AcceptorPage, RmwAnswer, RmwMessage } from '../../src/core/rmw.js';
 import type { Addr, MemberId, QueryAnswer, RegisterItem, ReplicaAnswer, ValueWant } from '../../src/core/types.js';
 import { ShmemError, ConfigStateError } from '../../src/errors.js';
 import { PeerAnswerError, PeerRefusedError, type ConfigAnswer, type ConfigLink, type PaxosMessage } from '../../src/transport/peer-link.js';
@@ -16,6 +16,7 @@ export interface PeerServer {
   /** POST /peer/rmw: an rmw's prepares and accepts (docs/rmw.md). */
   acceptRmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]>;
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
+  acceptorPage(after: Addr | null, rank?: number): AcceptorPage;
   changes(since: number, limit: number, values: boolean, rank: number | undefined, from: MemberId, log: string | undefined): ChangeFeedPage;
   tagPage(after: Addr | null, limit: number, rank?: number): TagPage;
   ping(): PingReply;
@@ -276,6 +277,10 @@ export class SimLink implements ConfigLink {
 
   ping(deadlineMs: number): Promise<PingReply> {
     return this.call('ping', {}, undefined, deadlineMs, (s) => s.ping());
+  }
+
+  acceptors(after: Addr | null, signal: AbortSignal, rank?: number): Promise<AcceptorPage> {
+    return this.call('registers', {}, signal, this.net.options.registersDeadlineMs, (s) => JSON.parse(JSON.stringify(s.acceptorPage(after, rank))) as AcceptorPage);
   }
 
   registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage> {
