@@ -1,4 +1,6 @@
+import Add from './add.js';
 import Backup from './backup.js';
+import Cas from './cas.js';
 import Help from './help.js';
 import MemberAdd from './member/add.js';
 import MemberList from './member/list.js';
@@ -20,7 +22,9 @@ import Write from './write.js';
  * discovery at run time, so a bundler can follow every import.
  */
 export const COMMANDS = {
+  add: Add,
   backup: Backup,
+  cas: Cas,
   help: Help,
   'member:add': MemberAdd,
   'member:list': MemberList,

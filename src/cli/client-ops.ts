@@ -1,7 +1,8 @@
 import { ShmemClient } from '../client/shmem-client.js';
 import { parseAddrText } from '../core/addr.js';
 import { limits } from '../core/limits.js';
-import { formatTag } from '../core/tag.js';
+import { formatTag, parseTag } from '../core/tag.js';
+import type { Tag, Value } from '../core/types.js';
 import { clientOptions, type ClientFlags } from './client-flags.js';
 import { UsageError } from './report.js';
 
@@ -62,6 +63,75 @@ export async function runWrite(input: WriteInput, flags: ClientFlags): Promise<v
     const r = await client.write(addr, value);
     if (flags.json) process.stdout.write(`${JSON.stringify({ addr: r.addr, tag: r.tag, endpoint: r.endpoint })}\n`);
     else process.stdout.write(`ok: wrote address ${r.addr} (tag ${formatTag(r.tag)} via ${r.endpoint})\n`);
+  } finally {
+    client.close();
+  }
+}
+
+export interface CasInput {
+  readonly addr: string;
+  /** The positional arguments after ADDR: EXPECT and VALUE, or VALUE alone with --expect-absent or --expect-tag. */
+  readonly args: readonly (string | undefined)[];
+  readonly expectAbsent?: boolean | undefined;
+  readonly expectTag?: string | undefined;
+  readonly file?: string | undefined;
+}
+
+/** `shmem cas`: exit 0 when it swapped, 1 with the current value printed when it did not (report.ts prints refusals), 3 when unknown. */
+export async function runCas(input: CasInput, flags: ClientFlags): Promise<void> {
+  const addr = parseAddr(input.addr);
+  const [first, second] = input.args;
+  if (input.expectAbsent && input.expectTag !== undefined) throw new UsageError('give --expect-absent or --expect-tag, not both');
+  let expect: { value: Value } | { tag: Tag };
+  let valueArg: string | undefined;
+  if (input.expectAbsent || input.expectTag !== undefined) {
+    if (second !== undefined) throw new UsageError(`with ${input.expectAbsent ? '--expect-absent' : '--expect-tag'} give ADDR and VALUE only, not an EXPECT value as well`);
+    valueArg = first;
+    if (input.expectTag !== undefined) {
+      const tag = parseTag(input.expectTag);
+      if (tag === null) throw new UsageError(`--expect-tag ${JSON.stringify(input.expectTag.slice(0, 60))} is not a tag as read prints it: SEQ@WRITER (e.g. 7@5f2c9a1e.1, or 7@5f2c9a1e.1+2)`);
+      expect = { tag };
+    } else {
+      expect = { value: null };
+    }
+  } else {
+    if (first === undefined) throw new UsageError('no EXPECT value: give ADDR EXPECT VALUE, or --expect-absent or --expect-tag SEQ@WRITER');
+    expect = { value: first };
+    valueArg = second;
+  }
+  const value = await writeValue({ addr: input.addr, value: valueArg, file: input.file });
+  const client = new ShmemClient(clientOptions(flags));
+  try {
+    const r = await client.cas(addr, expect, value);
+    if (flags.json) process.stdout.write(`${JSON.stringify({ addr: r.addr, ok: true, tag: r.tag, endpoint: r.endpoint })}
+`);
+    else process.stdout.write(`ok: swapped address ${r.addr} (tag ${formatTag(r.tag)} via ${r.endpoint})
+`);
+  } finally {
+    client.close();
+  }
+}
+
+export interface AddInput {
+  readonly addr: string;
+  readonly delta?: string | undefined;
+}
+
+/** `shmem add`: prints the new value; a refusal exits 1 with the current value printed. */
+export async function runAdd(input: AddInput, flags: ClientFlags): Promise<void> {
+  const addr = parseAddr(input.addr);
+  const text = input.delta ?? '1';
+  const delta = Number(text);
+  if (!/^[+-]?[0-9]{1,16}$/.test(text) || !Number.isSafeInteger(delta)) throw new UsageError(`DELTA must be an integer within ±(2^53−1), got ${JSON.stringify(text.slice(0, 40))}`);
+  const client = new ShmemClient(clientOptions(flags));
+  try {
+    const r = await client.add(addr, delta);
+    if (flags.json) process.stdout.write(`${JSON.stringify({ addr: r.addr, value: r.value, tag: r.tag, endpoint: r.endpoint })}
+`);
+    else {
+      process.stdout.write(`${r.value}\n`);
+      if (process.stderr.isTTY) process.stderr.write(`(tag ${formatTag(r.tag)} via ${r.endpoint})\n`);
+    }
   } finally {
     client.close();
   }

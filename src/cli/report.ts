@@ -1,4 +1,6 @@
-import { ConfigError, ShmemError } from '../errors.js';
+import { ChangeRefusedError, ConfigError, ShmemError } from '../errors.js';
+import { formatTag } from '../core/tag.js';
+import type { Tag } from '../core/types.js';
 
 /** A problem with the command line itself (exit 2, code `usage`). */
 export class UsageError extends Error {
@@ -16,10 +18,27 @@ export function reportError(err: unknown, json: boolean): number {
   const code = err instanceof ShmemError ? err.code : usage ? 'usage' : 'internal';
   const hint = err instanceof ShmemError ? err.hint : undefined;
   const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ChangeRefusedError) return reportRefusal(err, json);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } })}\n`);
   else process.stderr.write(`Error: ${message}\n${hint ? `Hint: ${hint}\n` : ''}`);
   // 3: the write may or may not have happened (outcome_unknown); a script reads before it writes again.
   return usage ? 2 : code === 'outcome_unknown' ? 3 : 1;
+}
+
+/**
+ * A refused compare-and-set or add (exit 1): the current value goes to stdout, so a script can
+ * retry from it without another read (`--json`: the error with `addr` and `current`).
+ */
+function reportRefusal(err: ChangeRefusedError, json: boolean): number {
+  const current = err.current as { value: string | null; tag: Tag };
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message }, addr: err.addr, current })}\n`);
+    return 1;
+  }
+  if (current.value !== null) process.stdout.write(`${current.value}\n`);
+  const holds = current.value === null ? 'was never written' : `holds the value printed above (tag ${formatTag(current.tag)})`;
+  process.stderr.write(`Error: ${err.code}: ${err.message}; address ${err.addr} ${holds}, nothing changed\n`);
+  return 1;
 }
 
 /** oclif's own parse errors (missing argument, unknown flag) carry exit 2. */

@@ -1,6 +1,6 @@
 import type { Addr, Tag, Value } from '../core/types.js';
 import {
-  BadInputError, BadResponseError, MembershipMismatchError, NoEndpointError, OutcomeUnknownError, OverloadedError, PermissionDeniedError, QuorumUnavailableError,
+  BadInputError, BadResponseError, ChangeRefusedError, MembershipMismatchError, NoEndpointError, OutcomeUnknownError, OverloadedError, PermissionDeniedError, QuorumUnavailableError,
   ShmemError, ShuttingDownError, UnauthenticatedError,
 } from '../errors.js';
 import { isTag } from '../transport/wire.js';
@@ -8,6 +8,8 @@ import { exchange } from './http1.js';
 
 export interface ReadReply { readonly addr: Addr; readonly value: Value; readonly tag: Tag; readonly endpoint: string }
 export interface WriteReply { readonly addr: Addr; readonly tag: Tag; readonly endpoint: string }
+/** A compare-and-set or add that took effect: the value stored (add: the new count) and its tag. */
+export interface RmwReply { readonly addr: Addr; readonly value: string; readonly tag: Tag; readonly endpoint: string }
 
 export interface ClientOptions {
   /** Base URLs, tried in order: `http://127.0.0.1:3030`, `https://10.0.0.1:3030`. */
@@ -30,7 +32,7 @@ export interface ClientOptions {
 export class RemoteError extends ShmemError {
   override readonly name = 'RemoteError';
   readonly httpStatus = undefined;
-  constructor(readonly code: string, message: string, readonly status: number, hint?: string) {
+  constructor(readonly code: string, message: string, readonly status: number, hint?: string, readonly current?: { value: Value; tag: Tag }) {
     super(message, hint === undefined ? undefined : { hint });
   }
 }
@@ -75,6 +77,45 @@ export class ShmemClient {
     const b = body as Record<string, unknown>;
     if (b['addr'] !== addr || !isTag(b['tag'])) throw new BadResponseError(`${endpoint} answered a write with an unexpected body`);
     return { addr, tag: b['tag'], endpoint };
+  }
+
+  /**
+   * Compare-and-set: stores `value` if the address holds `expect` (a value, or null: never
+   * written) or the tag `expect.tag`. A mismatch is ChangeRefusedError (code cas_mismatch) with
+   * the current value and tag. Sent once, as a write (a lost answer is outcome_unknown).
+   */
+  async cas(addr: Addr, expect: { readonly value: Value } | { readonly tag: Tag }, value: string): Promise<RmwReply> {
+    const body = 'tag' in expect ? { addr, expectTag: expect.tag, value } : { addr, expect: expect.value, value };
+    const { b, endpoint } = await this.rmw('/cas', body, 'compare-and-set');
+    if (b['ok'] !== true) throw new BadResponseError(`${endpoint} answered a compare-and-set with an unexpected body`);
+    return { addr, value, tag: b['tag'] as Tag, endpoint };
+  }
+
+  /** Adds `delta` to the decimal integer at `addr` (never written: 0); the new value. Refusals are ChangeRefusedError. */
+  async add(addr: Addr, delta: number): Promise<RmwReply> {
+    const { b, endpoint } = await this.rmw('/add', { addr, delta }, 'add');
+    if (typeof b['value'] !== 'string') throw new BadResponseError(`${endpoint} answered an add with an unexpected body`);
+    return { addr, value: b['value'], tag: b['tag'] as Tag, endpoint };
+  }
+
+  private async rmw(path: string, body: Record<string, unknown> & { addr: Addr }, what: string): Promise<{ b: Record<string, unknown>; endpoint: string }> {
+    let answer;
+    try {
+      answer = await this.attempt('POST', path, JSON.stringify(body), this.options.endpoints, true);
+    } catch (err) {
+      if (err instanceof RemoteError && err.status === 409 && err.current !== undefined) {
+        throw new ChangeRefusedError(err.code as 'cas_mismatch', err.message, body.addr, err.current);
+      }
+      throw err;
+    }
+    if ('lost' in answer) {
+      throw new OutcomeUnknownError(`${answer.endpoint}: the ${what} was sent and its answer was lost (${answer.lost}); it may or may not take effect`, {
+        hint: 'read the address to see whether it took effect before trying again',
+      });
+    }
+    const b = answer.body as Record<string, unknown>;
+    if (b['addr'] !== body.addr || !isTag(b['tag'])) throw new BadResponseError(`${answer.endpoint} answered a ${what} with an unexpected body`);
+    return { b, endpoint: answer.endpoint };
   }
 
   /** POST a JSON body (for example a member change) to the first endpoint that answers. */
@@ -220,7 +261,12 @@ function remoteError(status: number, body: unknown, endpoint: string): ShmemErro
     case 'invalid_addr': case 'invalid_value': case 'value_too_large': case 'bad_json':
     case 'bad_content_type': case 'body_too_large': case 'bad_request':
       return new BadInputError(code, message, opts);
-    default: return new RemoteError(code, message, status, hint);
+    default: {
+      // A refused compare-and-set or add says what it read.
+      const current = (body as { current?: { value?: unknown; tag?: unknown } } | undefined)?.current;
+      const valid = current !== undefined && isTag(current.tag) && (typeof current.value === 'string' || current.value === null);
+      return new RemoteError(code, message, status, hint, valid ? { value: current.value as Value, tag: current.tag as Tag } : undefined);
+    }
   }
 }
 

@@ -174,8 +174,9 @@ export function applyChange(change: RmwChange, base: Versioned): ChangeOutcome {
     const e = change.expect;
     const matches = 'tag' in e ? tagsEqual(e.tag, base.tag) : e.value === base.value;
     if (!matches) {
-      const wanted = 'tag' in e ? 'the tag expected' : e.value === null ? 'never written' : 'the value expected';
-      return { ok: false, code: 'cas_mismatch', message: `the current ${'tag' in e ? 'tag' : 'value'} is not ${wanted}` };
+      const message = 'tag' in e ? 'the current tag is not the one expected'
+        : e.value === null ? 'expected never written, but the address holds a value' : 'the current value is not the one expected';
+      return { ok: false, code: 'cas_mismatch', message };
     }
     return { ok: true, value: change.value };
   }

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, http, readVia, writeVia, type NodeProcess } from '../helpers/cluster.js';
+import { Cluster, http, readVia, runCli, runCliWithInput, writeVia, type NodeProcess } from '../helpers/cluster.js';
 
 /** Compare-and-set and add over HTTP on real processes (docs/rmw.md). */
 
@@ -107,6 +107,47 @@ test('bad cas and add bodies are refused with the problem named, and nothing is 
   const huge = await http(`${c.node(0).url}/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"addr":4,"delta":1,"pad":"${'x'.repeat(4096)}"}` });
   assert.is(huge.status, 413, huge.text);
   assert.is((await readVia(c.node(2), 4)).body.value, 'keep');
+}));
+
+test('shmem cas and shmem add: exit 0 on success, 1 with the current value printed on a refusal, --json too', () => withCluster(async (c) => {
+  const env = { SHMEM_ENDPOINTS: c.nodes.map((n) => n.url).join(',') };
+  const take = await runCli(['cas', '3', '--expect-absent', 'holder-a'], env);
+  assert.is(take.code, 0, take.stderr);
+  assert.match(take.stdout, /^ok: swapped address 3 \(tag 0@-\+1 via http/);
+  const second = await runCli(['cas', '3', '--expect-absent', 'holder-b'], env);
+  assert.is(second.code, 1, second.stderr);
+  assert.is(second.stdout, 'holder-a\n', 'the current value, for a script to retry from');
+  assert.match(second.stderr, /cas_mismatch: expected never written, but the address holds a value; address 3 holds the value printed above \(tag 0@-\+1\), nothing changed/);
+  const json = await runCli(['cas', '3', 'nobody', 'x', '--json'], env);
+  assert.is(json.code, 1);
+  assert.equal(JSON.parse(json.stdout).current, { value: 'holder-a', tag: { seq: 0, writer: '', rmwc: 1 } });
+  const byTag = await runCli(['cas', '3', '--expect-tag', '0@-+1', 'holder-c'], env);
+  assert.is(byTag.code, 0, byTag.stderr);
+  const fromStdin = await runCliWithInput(['cas', '3', 'holder-c', '-', '--endpoints', env.SHMEM_ENDPOINTS], ['line one\n', 'line two\n'], 20);
+  assert.is(fromStdin.code, 0, fromStdin.stderr);
+  assert.is((await readVia(c.node(2), 3)).body.value, 'line one\nline two\n', 'the value from standard input, byte for byte');
+  for (const [args, out] of [[['add', '7'], '1\n'], [['add', '7', '5'], '6\n'], [['add', '7', '--', '-2'], '4\n']] as const) {
+    const r = await runCli([...args], env);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, out, args.join(' '));
+  }
+  const addJson = await runCli(['add', '7', '--json'], env);
+  assert.equal({ ...JSON.parse(addJson.stdout), endpoint: undefined }, { addr: 7, value: '5', tag: { seq: 0, writer: '', rmwc: 4 }, endpoint: undefined });
+  await writeVia(c.node(0), 8, 'hello');
+  const nan = await runCli(['add', '8'], env);
+  assert.is(nan.code, 1);
+  assert.is(nan.stdout, 'hello\n');
+  assert.match(nan.stderr, /not_a_number/);
+  for (const [args, says] of [
+    [['cas', '3'], /no EXPECT value/], [['cas', '3', '--expect-absent', '--expect-tag', '1@-', 'x'], /not both/],
+    [['cas', '3', '--expect-absent', 'a', 'b'], /ADDR and VALUE only/], [['cas', '3', '--expect-tag', 'garbage', 'x'], /not a tag as read prints it/],
+    [['add', '3', '1.5'], /DELTA must be an integer/], [['add', '3', '99999999999999999'], /DELTA must be an integer/], [['cas', 'x', 'a', 'b'], /address/],
+  ] as const) {
+    const r = await runCli([...args], env);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, says, args.join(' '));
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  }
 }));
 
 test.run();
