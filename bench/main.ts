@@ -11,6 +11,8 @@
  *                  (16 B to 1 MiB values: MB/s and p99 at 1 and 16 in flight, and the small operations' p99 beside 1 MiB writes)
  * npm run bench -- --catchup [--addrs 1000000] [--in-flight 16]
  *                  (a member down during a preload catches up: time to converge, foreground during/idle; bench/catchup.ts)
+ * npm run bench -- --rmw [--vs-etcd] [--seconds 5] [--in-flight 1,16,64]
+ *                  (increments on one contended address and over 1,000: shmem's add beside etcd's read + txn; bench/rmw.ts)
  *
  * Starts a fresh shmem cluster on loopback (temporary data dirs), drives it with the closed-loop
  * generator in bench/load.ts, and prints ops/s and latency percentiles per workload and
@@ -33,15 +35,17 @@ import { etcdMake, shmemMake, valueSweep } from './value-sweep.js';
 import { startEtcd } from './etcd.js';
 import { percentile, runLoad, type RequestSpec, type Target } from './load.js';
 import { soak } from './soak.js';
+import { printRmwCells, runIncrements, type RmwCell } from './rmw.js';
 
 /** The flags the bench knows: with a value, and switches. Anything else is refused before a cluster starts. */
 const VALUE_FLAGS = ['seconds', 'addrs', 'value-bytes', 'nodes', 'durability', 'in-flight', 'workloads', 'soak', 'soak-out'];
-const SWITCHES = ['vs-etcd', 'tls', 'value-sweep', 'member-change', 'catchup', 'no-million'];
+const SWITCHES = ['vs-etcd', 'tls', 'value-sweep', 'member-change', 'catchup', 'no-million', 'rmw'];
 const USAGE = `npm run bench -- [--vs-etcd] [--seconds 5] [--addrs 1000] [--value-bytes 16] [--nodes 3|5]
                  [--durability full|normal] [--in-flight 1,16,64] [--workloads write,read,mixed] [--tls] [--no-million]
 npm run bench -- --soak MINUTES [--soak-out DIR] [--in-flight 16]
 npm run bench -- --value-sweep [--vs-etcd] [--seconds 5]
 npm run bench -- --catchup [--addrs 1000000] [--in-flight 16]
+npm run bench -- --rmw [--vs-etcd] [--seconds 5] [--in-flight 1,16,64]
 (bench/main.ts says what each does)`;
 {
   const args = process.argv.slice(2);
@@ -88,6 +92,8 @@ const tls = process.argv.includes('--tls');
 const sweep = process.argv.includes('--value-sweep');
 /** Time a change of the member set (3 -> 5: two `member add`s) with the addresses stored, under a client load. */
 const memberChange = process.argv.includes('--member-change');
+/** Increments (compare-and-set and add, issue 31) instead of the read and write cells. */
+const rmw = process.argv.includes('--rmw');
 const problems = [
   ...(['full', 'normal'].includes(durability) ? [] : [`--durability must be full or normal, got "${durability}"`]),
   ...(inFlights.every((n) => Number.isInteger(n) && n >= 1 && n <= 1024) ? [] : [`--in-flight must be integers from 1 to 1024, got "${opt('in-flight', '')}"`]),
@@ -322,13 +328,14 @@ const etcd = vsEtcd ? await startEtcd(3, pki).catch(async (err: unknown) => {
   throw err;
 }) : undefined;
 const shmemCells: Cell[] = [];
+const rmwCells: RmwCell[] = [];
 const etcdCells: Cell[] = [];
 try {
   const security = pki && token ? { tls: { ca: readFileSync(pki.ca, 'utf8') }, headers: { authorization: `Bearer ${token.token}` } } : {};
   const shmemTargets = cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port, ...security }));
   if (etcd) console.log(`etcd: ${etcd.version}; ${etcd.flags}`);
   if (etcd) console.log('Both clusters run side by side; each cell runs on shmem, then at once on etcd, so drifts in machine speed hit both alike.');
-  await preload('shmem', shmemTargets, shmemRequest);
+  if (!rmw) await preload('shmem', shmemTargets, shmemRequest);
   if (memberChange) await timeMemberChange(shmemTargets);
   if (soakMinutes > 0) {
     const soakNodes = cluster.nodes.map((n, i) => ({
@@ -337,21 +344,30 @@ try {
     }));
     await soak(soakNodes, soakMinutes, (i) => shmemRequest('mixed', i), soakOut, process.argv.includes('--in-flight') ? inFlights[0]! : 16);
   }
-  if (etcd) await preload('etcd', etcd.targets, etcdRequest);
+  if (rmw) {
+    for (const shape of ['contended', 'spread'] as const) {
+      for (const inFlight of inFlights) {
+        rmwCells.push(await runIncrements('shmem', shmemTargets, shape, inFlight, seconds, addrs));
+        if (etcd) rmwCells.push(await runIncrements('etcd', etcd.targets, shape, inFlight, seconds, addrs));
+      }
+    }
+  }
+  if (etcd && !rmw) await preload('etcd', etcd.targets, etcdRequest);
   if (sweep) await valueSweep([{ name: 'shmem', targets: shmemTargets, make: shmemMake }, ...(etcd ? [{ name: 'etcd', targets: etcd.targets, make: etcdMake }] : [])], seconds);
-  for (const workload of soakMinutes > 0 || sweep ? [] : workloads) {
+  for (const workload of soakMinutes > 0 || sweep || rmw ? [] : workloads) {
     for (const inFlight of inFlights) {
       shmemCells.push(await cell('shmem', shmemTargets, shmemRequest, workload, inFlight));
       if (etcd) etcdCells.push(await cell('etcd', etcd.targets, etcdRequest, workload, inFlight));
     }
   }
   // The million-address cells (issue 30): by default beside a thousand-address run.
-  if (soakMinutes === 0 && !sweep && !memberChange && addrs < MILLION && !process.argv.includes('--no-million')) await millionCells(shmemTargets, nodeArgs, security);
+  if (soakMinutes === 0 && !sweep && !rmw && !memberChange && addrs < MILLION && !process.argv.includes('--no-million')) await millionCells(shmemTargets, nodeArgs, security);
 } finally {
   await cluster.destroy();
   await etcd?.stop();
   pki?.remove();
 }
+if (rmw) printRmwCells(rmwCells);
 if (etcd && shmemCells.length > 0) {
   console.log('\nshmem / etcd            ops/s     p50      p99    p99.9   (ops/s above 1 and latencies below 1 favour shmem)');
   for (const s of shmemCells) {

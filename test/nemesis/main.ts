@@ -33,6 +33,15 @@ if (r.convergence.differing !== undefined) {
   console.log(`verdict: the members did not converge after the faults: ${r.convergence.differing}`);
   process.exit(1);
 }
+for (const c of r.counters) console.log(`counter ${c.addr}: final ${c.final}, ${c.acked} adds acknowledged, ${c.unknown} unknown${c.problem ? `: ${c.problem}` : ''}`);
+const locksWon = r.locks.filter((l) => l.won === 1).length;
+console.log(`locks: ${r.locks.length} races of 16 clients; ${locksWon} with one acknowledged winner, ${r.locks.length - locksWon} decided by an unknown outcome or none; ${r.locks.reduce((n, l) => n + l.lost, 0)} losers told the holder; ${r.locks.filter((l) => l.problem).length} wrong`);
+for (const l of r.locks.filter((x) => x.problem)) console.log(`  lock ${l.addr}: ${l.problem}`);
+const rmwProblems = [...r.counters, ...r.locks].filter((x) => x.problem);
+if (rmwProblems.length > 0) {
+  console.log('verdict: a counter or a lock is wrong');
+  process.exit(1);
+}
 if (r.duringOutages.succeeded > 0) {
   console.log('verdict: an operation succeeded while a majority was down');
   process.exit(1);

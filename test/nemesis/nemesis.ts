@@ -9,11 +9,14 @@ import { Random } from '../sim/random.js';
 
 /**
  * Live fault injection against real shmem processes (a small Jepsen): concurrent clients do
- * random reads and writes of unique values through random nodes while the nemesis SIGKILLs
+ * random reads, writes and compare-and-sets of unique values (even addresses) and reads and adds
+ * (odd addresses: counters) through random nodes, and every 8 s 16 clients race to take a lock
+ * (compare-and-set from never-written) on a fresh address, while the nemesis SIGKILLs
  * and restarts nodes, SIGSTOPs and resumes them, and restarts a node on a wiped data dir.
  * By default never more than a minority is faulty at once; `majority` mode also takes a
  * majority down to show the cluster refuses rather than lies. The history is checked for
- * linearizability at the end.
+ * linearizability at the end, each counter's final value against the acknowledged adds (plus
+ * some of the unknown ones), and each lock for one winner whose value every loser was told.
  */
 export interface NemesisOptions {
   readonly seconds: number;
@@ -39,11 +42,22 @@ export interface NemesisReport {
   readonly duringOutages: { refused: number; succeeded: number };
   /** Catch-up after the faults: how long until every member held the same tags. */
   readonly convergence: Convergence;
+  /** Each counter: its final value, the adds acknowledged and unknown; `problem` when the final value is not explained by them. */
+  readonly counters: readonly CounterCheck[];
+  /** Each lock race: the final holder, how many won (ok), lost (told a holder) and ended unknown or failed; `problem` when it is wrong. */
+  readonly locks: readonly LockCheck[];
   readonly history: HistoryEvent[];
   readonly logs: string;
 }
 
 const OP_DEADLINE_MS = 1000;
+
+export interface CounterCheck { readonly addr: number; readonly final: number | null; readonly acked: number; readonly unknown: number; readonly problem?: string }
+export interface LockCheck { readonly addr: number; readonly holder: string | null; readonly won: number; readonly lost: number; readonly undecided: number; readonly problem?: string }
+
+/** Lock races run every this often, 16 clients each, on addresses after the clients' ones. */
+const LOCK_EVERY_MS = 8_000;
+const LOCK_CLIENTS = 16;
 
 export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   const log = o.log ?? (() => {});
@@ -67,9 +81,11 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   };
   // The members now (membership mode changes them); clients go through any running node.
   const members = new Set<NodeProcess>(cluster.nodes);
+  const lockAddrs: number[] = [];
   let convergence: Convergence = { ms: 0, differing: 'the run ended before all members were up' };
   try {
     const clients = Array.from({ length: o.clients }, (_, c) => clientLoop(c, cluster, rng, o.addrs, end, record, counts));
+    clients.push(lockLoop(cluster, rng, o.addrs, end, record, counts, lockAddrs));
     if (o.membership) await membershipLoop(cluster, members, rng, end, counts, log);
     else await nemesisLoop(cluster, rng, o, end, counts, outages, log, record);
     await Promise.all(clients);
@@ -85,8 +101,8 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
     log(convergence.differing === undefined
       ? `converged: every member holds the same tags ${(convergence.ms / 1000).toFixed(1)} s after all were up`
       : `NOT converged within ${CONVERGE_BOUND_MS / 1000} s: ${convergence.differing}`);
-    for (let addr = 0; addr < o.addrs; addr++) {
-      for (const n of members) await doOp(1000 + addr, n, 'read', addr, undefined, record, counts);
+    for (const addr of [...Array.from({ length: o.addrs }, (_, a) => a), ...lockAddrs]) {
+      for (const n of members) await doOp(1000 + addr, n, { f: 'read', addr }, record, counts);
     }
   } catch (err) {
     // Name the seed: the run can be repeated with NEMESIS_SEED (or --seed).
@@ -98,7 +114,70 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
     pki?.remove();
   }
   if (o.historyFile) writeFileSync(o.historyFile, history.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  return { verdict: checkHistory(history, { budgetMs: 60_000 }), counts, duringOutages: insideOutages(history, outages), convergence, history, logs: cluster.logs() };
+  return {
+    verdict: checkHistory(history, { budgetMs: 60_000 }), counts, duringOutages: insideOutages(history, outages), convergence,
+    counters: checkCounters(history, o.addrs), locks: checkLocks(history, lockAddrs), history, logs: cluster.logs(),
+  };
+}
+
+/** Completed operations: each invoke with its completion (none: still open at the end). */
+function pairs(history: readonly HistoryEvent[]): { inv: HistoryEvent; done: HistoryEvent | undefined }[] {
+  const open = new Map<number | string, HistoryEvent>();
+  const out: { inv: HistoryEvent; done: HistoryEvent | undefined }[] = [];
+  for (const e of history) {
+    if (e.type === 'invoke') open.set(e.process, e);
+    else {
+      out.push({ inv: open.get(e.process)!, done: e });
+      open.delete(e.process);
+    }
+  }
+  for (const inv of open.values()) out.push({ inv, done: undefined });
+  return out;
+}
+
+/**
+ * The counters (odd addresses; only adds of 1 change them): the final value, read through every
+ * member after the faults, must be the acknowledged adds plus some of those of unknown outcome.
+ */
+function checkCounters(history: readonly HistoryEvent[], addrs: number): CounterCheck[] {
+  const ops = pairs(history);
+  const checks: CounterCheck[] = [];
+  for (let addr = 1; addr < addrs; addr += 2) {
+    const adds = ops.filter((p) => p.inv.addr === addr && p.inv.f === 'add');
+    const acked = adds.filter((p) => p.done?.type === 'ok' && p.done.refused !== true).length;
+    const unknown = adds.filter((p) => p.done === undefined || p.done.type === 'info').length;
+    const finals = ops.filter((p) => p.inv.addr === addr && p.inv.f === 'read' && Number(p.inv.process) >= 1000 && p.done?.type === 'ok').map((p) => p.done!.value ?? null);
+    const final = finals.length === 0 ? null : Number(finals.at(-1) ?? 0);
+    let problem: string | undefined;
+    if (finals.length === 0) problem = 'no final read succeeded';
+    else if (new Set(finals).size > 1) problem = `the members' final reads differ: ${[...new Set(finals)].join(', ')}`;
+    else if (final! < acked || final! > acked + unknown) problem = `final value ${final} is not the ${acked} acknowledged adds plus some of the ${unknown} unknown ones`;
+    checks.push({ addr, final, acked, unknown, ...(problem ? { problem } : {}) });
+  }
+  return checks;
+}
+
+/**
+ * Each lock race: at most one compare-and-set from never-written succeeded, the final holder is
+ * its value (or, when none was acknowledged, one whose outcome is unknown), and every loser was
+ * told the final holder as the current value.
+ */
+function checkLocks(history: readonly HistoryEvent[], lockAddrs: readonly number[]): LockCheck[] {
+  const ops = pairs(history);
+  return lockAddrs.map((addr) => {
+    const race = ops.filter((p) => p.inv.addr === addr && p.inv.f === 'cas');
+    const won = race.filter((p) => p.done?.type === 'ok' && p.done.refused !== true);
+    const lost = race.filter((p) => p.done?.type === 'ok' && p.done.refused === true);
+    const undecided = race.filter((p) => p.done === undefined || p.done.type === 'info');
+    const finals = ops.filter((p) => p.inv.addr === addr && p.inv.f === 'read' && p.done?.type === 'ok').map((p) => p.done!.value ?? null);
+    const holder = finals.at(-1) ?? null;
+    let problem: string | undefined;
+    if (won.length > 1) problem = `${won.length} clients won the lock: ${won.map((p) => p.inv.value).join(', ')}`;
+    else if (won.length === 1 && holder !== won[0]!.inv.value) problem = `the winner ${won[0]!.inv.value} does not hold it: ${holder}`;
+    else if (won.length === 0 && holder !== null && !undecided.some((p) => p.inv.value === holder)) problem = `the holder ${holder} neither won nor has an unknown outcome`;
+    else if (lost.some((p) => p.done!.current !== holder)) problem = `a loser was told ${lost.find((p) => p.done!.current !== holder)!.done!.current} while ${holder} holds it`;
+    return { addr, holder, won: won.length, lost: lost.length, undecided: undecided.length, ...(problem ? { problem } : {}) };
+  });
 }
 
 /** After the faults: every member must hold the same tags within this. */
@@ -167,42 +246,85 @@ async function clientLoop(
   client: number, cluster: Cluster, rng: Random, addrs: number, end: number,
   record: (e: HistoryEvent) => void, counts: NemesisReport['counts'],
 ): Promise<void> {
+  const seen = new Map<number, string | null>();
   for (let k = 0; Date.now() < end; k++) {
     const node = rng.pick(cluster.nodes);
     const addr = rng.int(0, addrs - 1);
-    const f = rng.chance(0.5) ? 'write' : 'read';
-    await doOp(client, node, f, addr, f === 'write' ? `c${client}-${k}` : undefined, record, counts);
+    const r = rng.next();
+    // Even addresses: registers (read, write, cas expecting what this client last saw); odd: counters (read, add 1).
+    const op: Op = addr % 2 === 1 ? (r < 0.35 ? { f: 'read', addr } : { f: 'add', addr, delta: 1 })
+      : r < 0.4 ? { f: 'read', addr } : r < 0.75 ? { f: 'write', addr, value: `c${client}-${k}` }
+        : { f: 'cas', addr, expect: seen.get(addr) ?? null, value: `c${client}-${k}` };
+    const saw = await doOp(client, node, op, record, counts);
+    if (saw !== undefined) seen.set(addr, saw);
   }
 }
 
-async function doOp(
-  process: number, node: NodeProcess, f: 'read' | 'write', addr: number, value: string | undefined,
-  record: (e: HistoryEvent) => void, counts: NemesisReport['counts'],
+/** Every LOCK_EVERY_MS, 16 clients race to take a lock on a fresh address through random nodes. */
+async function lockLoop(
+  cluster: Cluster, rng: Random, addrs: number, end: number, record: (e: HistoryEvent) => void, counts: NemesisReport['counts'], lockAddrs: number[],
 ): Promise<void> {
+  for (let round = 0; Date.now() < end - LOCK_EVERY_MS / 2; round++) {
+    await sleep(Math.min(LOCK_EVERY_MS, Math.max(0, end - Date.now() - LOCK_EVERY_MS / 2)));
+    if (Date.now() >= end - 1000) return;
+    const addr = addrs + round;
+    lockAddrs.push(addr);
+    await Promise.all(Array.from({ length: LOCK_CLIENTS }, (_, i) =>
+      doOp(2000 + round * LOCK_CLIENTS + i, rng.pick(cluster.nodes), { f: 'cas', addr, expect: null, value: `holder-${round}-${i}` }, record, counts)));
+  }
+}
+
+type Op =
+  | { readonly f: 'read'; readonly addr: number }
+  | { readonly f: 'write'; readonly addr: number; readonly value: string }
+  | { readonly f: 'cas'; readonly addr: number; readonly expect: string | null; readonly value: string }
+  | { readonly f: 'add'; readonly addr: number; readonly delta: number };
+
+/** Runs one operation and records it; returns the value it saw the address hold, when it saw one. */
+async function doOp(
+  process: number, node: NodeProcess, op: Op, record: (e: HistoryEvent) => void, counts: NemesisReport['counts'],
+): Promise<string | null | undefined> {
+  const { f, addr } = op;
   counts.ops += 1;
-  record({ type: 'invoke', process, f, addr, ...(f === 'write' ? { value: value! } : {}), node: node.port });
-  const outcome = (type: 'ok' | 'fail' | 'info', v?: string | null): void => {
+  record({ type: 'invoke', process, f, addr, ...('value' in op ? { value: op.value } : {}), ...(op.f === 'cas' ? { expect: op.expect } : {}), ...(op.f === 'add' ? { delta: op.delta } : {}), node: node.port });
+  const outcome = (type: 'ok' | 'fail' | 'info', extra: Partial<HistoryEvent> = {}): void => {
     if (type === 'ok') counts.ok += 1;
     else if (type === 'fail') counts.failed += 1;
     else counts.unknown += 1;
-    record({ type, process, f, addr, ...(v !== undefined ? { value: v } : {}) });
+    record({ type, process, f, addr, ...extra });
   };
+  const post = (path: string, body: unknown, signal: AbortSignal) =>
+    http(`${node.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal }, node.clientTls);
   try {
     const signal = AbortSignal.timeout(OP_DEADLINE_MS * 3);
-    const res = f === 'write'
-      ? await http(`${node.url}/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ addr, value }), signal }, node.clientTls)
-      : await http(`${node.url}/read/${addr}`, { signal }, node.clientTls);
-    const body = res.body as { value?: string | null; error?: { code: string } };
-    if (res.status === 200) return outcome('ok', f === 'read' ? body.value ?? null : undefined);
-    // A write that failed after its update went out (outcome_unknown, or anything not known to
-    // be definite) may still reach replicas: unknown. A definite failure did not happen, and the
+    const res = op.f === 'write' ? await post('/write', { addr, value: op.value }, signal)
+      : op.f === 'cas' ? await post('/cas', { addr, expect: op.expect, value: op.value }, signal)
+        : op.f === 'add' ? await post('/add', { addr, delta: op.delta }, signal)
+          : await http(`${node.url}/read/${addr}`, { signal }, node.clientTls);
+    const body = res.body as { value?: string | null; error?: { code: string }; current?: { value: string | null } };
+    if (res.status === 200) {
+      if (op.f === 'read' || op.f === 'add') {
+        outcome('ok', { value: body.value ?? null });
+        return body.value ?? null;
+      }
+      outcome('ok');
+      return op.value;
+    }
+    // A refused cas or add read the register: the checker holds `current` to linearizability.
+    if (res.status === 409 && body.current !== undefined) {
+      outcome('ok', { refused: true, current: body.current.value });
+      return body.current.value;
+    }
+    // A write or rmw that failed after its update or accept went out (outcome_unknown, or anything not known
+    // to be definite) may still take effect: unknown. A definite failure did not happen, and the
     // checker holds the node to it. A failed read did nothing.
-    return outcome(f === 'write' && !isDefiniteFailure(body.error?.code) ? 'info' : 'fail');
+    outcome(f !== 'read' && !isDefiniteFailure(body.error?.code) ? 'info' : 'fail');
   } catch (err) {
     const e = err as { code?: string; cause?: { code?: string } };
     const refused = (e.cause?.code ?? e.code) === 'ECONNREFUSED';
-    return outcome(f === 'write' && !refused ? 'info' : 'fail');
+    outcome(f !== 'read' && !refused ? 'info' : 'fail');
   }
+  return undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -223,13 +345,13 @@ async function nemesisLoop(
       await b!.stop('SIGKILL');
       const start = Date.now();
       // Besides the clients, probe the survivor directly: a read and a write, both inside the window.
-      const probe = 2000 + i;
+      const probe = 5000 + i; // lock racers are 2000 + 16 per round
       await Promise.all([
         sleep(rng.int(1500, 3000)),
         (async () => {
           await sleep(5);
-          await doOp(probe, survivor!, 'read', 0, undefined, record, counts);
-          await doOp(probe, survivor!, 'write', 0, `probe-${i}`, record, counts);
+          await doOp(probe, survivor!, { f: 'read', addr: 0 }, record, counts);
+          await doOp(probe, survivor!, { f: 'write', addr: 0, value: `probe-${i}` }, record, counts);
         })(),
       ]);
       outages.push({ start, end: Date.now() + 1, survivor: survivor!.port });

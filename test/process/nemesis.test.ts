@@ -12,6 +12,9 @@ test('a short round of kills, pauses and wiped restarts (one node at a time) sta
   assert.ok(r.counts.kills > 0 && r.counts.stops > 0 && r.counts.wipes > 0, `faults injected: ${JSON.stringify(r.counts)}`);
   assert.is(r.convergence.differing, undefined, `seed ${seed}: after the faults, catch-up brings every member to the same tags`);
   assert.ok(r.counts.ok > 1000, `operations completed: ${JSON.stringify(r.counts)}`);
+  for (const c of [...r.counters, ...r.locks]) assert.is(c.problem, undefined, `seed ${seed}: ${JSON.stringify(c)}`);
+  assert.ok(r.counters.length === 2 && r.counters.every((c) => c.acked > 20), `counters counted: ${JSON.stringify(r.counters)}`);
+  assert.ok(r.locks.length >= 3 && r.locks.some((l) => l.won === 1 && l.lost > 0), `locks raced: ${JSON.stringify(r.locks)}`);
 });
 
 test('the same faults over mutual TLS with a cluster secret stay linearizable', async () => {
@@ -31,6 +34,7 @@ test('members added, removed and replaced (wiped ones too) among kills, pauses a
   assert.ok(r.counts.adds > 0 && r.counts.removes > 0, `member changes made: ${JSON.stringify(r.counts)}`);
   assert.is(r.convergence.differing, undefined, `seed ${seed}: after the changes, catch-up brings every member to the same tags`);
   assert.ok(r.counts.adds + r.counts.removes + r.counts.replaces - r.counts.changesFailed >= 4, `changes completed: ${JSON.stringify(r.counts)}`);
+  for (const c of [...r.counters, ...r.locks]) assert.is(c.problem, undefined, `seed ${seed}: ${JSON.stringify(c)}`);
   assert.ok(r.counts.ok > 1000, `operations completed: ${JSON.stringify(r.counts)}`);
 });
 
