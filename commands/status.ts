@@ -55,9 +55,16 @@ export function renderStatus(s: StatusDoc): string {
     '',
     s.cluster.verdict,
     ...(s.catchup ? [s.catchup.redundancy.text] : []),
+    opsLine(s.ops),
     '',
   ];
   return lines.join('\n');
+}
+
+/** What this node coordinated since it started. */
+function opsLine(o: StatusDoc['ops']): string {
+  const rmw = o.rmws === undefined ? '' : `, ${plural(o.rmws, 'cas/add', 'cas/adds')} (${o.rmwRefused} refused: value not as expected; ${o.rmwRetries} attempts preempted and retried)`;
+  return `operations through this node: ${plural(o.reads, 'read')}, ${plural(o.writes, 'write')}${rmw}, ${plural(o.failures, 'failure')}`;
 }
 
 /** Where this node's recovery of a wiped data dir stands (docs/recovery.md). */

@@ -11,7 +11,7 @@ import type { RegisterStore } from '../storage/register-store.js';
 import type { MembershipKeeper } from '../membership/keeper.js';
 import type { AcceptorState } from '../membership/paxos.js';
 import type { LocalReplica } from '../transport/peer-link.js';
-import { ACCEPTOR_PAGE_ITEMS } from '../transport/wire.js';
+import { ACCEPTOR_PAGE_ITEMS, STREAM_TOO_LARGE } from '../transport/wire.js';
 
 /**
  * The replica role of this node (SPEC section 2) in front of its store. While the node is
@@ -81,7 +81,7 @@ export class Replica implements LocalReplica {
    * come up to limits.bulkAnswerValueBytesMax in all, the first whatever its size; the rest are
    * answered `unavailable` and asked again (asking again at the same ballot changes nothing).
    */
-  async rmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]> {
+  async rmw(messages: readonly RmwMessage[], rank?: number, inlineOnly = false): Promise<RmwAnswer[]> {
     const membership = this.membership;
     membership?.check(rank);
     if (this.recovering) throw this.recoveringError();
@@ -129,6 +129,10 @@ export class Replica implements LocalReplica {
       if (isDeferred(register) || isUnavailable(register)) return { unavailable: 'damaged' };
       const lost = isValueLost(register);
       const value = lost ? null : (register as Versioned).value;
+      // On the peer stream, answers carry small values only; the asker fetches the others over POST /peer/rmw.
+      if (inlineOnly && ((value?.length ?? 0) > limits.inlineValueCharsMax || (answer.accepted?.value.length ?? 0) > limits.inlineValueCharsMax)) {
+        return { unavailable: STREAM_TOO_LARGE };
+      }
       const bytes = Math.max(0, valueSize(value)) + (answer.accepted ? valueSize(answer.accepted.value) : 0);
       if (!first && bytes > budget) return { unavailable: 'answer budget' };
       first = false;

@@ -13,6 +13,7 @@ const COLUMNS: readonly Column[] = [
   { key: 'opsHistory', title: 'OPS/S, LAST MINUTE', min: 10, max: 30, priority: 4 },
   { key: 'reads', title: 'READS/S', min: 8, max: 8, priority: 3, align: 'right' },
   { key: 'writes', title: 'WRITES/S', min: 8, max: 9, priority: 3, align: 'right' },
+  { key: 'rmws', title: 'CAS+ADD/S', min: 9, max: 9, priority: 3, align: 'right' },
   { key: 'p99History', title: 'p99, LAST MINUTE', min: 10, max: 30, priority: 2 },
 ];
 
@@ -22,7 +23,8 @@ export function TrafficTable({ rows, offset, height, width }: { rows: readonly T
     key: r.member,
     cells: {
       member: r.member,
-      ops: num(r.readsPerSec === null || r.writesPerSec === null ? null : Math.round((r.readsPerSec + r.writesPerSec) * 10) / 10),
+      ops: num(r.readsPerSec === null || r.writesPerSec === null ? null : Math.round((r.readsPerSec + r.writesPerSec + (r.rmwsPerSec ?? 0)) * 10) / 10),
+      rmws: num(r.rmwsPerSec),
       reads: num(r.readsPerSec),
       writes: num(r.writesPerSec),
       read: `${formatMs(r.readP50Ms)} / ${formatMs(r.readP99Ms)}`,

@@ -19,7 +19,7 @@ export class Poller {
   private readonly rttHistory = new Map<string, number[]>();
   private readonly opsHistory = new Map<string, number[]>();
   private readonly p99History = new Map<string, number[]>();
-  private previous = new Map<string, { reads: number; writes: number; at: number }>();
+  private previous = new Map<string, { reads: number; writes: number; rmws: number; at: number }>();
 
   /** `client` carries the endpoints, TLS and token of the command line (the same as `status`). */
   constructor(private readonly client: ShmemClient, private readonly defaultRows: number) {}
@@ -81,13 +81,14 @@ export class Poller {
       if (!st) return { member, readsPerSec: null, writesPerSec: null, readP50Ms: null, readP99Ms: null, writeP50Ms: null, writeP99Ms: null, quorumFailures: null };
       const prev = this.previous.get(member);
       const elapsed = prev ? now - prev.at : 0;
-      this.previous.set(member, { reads: st.ops.reads, writes: st.ops.writes, at: now });
+      this.previous.set(member, { reads: st.ops.reads, writes: st.ops.writes, rmws: st.ops.rmws ?? 0, at: now });
       const readsPerSec = rate(st.ops.reads, prev?.reads, elapsed);
       const writesPerSec = rate(st.ops.writes, prev?.writes, elapsed);
-      if (readsPerSec !== null && writesPerSec !== null) push(this.opsHistory, member, readsPerSec + writesPerSec);
+      const rmwsPerSec = rate(st.ops.rmws ?? 0, prev?.rmws, elapsed);
+      if (readsPerSec !== null && writesPerSec !== null) push(this.opsHistory, member, readsPerSec + writesPerSec + (rmwsPerSec ?? 0));
       push(this.p99History, member, Math.max(st.ops.readLatencyMs.p99 ?? 0, st.ops.writeLatencyMs.p99 ?? 0));
       return {
-        member, readsPerSec, writesPerSec,
+        member, readsPerSec, writesPerSec, rmwsPerSec,
         readP50Ms: st.ops.readLatencyMs.p50, readP99Ms: st.ops.readLatencyMs.p99,
         writeP50Ms: st.ops.writeLatencyMs.p50, writeP99Ms: st.ops.writeLatencyMs.p99,
         quorumFailures: st.ops.quorumFailures,

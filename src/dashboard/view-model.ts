@@ -26,7 +26,9 @@ export interface TrafficRow {
   readonly member: string;
   readonly readsPerSec: number | null;
   readonly writesPerSec: number | null;
-  /** Reads and writes per second over the last minute, one sample per poll. */
+  /** Compare-and-sets and adds that took effect per second (absent: a member of before issue 31). */
+  readonly rmwsPerSec?: number | null;
+  /** Reads, writes, cas and add per second over the last minute, one sample per poll. */
   readonly opsHistory?: readonly number[];
   /** The larger of the read and write p99 (ms), per poll, over the last minute. */
   readonly p99History?: readonly number[];

@@ -41,7 +41,7 @@ export interface NodeApi {
   query(addrs: readonly Addr[], want: ValueWant, rank?: number): ReplicaAnswer[];
   update(items: readonly RegisterItem[], rank?: number): Promise<void>;
   /** The acceptor role of compare-and-set and add: a batch of prepares and accepts, answered once durable. */
-  acceptRmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]>;
+  acceptRmw(messages: readonly RmwMessage[], rank?: number, inlineOnly?: boolean): Promise<RmwAnswer[]>;
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
   /** GET /peer/acceptors: a page of rmw acceptor rows (a wiped member's recovery). */
   acceptorPage(after: Addr | null, rank?: number): AcceptorPage;

@@ -147,6 +147,17 @@ export function servePeerStream(req: IncomingMessage, res: ServerResponse, node:
       }
       return;
     }
+    if (request.op === 'rmw') {
+      updatesPending += 1;
+      node.acceptRmw(request.messages, request.cfg, true).then(
+        (answers) => send(encodeAnswer({ id: request.id, rmw: answers })),
+        (err: unknown) => send(encodeAnswer({ id: request.id, error: errorOf(err, onUnexpected) })),
+      ).finally(() => {
+        updatesPending -= 1;
+        process.nextTick(pump);
+      });
+      return;
+    }
     updatesPending += 1;
     updateBytesPending += request.valueBytes;
     node.update(request.items, request.cfg).then(

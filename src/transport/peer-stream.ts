@@ -76,7 +76,8 @@ export class PeerStream {
     if (!this.usable) return Promise.reject(this.failure ?? new Error(`stream to ${this.options.member} is ending`));
     const id = this.nextId++;
     if (this.pending.size === 0) this.lastProgressMs = Date.now();
-    const expect = body.op === 'query' ? { items: body.addrs.length, values: body.values } : undefined;
+    const expect = body.op === 'query' ? { items: body.addrs.length, values: body.values }
+      : body.op === 'rmw' ? { items: 0, values: false, rmw: body.messages.length } : undefined;
     return new Promise<StreamAnswer>((resolve, reject) => {
       const timer = deadlineMs === undefined ? undefined
         : setTimeout(() => this.fail(new Error(`${this.options.member} did not answer within ${deadlineMs} ms`)), deadlineMs);

@@ -76,12 +76,15 @@ export const HEADER_TO = 'x-shmem-to';
 export type StreamRequest =
   | { readonly id: number; readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean | readonly boolean[]; readonly budget: number; readonly oversize: boolean; readonly cfg?: number }
   | { readonly id: number; readonly op: 'update'; readonly items: readonly RegisterItem[]; readonly valueBytes: number; readonly cfg?: number }
+  /** compare-and-set and add (docs/rmw.md) with small values, as POST /peer/rmw carries them; answers with values over limits.inlineValueCharsMax say `unavailable`. */
+  | { readonly id: number; readonly op: 'rmw'; readonly messages: readonly RmwMessage[]; readonly cfg?: number }
   | { readonly id: number; readonly op: 'ping' };
 
 /** A request before the stream gives it an id. */
 export type StreamRequestBody =
   | { readonly op: 'query'; readonly addrs: readonly Addr[]; readonly values: boolean | readonly boolean[]; readonly budget?: number; readonly oversize?: boolean; readonly cfg?: number }
   | { readonly op: 'update'; readonly items: readonly RegisterItem[]; readonly cfg?: number }
+  | { readonly op: 'rmw'; readonly messages: readonly RmwMessage[]; readonly cfg?: number }
   | { readonly op: 'ping' };
 
 /** One answer of the peer stream, decoded; `id` is null only for an error that ends the stream. */
@@ -89,6 +92,7 @@ export interface StreamAnswer {
   readonly id: number | null;
   readonly items?: readonly ReplicaAnswer[];
   readonly acked?: number;
+  readonly rmw?: readonly RmwAnswer[];
   readonly ping?: PingReply;
   /** `state`: with stale_config and retired, the configuration state the member holds. */
   readonly error?: { readonly code: string; readonly message: string; readonly state?: unknown };
@@ -163,6 +167,12 @@ export function parseStreamRequest(frame: Frame, valueBytesMax: number): ParsedS
   if (v['op'] === 'ping') {
     if (frame.raw.length > 0) return refuse('malformed', 'a ping carries no raw bytes');
     return { ok: true, request: { id, op: 'ping' } };
+  }
+  if (v['op'] === 'rmw') {
+    if (frame.raw.length > 0) return refuse('malformed', 'an rmw request carries no raw bytes');
+    const parsed = parseRmwRequest({ messages: v['messages'], ...cfg }, valueBytesMax);
+    if (!parsed.ok) return parsed;
+    return { ok: true, request: { id, op: 'rmw', messages: parsed.messages, ...cfg } };
   }
   if (v['op'] === 'query') {
     const addrs = v['addrs'];
@@ -239,6 +249,7 @@ export function encodeRequest(id: number, body: StreamRequestBody): EncodedFrame
     const { items, raw } = valuesOf(body.items, (i) => ({ addr: i.addr, tag: i.tag }));
     return encodeFrame(body.cfg === undefined ? { id, op: 'update', items } : { id, op: 'update', cfg: body.cfg, items }, raw);
   }
+  if (body.op === 'rmw') return encodeFrame({ id, op: 'rmw', ...encodeRmwRequest(body.messages, body.cfg) });
   return encodeFrame({ id, ...body });
 }
 
@@ -269,6 +280,8 @@ export function encodeAnswer(answer: StreamAnswer): EncodedFrame {
 export interface AnswerExpectation {
   readonly items: number;
   readonly values: boolean | readonly boolean[];
+  /** An rmw request: how many answers it must carry. */
+  readonly rmw?: number;
 }
 
 /** Decodes an answer frame (the client side), or says why it is malformed. */
@@ -276,6 +289,11 @@ export function parseStreamAnswer(frame: Frame, expected: AnswerExpectation | un
   const v = frame.header;
   if (!isObject(v) || !(v['id'] === null || (typeof v['id'] === 'number' && Number.isSafeInteger(v['id'])))) return 'an answer has no id';
   const { raw: _raw, ...answer } = v;
+  if (v['rmw'] !== undefined) {
+    if (frame.raw.length > 0 || expected?.rmw === undefined) return 'an rmw answer to a request that was not one';
+    const answers = parseRmwAnswers({ answers: v['rmw'] }, expected.rmw);
+    return typeof answers === 'string' ? answers : { id: v['id'] as number, rmw: answers };
+  }
   if (v['items'] === undefined) {
     if (frame.raw.length > 0) return 'an answer without items carries raw bytes';
     return answer as unknown as StreamAnswer;
@@ -469,6 +487,9 @@ export function parseRmwAnswers(v: unknown, n: number): RmwAnswer[] | string {
   }
   return v['answers'] as RmwAnswer[];
 }
+
+/** An rmw answer on the peer stream that would carry a value too large for it: ask again over POST /peer/rmw. */
+export const STREAM_TOO_LARGE = 'value too large for the stream';
 
 /** Acceptor rows per page of GET /peer/acceptors. */
 export const ACCEPTOR_PAGE_ITEMS = 256;

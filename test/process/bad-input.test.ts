@@ -26,6 +26,10 @@ const evilUpdate = '{"id":7,"op":"update","items":[{"addr":3,"tag":{"seq":99,"wr
 /** An update line of address 3 with this tag and value. */
 const forged = (tag: unknown, value: unknown): string => JSON.stringify({ id: 1, op: 'update', items: [{ addr: 3, tag, value }] });
 
+/** A well-formed ballot, and an rmw request line of the peer stream with one message. */
+const BALLOT = { round: 1, node: 'eeeeeeee.1' };
+const rmwLine = (message: unknown): string => JSON.stringify({ id: 1, op: 'rmw', messages: [message] });
+
 /** Sends `body` on /peer/stream with this cluster's identity, as a member would. */
 async function peerStream(body: string, contentType = 'application/x-shmem-frames'): ReturnType<typeof http> {
   const status = (await http(`${base}/status`)).body;
@@ -112,8 +116,21 @@ const badStreams: [string, string][] = [
   ['a raw value over --value-bytes-max', `${JSON.stringify({ id: 1, op: 'update', items: [{ addr: 3, tag: { seq: 1000, writer: 'eeeeeeee.1' }, bytes: 2000 }], raw: 2000 })}\n${'x'.repeat(2000)}${evilUpdate}\n`],
   ['a query of 513 addresses (over the batch limit)', `${JSON.stringify({ id: 1, op: 'query', addrs: Array.from({ length: 513 }, (_, i) => i) })}\n${evilUpdate}\n`],
   ['a flood of 150 pings in one second', `${Array.from({ length: 150 }, (_, i) => JSON.stringify({ id: i + 1, op: 'ping' })).join('\n')}\n${evilUpdate}\n`],
+  // compare-and-set and add (issue 31): an rmw batch is checked like an update.
+  ['an rmw commit with a forged seq above the ceiling', `${rmwLine({ op: 'commit', addr: 3, tag: { seq: 2 ** 52 + 1, writer: 'eeeeeeee.1' }, value: 'evil', origin: BALLOT })}\n${evilUpdate}\n`],
+  ['an rmw commit of a null value', `${rmwLine({ op: 'commit', addr: 3, tag: { seq: 1000, writer: 'eeeeeeee.1', rmwc: 1 }, value: null, origin: BALLOT })}\n${evilUpdate}\n`],
+  ['an rmw accept with rmwc 0 spelled out', `${rmwLine({ op: 'accept', addr: 3, ballot: BALLOT, tag: { seq: 1000, writer: 'eeeeeeee.1', rmwc: 0 }, value: 'evil', origin: BALLOT, baseOrigin: null })}\n${evilUpdate}\n`],
+  ['an rmw prepare whose ballot is not {round, node}', `${rmwLine({ op: 'prepare', addr: 3, ballot: { round: -1, node: 'x' } })}\n${evilUpdate}\n`],
+  ['an rmw batch of 65 messages (over the limit of 64)', `${JSON.stringify({ id: 1, op: 'rmw', messages: Array.from({ length: 65 }, (_, i) => ({ op: 'prepare', addr: i, ballot: BALLOT })) })}\n${evilUpdate}\n`],
+  ['an rmw op it does not know', `${rmwLine({ op: 'decide', addr: 3, ballot: BALLOT })}\n${evilUpdate}\n`],
 ];
 const refusalMessages: Record<string, RegExp> = {
+  'an rmw commit with a forged seq above the ceiling': /above the ceiling/,
+  'an rmw commit of a null value': /value null/,
+  'an rmw accept with rmwc 0 spelled out': /rmwc 0 is not an integer from 1/,
+  'an rmw prepare whose ballot is not {round, node}': /ballot is not \{round, node\}/,
+  'an rmw batch of 65 messages (over the limit of 64)': /1 to 64 messages, not 65/,
+  'an rmw op it does not know': /"prepare", "accept" or "commit"/,
   'a tag seq of 2^53-1 (the next write could not go above it)': /above the ceiling/,
   'a tag seq just above the ceiling 2^52': /above the ceiling/,
   'a null value with a tag above zero (a "delete")': /value null/,
@@ -138,6 +155,24 @@ for (const [name, body] of badStreams) {
     if (refusalMessages[name]) assert.match(lines[0].error.message, refusalMessages[name]!);
   });
 }
+
+test('POST /peer/rmw refuses a forged commit and a body that is not a batch, naming the problem, and applies nothing', async () => {
+  const status = (await http(`${base}/status`)).body;
+  const headers = { 'content-type': 'application/json', 'x-shmem-cluster': status.cluster.id, 'x-shmem-members': status.cluster.members.join(','), 'x-shmem-from': status.cluster.members[1] };
+  for (const [body, says] of [
+    [{ messages: [{ op: 'commit', addr: 3, tag: { seq: 99, writer: 'eeeeeeee.1', rmwc: 1 }, value: 'evil', origin: { round: 0, node: 'x' } }] }, /origin is not/],
+    [{ messages: [] }, /1 to 64 messages, not 0/],
+    [{ messages: 'all' }, /is \{"messages"/],
+    [{ messages: [{ op: 'commit', addr: 3, tag: { seq: 99, writer: 'eeeeeeee.1' }, value: 'x'.repeat(1001), origin: BALLOT }] }, /over the limit of 1000/],
+  ] as const) {
+    const r = await http(`${base}/peer/rmw`, { method: 'POST', headers, body: JSON.stringify(body) });
+    assert.is(r.status, 400, r.text);
+    assert.match(r.body.error.message, says);
+  }
+  // Without the cluster's identity, nothing is even parsed.
+  const stranger = await http(`${base}/peer/rmw`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ op: 'prepare', addr: 3, ballot: BALLOT }] }) });
+  assert.is(stranger.status, 400, stranger.text);
+});
 
 test('refused peer input is counted by reason in /metrics', async () => {
   const metrics = (await http(`${base}/metrics`)).text;
