@@ -273,6 +273,11 @@ export class Coordinator {
     this.ops.set(opId, {
       kind: 'write', addr, value, phase: 'queued', tracker: this.tracker(), best: INITIAL, refusals: [],
     });
+    return this.enqueue(opId, addr);
+  }
+
+  /** Queues a write or rmw behind the earlier ones of its address here; the first starts at once. */
+  private enqueue(opId: OpId, addr: Addr): Effect[] {
     const queue = this.writeQueues.get(addr);
     if (queue) {
       queue.push(opId);
@@ -292,13 +297,7 @@ export class Coordinator {
       kind: 'rmw', addr, change, phase: 'queued', tracker: this.tracker(), refusals: [], ballot: { round: 0, node: this.config.writer },
       attempt: 0, promises: new Map(), finishing: false, ownAcceptSent: false, ownProposals: new Map(), best: INITIAL,
     });
-    const queue = this.writeQueues.get(addr);
-    if (queue) {
-      queue.push(opId);
-      return [];
-    }
-    this.writeQueues.set(addr, [opId]);
-    return this.startQueued(opId);
+    return this.enqueue(opId, addr);
   }
 
   /**

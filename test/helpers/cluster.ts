@@ -181,6 +181,19 @@ export class NodeProcess {
 }
 
 /** A real cluster of `shmem start` processes on loopback, each with its own temp data dir. */
+/** Runs `body` on a fresh 3-node cluster and always kills it; the logs are attached to failures. */
+export async function withCluster(body: (c: Cluster) => Promise<void>, extraArgs: readonly string[] = []): Promise<void> {
+  const cluster = await Cluster.start(3, extraArgs);
+  try {
+    await body(cluster);
+  } catch (err) {
+    (err as Error).message += `\n${cluster.logs().slice(-6000)}`;
+    throw err;
+  } finally {
+    await cluster.destroy();
+  }
+}
+
 export class Cluster {
   private constructor(readonly nodes: NodeProcess[], readonly dir: string) {}
 

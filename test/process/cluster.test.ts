@@ -1,19 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, freePorts, http, NodeProcess, readVia, tempDir, writeVia } from '../helpers/cluster.js';
-
-/** Runs `body` on a fresh 3-node cluster and always kills it; the logs are attached to failures. */
-async function withCluster(body: (c: Cluster) => Promise<void>, extraArgs: readonly string[] = []): Promise<void> {
-  const cluster = await Cluster.start(3, extraArgs);
-  try {
-    await body(cluster);
-  } catch (err) {
-    (err as Error).message += `\n${cluster.logs().slice(-6000)}`;
-    throw err;
-  } finally {
-    await cluster.destroy();
-  }
-}
+import { Cluster, freePorts, http, NodeProcess, readVia, tempDir, withCluster, writeVia } from '../helpers/cluster.js';
 
 const test = suite('cluster (real processes)');
 

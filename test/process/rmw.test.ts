@@ -1,20 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, http, readVia, runCli, runCliWithInput, writeVia, type NodeProcess } from '../helpers/cluster.js';
+import { http, readVia, runCli, runCliWithInput, withCluster, writeVia, type NodeProcess } from '../helpers/cluster.js';
 
 /** Compare-and-set and add over HTTP on real processes (docs/rmw.md). */
-
-async function withCluster(body: (c: Cluster) => Promise<void>): Promise<void> {
-  const cluster = await Cluster.start(3);
-  try {
-    await body(cluster);
-  } catch (err) {
-    (err as Error).message += `\n${cluster.logs().slice(-6000)}`;
-    throw err;
-  } finally {
-    await cluster.destroy();
-  }
-}
 
 const post = (n: NodeProcess, path: string, body: unknown) =>
   http(`${n.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
