@@ -32,7 +32,7 @@ export class Replica implements LocalReplica {
    * build on them (the store's group commits are in order, so no answer leaves before the rows
    * it depends on are durable).
    */
-  private readonly pendingAcceptors = new Map<Addr, AcceptorRow>();
+  private readonly pendingAcceptors = new Map<Addr, { readonly row: AcceptorRow; readonly durable: Promise<void> }>();
   /** Promise leases (limits.rmwPromiseLeaseMs): per address, the ballot promised and until when others are refused. */
   private readonly leases = new Map<Addr, { ballot: Ballot; untilMs: number }>();
   /** The clock leases are measured on (the simulator's virtual one in the simulation). */
@@ -88,9 +88,18 @@ export class Replica implements LocalReplica {
     const before = membership?.rank;
     const changed = new Map<Addr, AcceptorRow>();
     const commits: RegisterItem[] = [];
+    // Rows decided by earlier requests and still being committed: an answer that depends on one
+    // waits until it is durable too (a retried prepare at the same ballot changes nothing, and
+    // must not be answered before the first one's promise is on disk).
+    const dependsOn = new Set<Promise<void>>();
+    let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+    const durable = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    durable.catch(() => {}); // whoever waits on it sees the failure; nobody else must
     const steps = messages.map((msg) => {
       // The row this message sees: one decided by an earlier message (of this batch too), else the stored one.
-      const row = this.pendingAcceptors.has(msg.addr) ? this.pendingAcceptors.get(msg.addr) : this.store.acceptors([msg.addr])[0];
+      const pending = this.pendingAcceptors.get(msg.addr);
+      if (pending !== undefined && pending.durable !== durable) dependsOn.add(pending.durable);
+      const row = pending !== undefined ? pending.row : this.store.acceptors([msg.addr])[0];
       if (row === undefined) return undefined; // its stored row is damaged: not answered until recovered
       let next: AcceptorRow;
       let answer: Exclude<RmwAnswer, { register: Versioned } | { unavailable: string }> | { promise: true; accepted: Acceptance | null; commits: readonly Committed[] };
@@ -107,18 +116,21 @@ export class Replica implements LocalReplica {
         answer = step.answer;
       }
       if (next !== row) {
-        this.pendingAcceptors.set(msg.addr, next);
+        this.pendingAcceptors.set(msg.addr, { row: next, durable });
         changed.set(msg.addr, next);
       }
       return answer;
     });
-    if (changed.size > 0 || commits.length > 0) {
-      try {
-        await this.store.putRmw(commits, [...changed].map(([addr, row]) => ({ addr, row })));
-      } finally {
-        for (const [addr, row] of changed) if (this.pendingAcceptors.get(addr) === row) this.pendingAcceptors.delete(addr);
-      }
+    try {
+      if (changed.size > 0 || commits.length > 0) await this.store.putRmw(commits, [...changed].map(([addr, row]) => ({ addr, row })));
+      settle!.resolve();
+    } catch (err) {
+      settle!.reject(err);
+      throw err;
+    } finally {
+      for (const addr of changed.keys()) if (this.pendingAcceptors.get(addr)?.durable === durable) this.pendingAcceptors.delete(addr);
     }
+    await Promise.all(dependsOn);
     if (membership && membership.rank !== before) membership.check(before);
     let budget = limits.bulkAnswerValueBytesMax;
     let first = true;
