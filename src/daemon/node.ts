@@ -1,3 +1,4 @@
+import { PEER_PROTOCOL } from '../transport/wire.js';
 import { Coordinator, type Membership, type ProtocolMutations } from '../core/coordinator.js';
 import { majority } from '../core/quorum.js';
 import { Recovery, type RecoveryMutations } from '../core/recovery.js';
@@ -597,7 +598,7 @@ export class ShmemNode {
   ping(): PingReply {
     return {
       member: this.deps.config.self, nodeId: this.deps.identity.nodeId, version: this.deps.version,
-      clusterId: this.deps.clusterId, recovering: this.replica.recovering,
+      clusterId: this.deps.clusterId, recovering: this.replica.recovering, protocol: PEER_PROTOCOL,
     };
   }
 

@@ -4,7 +4,7 @@ import type { MemberId } from '../core/types.js';
 import { BadInputError, MembershipMismatchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { LogLimiter } from '../log/rate-limited.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO } from '../transport/wire.js';
+import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_PROTOCOL, HEADER_TO, PEER_PROTOCOL, protocolProblem } from '../transport/wire.js';
 
 /** How often one refused sender is logged (its heartbeats arrive many times a second). */
 const REFUSAL_LOG_INTERVAL_MS = 30_000;
@@ -41,6 +41,16 @@ export function createPeerGuard(
         'two member names reach one node, which must never be counted twice in a quorum', {
         hint: 'every member must be listed once, by one address, in every --peers',
       });
+    }
+    if (typeof headers[HEADER_CLUSTER] !== 'string') throw new BadInputError('bad_request', 'peer request without cluster identity');
+    // Another version of shmem: never counted (before the cluster check: it may be of this very cluster).
+    const theirProtocol = headers[HEADER_PROTOCOL];
+    if (theirProtocol !== String(PEER_PROTOCOL)) {
+      const from = String(headers[HEADER_FROM] ?? 'a peer').slice(0, 200);
+      const parsed = theirProtocol === undefined ? undefined : Number(theirProtocol);
+      const message = protocolProblem(from, parsed === undefined || Number.isNaN(parsed) ? theirProtocol : parsed)!;
+      if (refusals.shouldLog(`protocol ${from}`)) logger.error('refused a peer of another version', { peer: from, protocol: theirProtocol ?? null, ours: PEER_PROTOCOL });
+      throw new MembershipMismatchError(message, { hint: 'run the same shmem version on every member' });
     }
     const theirId = headers[HEADER_CLUSTER];
     if (theirId === clusterId) return;

@@ -16,7 +16,7 @@ const CONFIG_REQUEST_MS = 5_000;
 /** A page of registers, changes or tags: at most a few MiB; a member that sends nothing for this long is asked again. */
 const PAGE_REQUEST_MS = 30_000;
 import { PeerStream } from './peer-stream.js';
-import { HEADER_CLUSTER, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, decodeAcceptorPage, decodeChangeFeedPage, decodeTagPage, encodeRmwRequest, STREAM_TOO_LARGE, parseRmwAnswers, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
+import { HEADER_CLUSTER, HEADER_PROTOCOL, PEER_PROTOCOL, protocolProblem, HEADER_FROM, HEADER_MEMBERS, HEADER_NODE, HEADER_TO, PEER_PATHS, REGISTER_PAGE_ITEMS, decodeAcceptorPage, decodeChangeFeedPage, decodeTagPage, encodeRmwRequest, STREAM_TOO_LARGE, parseRmwAnswers, isPingReply, isRegisterPage, type PingReply, type StreamRequestBody } from './wire.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { AcceptorPage, RmwAnswer, RmwMessage } from '../core/rmw.js';
 
@@ -117,6 +117,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal, rank?: number): Promise<QueryAnswer[]> {
+    await this.sameVersion();
     const cfg = rank === undefined ? {} : { cfg: rank };
     const answer = await this.call(this.small, { op: 'query', addrs, values: withValues, budget: limits.smallAnswerValueBytesMax, ...cfg }, signal);
     const items = answer.items!;
@@ -156,6 +157,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async update(items: readonly RegisterItem[], signal: AbortSignal, rank?: number): Promise<void> {
+    await this.sameVersion();
     const cfg = rank === undefined ? {} : { cfg: rank };
     const small: RegisterItem[] = [];
     const big: RegisterItem[] = [];
@@ -196,10 +198,29 @@ export class HttpLink implements ConfigLink {
   async ping(deadlineMs: number): Promise<PingReply> {
     const answer = await this.small.current().call({ op: 'ping' }, deadlineMs);
     if (!isPingReply(answer.ping)) throw new Error(`malformed ping answer from ${this.member}`);
+    // A member of another version is never asked anything (it may accept our requests: one of
+    // protocol 1 ignores the protocol header, and would store an rmw result without its rmwc).
+    this.otherVersion = protocolProblem(this.member, answer.ping.protocol);
+    this.versionKnown = true;
+    if (this.otherVersion !== undefined) throw new PeerRefusedError(this.otherVersion);
     return answer.ping;
   }
 
+  /** Set by the first ping answer: why this member must not be asked anything (another peer protocol). */
+  private otherVersion: string | undefined;
+  private versionKnown = false;
+
+  /**
+   * Before the first request of any kind: a ping, to learn the member's peer protocol (once;
+   * a member that does not answer fails the request as it would anyway).
+   */
+  private async sameVersion(): Promise<void> {
+    if (!this.versionKnown) await this.ping(PAGE_REQUEST_MS);
+    if (this.otherVersion !== undefined) throw new PeerRefusedError(this.otherVersion);
+  }
+
   async changes(since: number, limit: number, values: boolean, signal: AbortSignal, rank?: number, log?: string): Promise<ChangeFeedPage> {
+    await this.sameVersion();
     const searchParams = { since, limit, values: values ? 1 : 0, ...(log === undefined ? {} : { log }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.changes.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: values ? PAGE_REQUEST_MS : limits.catchupRequestMs } });
     const page = decodeChangeFeedPage(this.check(res.statusCode, res.body));
@@ -208,6 +229,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async tags(after: Addr | null, signal: AbortSignal, rank?: number): Promise<TagPage> {
+    await this.sameVersion();
     const searchParams = { limit: limits.catchupPageItems, ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.tags.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: limits.catchupRequestMs } });
     const page = decodeTagPage(this.check(res.statusCode, res.body));
@@ -216,6 +238,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async acceptors(after: Addr | null, signal: AbortSignal, rank?: number): Promise<AcceptorPage> {
+    await this.sameVersion();
     const searchParams = { ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.acceptors.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
     const page = decodeAcceptorPage(this.check(res.statusCode, res.body));
@@ -225,6 +248,7 @@ export class HttpLink implements ConfigLink {
 
   /** One page of the peer's registers after `after` (a state transfer). */
   async registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage> {
+    await this.sameVersion();
     const searchParams = { limit: REGISTER_PAGE_ITEMS, ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.registers.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
     const body = this.check(res.statusCode, res.body);
@@ -232,12 +256,14 @@ export class HttpLink implements ConfigLink {
     return body;
   }
 
+  /** Asked by a node that joins too (its cluster id is still JOINING_CLUSTER_ID, so it cannot ping): no version check. */
   async config(signal: AbortSignal): Promise<ConfigAnswer> {
     const res = await this.client.get(PEER_PATHS.config.slice(1), { signal, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
     return this.configAnswer(this.check(res.statusCode, res.body));
   }
 
   async pushConfig(state: unknown, signal: AbortSignal): Promise<ConfigAnswer> {
+    await this.sameVersion();
     const res = await this.client.post(PEER_PATHS.config.slice(1), { signal, json: { state }, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
     return this.configAnswer(this.check(res.statusCode, res.body));
   }
@@ -248,6 +274,7 @@ export class HttpLink implements ConfigLink {
    * message whose answer would carry one, goes over POST /peer/rmw.
    */
   async rmw(messages: readonly RmwMessage[], signal: AbortSignal, rank?: number): Promise<RmwAnswer[]> {
+    await this.sameVersion();
     const small = messages.every((m) => m.op === 'prepare' || (m.item.value?.length ?? 0) <= limits.inlineValueCharsMax);
     if (!small) return this.postRmw(messages, signal, rank);
     const answer = await this.call(this.small, { op: 'rmw', messages, ...(rank === undefined ? {} : { cfg: rank }) }, signal);
@@ -268,6 +295,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async paxos(message: PaxosMessage, signal: AbortSignal): Promise<unknown> {
+    await this.sameVersion();
     const res = await this.client.post(PEER_PATHS.paxos.slice(1), { signal, json: message, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
     return this.check(res.statusCode, res.body);
   }
@@ -316,6 +344,7 @@ export class HttpLink implements ConfigLink {
       throwHttpErrors: false,
       headers: {
         [HEADER_CLUSTER]: this.options.clusterId,
+        [HEADER_PROTOCOL]: String(PEER_PROTOCOL),
         [HEADER_MEMBERS]: this.options.members().join(',').slice(0, 2000),
         [HEADER_FROM]: this.options.self,
         [HEADER_TO]: this.member,

@@ -61,6 +61,15 @@ export const PEER_PATHS = {
 /** Registers per page of /peer/registers (and at most limits.registerPageValueBytesMax of values). */
 export const REGISTER_PAGE_ITEMS = 1000;
 
+/**
+ * The peer protocol this build speaks, in every peer request (HEADER_PROTOCOL) and ping answer.
+ * 2: carstamps (tags with rmwc) and the rmw messages (issue 31). Members of different protocols
+ * never count each other: a member of protocol 1 would store an rmw result without its rmwc and
+ * order it wrongly (docs/rmw.md, "Versions").
+ */
+export const PEER_PROTOCOL = 2;
+export const HEADER_PROTOCOL = 'x-shmem-protocol';
+
 /** Headers identifying the sender and its member set. */
 export const HEADER_CLUSTER = 'x-shmem-cluster';
 /** The cluster id a node sends before it knows one (`start --join`), accepted by GET /peer/config only. */
@@ -105,6 +114,8 @@ export interface PingReply {
   readonly clusterId: string;
   /** True while the member recovers a wiped data dir (it does not answer as a replica). */
   readonly recovering: boolean;
+  /** PEER_PROTOCOL of the member; absent: a member from before protocols were numbered (1). */
+  readonly protocol?: number;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -344,7 +355,16 @@ export function parseStreamAnswer(frame: Frame, expected: AnswerExpectation | un
 
 export function isPingReply(v: unknown): v is PingReply {
   return isObject(v) && typeof v['member'] === 'string' && typeof v['nodeId'] === 'string' && typeof v['version'] === 'string'
-    && typeof v['clusterId'] === 'string' && typeof v['recovering'] === 'boolean';
+    && typeof v['clusterId'] === 'string' && typeof v['recovering'] === 'boolean'
+    && (v['protocol'] === undefined || Number.isSafeInteger(v['protocol']));
+}
+
+/** Why a member whose ping answered `reply` must not be counted (another peer protocol), or undefined. */
+export function protocolProblem(member: string, protocol: unknown): string | undefined {
+  if (protocol === PEER_PROTOCOL) return undefined;
+  const theirs = protocol === undefined ? '1 (a shmem from before compare-and-set)' : String(protocol).slice(0, 20);
+  return `${member} speaks peer protocol ${theirs}, this member ${PEER_PROTOCOL}: members of different versions never count each other, ` +
+    'since a mixed cluster could order compare-and-set results wrongly; stop every member, upgrade them all, then start them (docs/rmw.md, "Versions")';
 }
 
 export function isRegisterPage(v: unknown): v is RegisterPage {

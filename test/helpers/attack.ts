@@ -68,7 +68,7 @@ export async function metric(node: NodeProcess, name: string): Promise<number> {
 export async function peerHeaderLines(node: NodeProcess): Promise<string> {
   const st = (await http(`${node.url}/status`)).body;
   const from = st.cluster.members.find((m: string) => m !== st.node.member);
-  return `x-shmem-cluster: ${st.cluster.id}\r\nx-shmem-members: ${st.cluster.members.join(',')}\r\nx-shmem-from: ${from}\r\n`;
+  return `x-shmem-protocol: 2\r\nx-shmem-cluster: ${st.cluster.id}\r\nx-shmem-members: ${st.cluster.members.join(',')}\r\nx-shmem-from: ${from}\r\n`;
 }
 
 /** A TCP connection to a node's port (from `localAddress` when given: 127.0.0.2 is another source). */

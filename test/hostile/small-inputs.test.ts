@@ -61,7 +61,7 @@ test('routes match the raw path: //x/write, //x/peer/registers and //read/3 are 
 
 test('/peer/registers takes plain digits only as limit', async () => {
   const st = (await http(`${base}/status`)).body;
-  const headers = { 'x-shmem-cluster': st.cluster.id, 'x-shmem-members': st.cluster.members.join(','), 'x-shmem-from': st.cluster.members[1] };
+  const headers = { 'x-shmem-protocol': '2', 'x-shmem-cluster': st.cluster.id, 'x-shmem-members': st.cluster.members.join(','), 'x-shmem-from': st.cluster.members[1] };
   for (const limit of ['1e3', '0x10', '%205', '1.0', '-1', '0', '1001']) {
     const r = await http(`${base}/peer/registers?limit=${limit}`, { headers });
     assert.is(r.status, 400, `${limit}: ${r.text}`);
@@ -72,7 +72,7 @@ test('/peer/registers takes plain digits only as limit', async () => {
 
 test('/peer/changes and /peer/tags refuse bad positions, limits, values and log ids with a 400 naming the parameter, and answer good ones', async () => {
   const st = (await http(`${base}/status`)).body;
-  const headers = { 'x-shmem-cluster': st.cluster.id, 'x-shmem-members': st.cluster.members.join(','), 'x-shmem-from': st.cluster.members[1] };
+  const headers = { 'x-shmem-protocol': '2', 'x-shmem-cluster': st.cluster.id, 'x-shmem-members': st.cluster.members.join(','), 'x-shmem-from': st.cluster.members[1] };
   const bad: [string, RegExp][] = [
     ['/peer/changes?since=-1', /since must be an integer from 0/],
     ['/peer/changes?since=1e3', /since must be an integer/],

@@ -157,7 +157,7 @@ async function forge(proof: string | undefined): Promise<{ status: number; body:
   return http(`${base}/peer/stream`, {
     method: 'POST',
     headers: {
-      'content-type': 'application/x-shmem-frames', 'x-shmem-cluster': st.cluster.id, 'x-shmem-members': st.cluster.members.join(','),
+      'content-type': 'application/x-shmem-frames', 'x-shmem-cluster': st.cluster.id, 'x-shmem-protocol': '2', 'x-shmem-members': st.cluster.members.join(','),
       'x-shmem-from': st.cluster.members[1], ...(proof === undefined ? {} : { 'x-shmem-peer-proof': proof }),
     },
     body: `${JSON.stringify({ id: 1, op: 'update', items: [{ addr: 3, tag: { seq: 1000, writer: 'eeeeeeee.1' }, value: 'FORGED' }] })}\n`,

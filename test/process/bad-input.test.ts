@@ -35,7 +35,7 @@ async function peerStream(body: string, contentType = 'application/x-shmem-frame
   const status = (await http(`${base}/status`)).body;
   return http(`${base}/peer/stream`, {
     method: 'POST',
-    headers: { 'content-type': contentType, 'x-shmem-cluster': status.cluster.id, 'x-shmem-members': status.cluster.members.join(','), 'x-shmem-from': status.cluster.members[1] },
+    headers: { 'content-type': contentType, 'x-shmem-cluster': status.cluster.id, 'x-shmem-protocol': '2', 'x-shmem-members': status.cluster.members.join(','), 'x-shmem-from': status.cluster.members[1] },
     body,
   });
 }
@@ -69,7 +69,7 @@ const cases: [string, () => ReturnType<typeof http>, number, string][] = [
   ['peer stream without cluster identity', () => post('/peer/stream', `${evilUpdate}\n`, 'application/x-shmem-frames'), 400, 'bad_request'],
   ['peer stream with another cluster identity', () => http(`${base}/peer/stream`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-shmem-frames', 'x-shmem-cluster': 'deadbeef', 'x-shmem-members': '127.0.0.1:1,127.0.0.1:2', 'x-shmem-from': '127.0.0.1:1' },
+    headers: { 'content-type': 'application/x-shmem-frames', 'x-shmem-cluster': 'deadbeef', 'x-shmem-protocol': '2', 'x-shmem-members': '127.0.0.1:1,127.0.0.1:2', 'x-shmem-from': '127.0.0.1:1' },
     body: `${evilUpdate}\n`,
   }), 409, 'membership_mismatch'],
   ['peer stream of the right cluster with the wrong content type', async () => peerStream(`${evilUpdate}\n`, 'application/json'), 415, 'bad_content_type'],
@@ -158,7 +158,7 @@ for (const [name, body] of badStreams) {
 
 test('POST /peer/rmw refuses a forged commit and a body that is not a batch, naming the problem, and applies nothing', async () => {
   const status = (await http(`${base}/status`)).body;
-  const headers = { 'content-type': 'application/json', 'x-shmem-cluster': status.cluster.id, 'x-shmem-members': status.cluster.members.join(','), 'x-shmem-from': status.cluster.members[1] };
+  const headers = { 'content-type': 'application/json', 'x-shmem-cluster': status.cluster.id, 'x-shmem-protocol': '2', 'x-shmem-members': status.cluster.members.join(','), 'x-shmem-from': status.cluster.members[1] };
   for (const [body, says] of [
     [{ messages: [{ op: 'commit', addr: 3, tag: { seq: 99, writer: 'eeeeeeee.1', rmwc: 1 }, value: 'evil', origin: { round: 0, node: 'x' } }] }, /origin is not/],
     [{ messages: [] }, /1 to 64 messages, not 0/],

@@ -417,7 +417,7 @@ test('refusals name the problem and change nothing', async () => {
 test('peer configuration endpoints refuse malformed states and Paxos messages', async () => {
   const c = await Cluster.start(1);
   try {
-    const peer = { 'content-type': 'application/json', 'x-shmem-cluster': (await http(`${c.node(0).url}/status`)).body.cluster.id, 'x-shmem-from': '127.0.0.1:1' };
+    const peer = { 'content-type': 'application/json', 'x-shmem-cluster': (await http(`${c.node(0).url}/status`)).body.cluster.id, 'x-shmem-protocol': '2', 'x-shmem-from': '127.0.0.1:1' };
     const bad: [string, string][] = [
       ['/peer/config', '{"state":{"kind":"stable","current":{"epoch":0,"members":[]}}}'],
       ['/peer/config', '{"state":{"kind":"joint","current":{"epoch":1,"members":[{"id":"a","address":"a:1"}]},"next":{"epoch":5,"members":[{"id":"a","address":"a:1"}]}}}'],

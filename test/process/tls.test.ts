@@ -89,7 +89,7 @@ async function forgePeerStream(cert: CertFiles | undefined): Promise<{ status: n
       ca: readFileSync(pki.ca),
       ...(cert ? { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } : {}),
       headers: {
-        'content-type': 'application/x-shmem-frames', 'x-shmem-cluster': status.cluster.id,
+        'content-type': 'application/x-shmem-frames', 'x-shmem-cluster': status.cluster.id, 'x-shmem-protocol': '2',
         'x-shmem-members': status.cluster.members.join(','), 'x-shmem-from': status.cluster.members[1],
       },
     }, (res) => {

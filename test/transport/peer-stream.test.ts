@@ -11,6 +11,8 @@ import { jsonLogger } from '../../src/log/logger.js';
 import { createHttpServer } from '../../src/server/http-server.js';
 import type { NodeApi } from '../../src/server/node-api.js';
 import { HttpLink } from '../../src/transport/http-link.js';
+import { PEER_PROTOCOL } from '../../src/transport/wire.js';
+import { createPeerGuard } from '../../src/daemon/peer-guard.js';
 import { PeerRefusedError } from '../../src/transport/peer-link.js';
 import { AccessControl } from '../../src/security/access-control.js';
 
@@ -29,6 +31,8 @@ class TestReplica {
   recovering = false;
   refuse = false;
   streams = 0;
+  /** The peer protocol its pings answer (undefined: a member from before protocols were numbered). */
+  protocol: number | undefined = PEER_PROTOCOL;
   /** Every query served: its addresses and whether it asked for values. */
   readonly queries: { addrs: Addr[]; values: boolean | readonly boolean[] }[] = [];
   /** Called when a value is deferred (a test may change the register meanwhile). */
@@ -40,7 +44,7 @@ class TestReplica {
       valueBytesMax: 2 * 1024 * 1024,
       read: fail, write: fail, rmw: fail, acceptRmw: fail, acceptorPage: fail, registers: fail, changes: fail, tagPage: fail, tags: fail, repair: fail, acceptDataLoss: fail, status: fail, metrics: fail, readiness: fail, peerInputRefused: () => {},
       membership: { config: fail, pushConfig: fail, paxos: fail, list: fail, change: fail },
-      ping: () => ({ member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: this.recovering }),
+      ping: () => ({ member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: this.recovering, ...(this.protocol === undefined ? {} : { protocol: this.protocol }) }),
       // The store's budget rule (sqlite-store.ts): values past the budget are deferred.
       query: (addrs, want) => {
         if (this.recovering) throw new RecoveringError('recovering');
@@ -125,6 +129,36 @@ test('queries and updates share one stream; an update is answered only once dura
   assert.is(replica.streams, 1, 'every request went over one stream');
 });
 
+test('a member of another version (its ping says another peer protocol, or none) is never asked anything', async () => {
+  await start();
+  replica.protocol = undefined; // a shmem from before compare-and-set
+  for (const ask of [() => link.query([3], true, signal), () => link.update([item(3, 1, 'a')], signal), () => link.rmw([{ op: 'prepare', addr: 3, ballot: { round: 1, node: 'aaaaaaaa.1' } }], signal)]) {
+    const err = await ask().then(() => undefined, (e: unknown) => e);
+    assert.instance(err, PeerRefusedError);
+    assert.match((err as Error).message, /speaks peer protocol 1 \(a shmem from before compare-and-set\), this member 2/);
+  }
+  assert.is(replica.queries.length, 0, 'no query reached it');
+  assert.is(replica.uncommitted.length, 0, 'no update reached it');
+});
+
+test('the peer guard refuses a request without the peer protocol header (an older member) or with another, naming the versions', () => {
+  const guard = createPeerGuard('127.0.0.1:2', () => ['127.0.0.1:1', '127.0.0.1:2'], 'c', 'n2', silent);
+  const headers = { 'x-shmem-cluster': 'c', 'x-shmem-members': '127.0.0.1:1,127.0.0.1:2', 'x-shmem-from': '127.0.0.1:1' };
+  guard({ ...headers, 'x-shmem-protocol': String(PEER_PROTOCOL) }); // the same version passes
+  for (const [protocol, says] of [[undefined, /speaks peer protocol 1 \(a shmem from before compare-and-set\), this member 2/], ['3', /speaks peer protocol 3, this member 2/]] as const) {
+    const err = (() => {
+      try {
+        guard({ ...headers, ...(protocol === undefined ? {} : { 'x-shmem-protocol': protocol }) });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    assert.instance(err, MembershipMismatchError);
+    assert.match((err as Error).message, says);
+  }
+});
+
 test('a stream with requests outstanding that receives nothing for the deadline fails; the next request goes on a new stream', async () => {
   await start({ requestDeadlineMs: 100 });
   replica.holdUpdates = true;
@@ -169,7 +203,7 @@ test('heartbeats travel on the small lane and answer while a commit is pending, 
   await start();
   replica.holdUpdates = true;
   const update = link.update([item(1, 1, 'x')], signal);
-  assert.equal(await link.ping(1_000), { member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: false });
+  assert.equal(await link.ping(1_000), { member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: false, protocol: PEER_PROTOCOL });
   replica.recovering = true;
   assert.is((await link.ping(1_000)).recovering, true);
   replica.uncommitted.shift()!();
