@@ -100,6 +100,9 @@ export function acceptorStep(
     const same = row.promised !== null && compareBallots(msg.ballot, row.promised) === 0;
     return { row: same ? row : { ...row, promised: msg.ballot }, answer: { promise: true, accepted: row.accepted, commits: row.commits } };
   }
+  // The same accept again (a retried request): nothing to store.
+  const a = row.accepted;
+  if (a !== null && compareBallots(a.ballot, msg.ballot) === 0 && tagsEqual(a.tag, msg.item.tag) && a.value === msg.item.value) return { row, answer: { accepted: true } };
   const accepted: Acceptance = { ballot: msg.ballot, tag: msg.item.tag, value: msg.item.value!, origin: msg.origin, baseOrigin: msg.baseOrigin };
   const promised = higher ? row.promised : msg.ballot;
   return { row: { ...row, promised, accepted }, answer: { accepted: true } };
@@ -110,6 +113,7 @@ export function acceptorStep(
  * `keep` commits, in carstamp order (one carstamp, one chosen value: a repeated commit changes nothing).
  */
 export function afterCommit(row: AcceptorRow, tag: Tag, origin: Ballot, keep: number): AcceptorRow {
+  if (row.commits.some((c) => tagsEqual(c.tag, tag))) return row;
   return { ...row, commits: mergeCommits([row.commits, [{ tag, origin }]], keep) };
 }
 

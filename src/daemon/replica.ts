@@ -1,4 +1,5 @@
 import { limits } from '../core/limits.js';
+import { compareTags } from '../core/tag.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import {
@@ -104,8 +105,11 @@ export class Replica implements LocalReplica {
       let next: AcceptorRow;
       let answer: Exclude<RmwAnswer, { register: Versioned } | { unavailable: string }> | { promise: true; accepted: Acceptance | null; commits: readonly Committed[] };
       if (msg.op === 'commit') {
-        commits.push(msg.item);
         next = afterCommit(row, msg.item.tag, msg.origin, limits.rmwCommitHistory);
+        // The same commit again (a retried request): its register went into the store with the row
+        // that noted it, durable or waited for (dependsOn); one noted only by a recovery's merge is written.
+        const again = next === row && (pending !== undefined || this.registerHolds(msg.item));
+        if (!again) commits.push(msg.item);
         answer = { committed: true };
       } else {
         const leased = this.leaseHolder(msg);
@@ -151,6 +155,12 @@ export class Replica implements LocalReplica {
       budget -= bytes;
       return { promise: true, accepted: answer.accepted, commits: answer.commits, register: { tag: register.tag, value }, ...(lost ? { lost: true } : {}) };
     });
+  }
+
+  /** Whether the durable register of `item`'s address is at least as new as it. */
+  private registerHolds(item: RegisterItem): boolean {
+    const stored = this.store.query([item.addr], { values: false, budgetBytes: 0, oversize: false })[0]!;
+    return 'tag' in stored && !('lost' in stored) && compareTags(stored.tag, item.tag) >= 0;
   }
 
   /** Another proposer's ballot whose lease refuses this prepare, if any; an accept of the leased ballot ends its lease. */
