@@ -9,9 +9,11 @@ import { describeState, toConfigState, type ConfigStore } from '../membership/co
 import { participantAddresses, type MembershipKeeper } from '../membership/keeper.js';
 import { acceptorAfterRecovery, onAccept, onPrepare, Proposer, type AcceptReply, type Ballot, type PaxosMutations, type PrepareReply, type ProposerEffect } from '../membership/paxos.js';
 import { Transfer, type TransferEffect } from '../membership/transfer.js';
+import { mergeAcceptorRows, type AcceptorPage, type AcceptorRow } from '../core/rmw.js';
+import { valueSize } from '../core/value.js';
 import type { Clock, Random } from '../platform/clock.js';
 import { PeerAnswerError, PeerRefusedError, type ConfigLink } from '../transport/peer-link.js';
-import { REGISTER_PAGE_ITEMS } from '../transport/wire.js';
+import { ACCEPTOR_PAGE_ITEMS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import type { Replica } from './replica.js';
 
 /** What an operator asks (POST /members, `shmem member ...`). */
@@ -387,6 +389,8 @@ export class MemberChanges {
     const startedMs = this.deps.clock.now();
     const copied = this.deps.mutations?.skipTransfer ? 0 : await this.runTransfer(joint, rank);
     if (this.deps.keeper.rank > rank) return this.deps.keeper.state; // someone else finished it
+    if (!this.deps.mutations?.skipTransfer) await this.transferAcceptors(joint, rank);
+    if (this.deps.keeper.rank > rank) return this.deps.keeper.state;
     this.step('transferred', { epoch: joint.next.epoch, registers: copied, ms: Math.round(this.deps.clock.now() - startedMs) });
     const stable: ConfigState = { kind: 'stable', current: joint.next };
     this.deps.keeper.adopt(stable);
@@ -459,6 +463,72 @@ export class MemberChanges {
       if (this.moved(rank)) return this.transfer?.registers ?? 0;
       throw err;
     });
+  }
+
+  /**
+   * The rmw acceptor rows go with the registers (docs/rmw.md, "Acceptor state"): read from a
+   * majority of the old members (every promise, acceptance and commit that counted before the
+   * joint phase is on one of them), merged address by address, and merged into a majority of
+   * the new members' rows, before the old set retires. During the joint phase new ones need a
+   * quorum of both sets, so they reach the new set anyway. Rows are held in memory meanwhile
+   * (one per address ever changed by cas or add).
+   */
+  private async transferAcceptors(joint: Extract<ConfigState, { kind: 'joint' }>, rank: number): Promise<void> {
+    const sources = joint.current.members.map((m) => m.address);
+    const targets = joint.next.members.map((m) => m.address);
+    const rows = new Map<Addr, AcceptorRow>();
+    await this.fromMajority(sources, async (from) => {
+      for (let after: Addr | null = null; ;) {
+        const page = await this.acceptorPage(from, after, rank);
+        for (const { addr, row } of page.items) {
+          const had = rows.get(addr);
+          rows.set(addr, had === undefined ? row : mergeAcceptorRows([had, row], limits.rmwCommitHistory));
+        }
+        if (page.next === null) return;
+        after = page.next;
+      }
+    }, rank);
+    if (rows.size === 0) return;
+    const batches = acceptorBatches([...rows].map(([addr, row]) => ({ addr, row })));
+    await this.fromMajority(targets, async (to) => {
+      for (const batch of batches) {
+        if (to === this.deps.self) {
+          await this.deps.replica.mergeAcceptors(batch, rank);
+          continue;
+        }
+        const { link, release } = this.deps.linkTo(to);
+        try {
+          await this.withStateRepair(to, link, () => link.mergeAcceptors(batch, this.stopped.signal, rank));
+        } finally {
+          release();
+        }
+      }
+    }, rank);
+  }
+
+  /** Runs `each` for every member, retrying, until a majority succeeded (or the state moved on). */
+  private async fromMajority(members: readonly MemberId[], each: (m: MemberId) => Promise<void>, rank: number): Promise<void> {
+    const needed = majority(members.length);
+    let done = 0;
+    await new Promise<void>((resolve) => {
+      for (const m of members) {
+        void this.retrying(() => each(m), () => done >= needed || this.moved(rank)).then((ok) => {
+          if (ok !== undefined) done += 1;
+          if (done >= needed || this.moved(rank)) resolve();
+        }, () => {});
+      }
+      if (members.length === 0) resolve();
+    });
+  }
+
+  private async acceptorPage(from: MemberId, after: Addr | null, rank: number): Promise<AcceptorPage> {
+    if (from === this.deps.self) return this.deps.replica.acceptorPage(after, rank);
+    const { link, release } = this.deps.linkTo(from);
+    try {
+      return await this.withStateRepair(from, link, () => link.acceptors(after, this.stopped.signal, rank));
+    } finally {
+      release();
+    }
   }
 
   /** The state moved past `rank` here: the transition is over (someone finished it). */
@@ -608,4 +678,23 @@ function toPaxosMessage(v: unknown): PaxosRequest | string {
   if (typeof value === 'string') return `value: ${value}`;
   if (value.current.epoch !== o['slot']) return `the value for slot ${o['slot'] as number} must be configuration ${o['slot'] as number}`;
   return { op: 'accept', slot: o['slot'] as number, ballot, value: value.current };
+}
+
+/** Acceptor rows in requests of at most ACCEPTOR_PAGE_ITEMS rows and 4 MiB of accepted values (at least one row each). */
+function acceptorBatches(rows: AcceptorPage['items']): AcceptorPage['items'][] {
+  const batches: AcceptorPage['items'][] = [];
+  let current: AcceptorPage['items'][number][] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    const size = Math.max(0, valueSize(r.row.accepted?.value ?? null));
+    if (current.length > 0 && (current.length >= ACCEPTOR_PAGE_ITEMS || bytes + size > limits.batchValueBytesMax)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

@@ -3,7 +3,7 @@ import { compareTags } from '../core/tag.js';
 import type { ChangeFeedPage, TagPage } from '../core/catchup.js';
 import type { RegisterPage } from '../core/recovery.js';
 import {
-  acceptorStep, afterCommit, compareBallots, type Acceptance, type AcceptorPage, type AcceptorMutations, type AcceptorRow, type Ballot, type Committed, type RmwAnswer, type RmwMessage,
+  acceptorStep, afterCommit, compareBallots, mergeAcceptorRows, type Acceptance, type AcceptorPage, type AcceptorMutations, type AcceptorRow, type Ballot, type Committed, type RmwAnswer, type RmwMessage,
 } from '../core/rmw.js';
 import { isDeferred, isUnavailable, isValueLost, type Addr, type RegisterItem, type ReplicaAnswer, type ValueWant, type Versioned } from '../core/types.js';
 import { valueSize } from '../core/value.js';
@@ -193,6 +193,41 @@ export class Replica implements LocalReplica {
     if (!this.paxos) return { initialized: true, items, next, ...facts };
     const busy = 'busy' in facts ? facts.busy || this.paxos.undecided() : undefined;
     return { initialized: true, items, next, ...facts, ...(busy !== undefined ? { busy } : {}), acceptor: this.paxos.state() };
+  }
+
+  /**
+   * Merges acceptor rows into this member's own, address by address (a member change's state
+   * transfer, docs/rmw.md): the highest promise, the highest-ballot acceptance, the newest commits.
+   * Durable before it resolves; rows being committed here are merged with, and waited for.
+   */
+  async mergeAcceptors(rows: AcceptorPage['items'], rank?: number): Promise<void> {
+    const membership = this.membership;
+    membership?.check(rank);
+    if (this.recovering) throw this.recoveringError();
+    const before = membership?.rank;
+    const dependsOn = new Set<Promise<void>>();
+    let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+    const durable = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    durable.catch(() => {});
+    const merged = rows.map(({ addr, row }) => {
+      const pending = this.pendingAcceptors.get(addr);
+      if (pending !== undefined) dependsOn.add(pending.durable);
+      const own = pending !== undefined ? pending.row : this.store.acceptors([addr])[0];
+      const next = mergeAcceptorRows(own === undefined ? [row] : [own, row], limits.rmwCommitHistory);
+      this.pendingAcceptors.set(addr, { row: next, durable });
+      return { addr, row: next };
+    });
+    try {
+      await this.store.putAcceptors(merged);
+      settle!.resolve();
+    } catch (err) {
+      settle!.reject(err);
+      throw err;
+    } finally {
+      for (const { addr } of merged) if (this.pendingAcceptors.get(addr)?.durable === durable) this.pendingAcceptors.delete(addr);
+    }
+    await Promise.all(dependsOn);
+    if (membership && membership.rank !== before) membership.check(before);
   }
 
   /** A page of this member's rmw acceptor rows after `after` (a wiped member's recovery copies them, docs/rmw.md). */

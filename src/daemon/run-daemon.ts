@@ -190,6 +190,7 @@ export async function runDaemon(config: Config, logger: Logger = jsonLogger(conf
     acceptRmw: (messages, rank, inlineOnly) => replica.rmw(messages, rank, inlineOnly),
     registers: (after, limit, rank) => replica.page(after, limit, rank),
     acceptorPage: (after, rank) => replica.acceptorPage(after, rank),
+    mergeAcceptors: (rows, rank) => replica.mergeAcceptors(rows, rank),
     changes: (since, limit, values, rank, from, log) => shmem.changes(since, limit, values, rank, from, log),
     tagPage: (after, limit, rank) => replica.tagPage(after, limit, rank),
     tags: (from, limit) => store.tags(from, limit),

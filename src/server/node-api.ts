@@ -45,6 +45,8 @@ export interface NodeApi {
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
   /** GET /peer/acceptors: a page of rmw acceptor rows (a wiped member's recovery). */
   acceptorPage(after: Addr | null, rank?: number): AcceptorPage;
+  /** POST /peer/acceptors: merge rows into this member's (a member change's transfer). */
+  mergeAcceptors(rows: AcceptorPage['items'], rank?: number): Promise<void>;
   /** The change feed (docs/catch-up.md); `from` and `log`: who asks, and for which log its position is. */
   changes(since: number, limit: number, values: boolean, rank: number | undefined, from: string, log: string | undefined): ChangeFeedPage;
   tagPage(after: Addr | null, limit: number, rank?: number): TagPage;

@@ -3,13 +3,16 @@ import { parseAddrText } from '../core/addr.js';
 import { limits } from '../core/limits.js';
 import type { Logger } from '../log/logger.js';
 import { FRAMES } from '../transport/frames.js';
-import { encodeChangeFeedPage, encodeTags, HEADER_FROM, parseRmwRequest, PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
+import { decodeAcceptorMerge, encodeChangeFeedPage, encodeTags, HEADER_FROM, parseRmwRequest, PEER_PATHS, REGISTER_PAGE_ITEMS } from '../transport/wire.js';
 import { sendJson } from './http-errors.js';
 import type { NodeApi } from './node-api.js';
 import { servePeerStream } from './peer-stream.js';
 import type { Route } from './router.js';
 import type { BodyBudget } from './body-budget.js';
 import { readJsonBody } from './request.js';
+
+/** A batch of acceptor rows to merge: 256 rows of at most 16 commits and one accepted value each (a value's 6x JSON escape). */
+const ACCEPTOR_MERGE_BYTES_MAX = 256 * 8 * 1024 + 64 * 1024 * 1024 * 6;
 
 /** A configuration state or Paxos message: far below this (15 members). */
 const CONFIG_BODY_BYTES_MAX = 64 * 1024;
@@ -58,6 +61,20 @@ export function peerRoutes(node: NodeApi, logger: Logger, bodies: BodyBudget): R
       handler: (req, res) => {
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
         sendJson(res, 200, node.acceptorPage(afterParam(params), rankParam(params)));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: exact(PEER_PATHS.acceptors),
+      access: { scope: 'peer' },
+      handler: async (req, res) => {
+        const decoded = decodeAcceptorMerge(await readJsonBody(req, res, ACCEPTOR_MERGE_BYTES_MAX, bodies));
+        if (typeof decoded === 'string') {
+          node.peerInputRefused('malformed', decoded, String(req.headers[HEADER_FROM] ?? '').slice(0, 200));
+          throw new BadInputError('bad_request', `refused acceptor rows: ${decoded}`);
+        }
+        await node.mergeAcceptors(decoded.items, decoded.rank);
+        sendJson(res, 200, { merged: decoded.items.length });
       },
     },
     {

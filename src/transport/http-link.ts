@@ -246,6 +246,12 @@ export class HttpLink implements ConfigLink {
     return page;
   }
 
+  async mergeAcceptors(rows: AcceptorPage['items'], signal: AbortSignal, rank?: number): Promise<void> {
+    await this.sameVersion();
+    const res = await this.client.post(PEER_PATHS.acceptors.slice(1), { signal, json: { items: rows, ...(rank === undefined ? {} : { cfg: rank }) }, responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
+    this.check(res.statusCode, res.body);
+  }
+
   /** One page of the peer's registers after `after` (a state transfer). */
   async registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage> {
     await this.sameVersion();

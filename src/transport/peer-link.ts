@@ -39,6 +39,8 @@ export interface MemberLink extends PeerLink {
   changes(since: number, limit: number, values: boolean, signal: AbortSignal, rank?: number, log?: string): Promise<ChangeFeedPage>;
   /** One page of the member's rmw acceptor rows after `after`, in address order (a wiped member's recovery, docs/rmw.md). */
   acceptors(after: Addr | null, signal: AbortSignal, rank?: number): Promise<AcceptorPage>;
+  /** Merges acceptor rows into the member's own (a member change's state transfer, docs/rmw.md); resolves once durable. */
+  mergeAcceptors(rows: AcceptorPage['items'], signal: AbortSignal, rank?: number): Promise<void>;
   /** One page of the member's tags after `after`, in address order (catch-up's full comparison). */
   tags(after: Addr | null, signal: AbortSignal, rank?: number): Promise<TagPage>;
   close(): void;

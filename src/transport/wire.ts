@@ -43,6 +43,7 @@ import { decodeRawValue, encodeFrame, utf8Of, type EncodedFrame, type Frame } fr
  *                           | {"accepted":true} | {"committed":true} | {"preempted":ballot} | {"unavailable":".."}]}
  *                       (compare-and-set and add, docs/rmw.md)
  *   GET  /peer/acceptors?after=A[&cfg=R]          -> {"items":[{"addr":A,"row":AcceptorRow},..],"next":A'|null} (a wiped member's recovery)
+ *   POST /peer/acceptors {"items":[..],"cfg"?:R}  -> {"merged":N} (a member change's transfer: merged into the member's rows)
  *
  * Query and update requests carry "cfg": the rank of the configuration state they are sent
  * under (docs/membership.md); an answer under another state is an error: `stale_config` or
@@ -513,6 +514,15 @@ export const STREAM_TOO_LARGE = 'value too large for the stream';
 
 /** Acceptor rows per page of GET /peer/acceptors. */
 export const ACCEPTOR_PAGE_ITEMS = 256;
+
+/** Acceptor rows to merge (POST /peer/acceptors), checked as a page's; the configuration state they are sent under. */
+export function decodeAcceptorMerge(v: unknown): { items: AcceptorPage['items']; rank: number | undefined } | string {
+  if (!isObject(v)) return 'not {"items": [...]}';
+  const cfg = v['cfg'];
+  if (cfg !== undefined && (typeof cfg !== 'number' || !Number.isSafeInteger(cfg) || cfg < 0)) return '"cfg" must be a non-negative integer';
+  const page = decodeAcceptorPage({ items: v['items'], next: null });
+  return typeof page === 'string' ? page : { items: page.items, rank: cfg as number | undefined };
+}
 
 /** A page of acceptor rows from the wire (each checked as the store checks its own), or why it is not one. */
 export function decodeAcceptorPage(v: unknown): AcceptorPage | string {

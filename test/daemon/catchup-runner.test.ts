@@ -44,6 +44,7 @@ function peerLink(member: string, store: MemoryStore, clock: Scope, log: Request
     }),
     rmw: () => Promise.reject(new Error('catch-up sends no rmw')),
     acceptors: () => Promise.reject(new Error('catch-up copies no acceptor rows')),
+    mergeAcceptors: () => Promise.reject(new Error('catch-up copies no acceptor rows')),
     query: (addrs: readonly Addr[], withValues): Promise<QueryAnswer[]> => answer('query', addrs.length, () => store.query(addrs, { values: withValues, budgetBytes: Number.MAX_SAFE_INTEGER, oversize: true }) as QueryAnswer[]),
     update: () => Promise.reject(new Error('not used')),
     ping: () => Promise.reject(new Error('not used')),

@@ -13,7 +13,7 @@ test('a short round of kills, pauses and wiped restarts (one node at a time) sta
   assert.is(r.convergence.differing, undefined, `seed ${seed}: after the faults, catch-up brings every member to the same tags`);
   assert.ok(r.counts.ok > 1000, `operations completed: ${JSON.stringify(r.counts)}`);
   for (const c of [...r.counters, ...r.locks]) assert.is(c.problem, undefined, `seed ${seed}: ${JSON.stringify(c)}`);
-  assert.ok(r.counters.length === 2 && r.counters.every((c) => c.acked > 20), `counters counted: ${JSON.stringify(r.counters)}`);
+  assert.ok(r.counters.length >= 2 && r.counters.reduce((n, c) => n + c.acked, 0) > 100, `counters counted: ${JSON.stringify(r.counters)}`);
   assert.ok(r.locks.length >= 3 && r.locks.some((l) => l.won === 1 && l.lost > 0), `locks raced: ${JSON.stringify(r.locks)}`);
 });
 

@@ -17,6 +17,7 @@ export interface PeerServer {
   acceptRmw(messages: readonly RmwMessage[], rank?: number): Promise<RmwAnswer[]>;
   registers(after: Addr | null, limit: number, rank?: number): RegisterPage;
   acceptorPage(after: Addr | null, rank?: number): AcceptorPage;
+  mergeAcceptors(rows: AcceptorPage['items'], rank?: number): Promise<void>;
   changes(since: number, limit: number, values: boolean, rank: number | undefined, from: MemberId, log: string | undefined): ChangeFeedPage;
   tagPage(after: Addr | null, limit: number, rank?: number): TagPage;
   ping(): PingReply;
@@ -281,6 +282,11 @@ export class SimLink implements ConfigLink {
 
   acceptors(after: Addr | null, signal: AbortSignal, rank?: number): Promise<AcceptorPage> {
     return this.call('registers', {}, signal, this.net.options.registersDeadlineMs, (s) => JSON.parse(JSON.stringify(s.acceptorPage(after, rank))) as AcceptorPage);
+  }
+
+  mergeAcceptors(rows: AcceptorPage['items'], signal: AbortSignal, rank?: number): Promise<void> {
+    const copy = JSON.parse(JSON.stringify(rows)) as AcceptorPage['items'];
+    return this.call('registers', {}, signal, this.net.options.registersDeadlineMs, (s) => s.mergeAcceptors(copy, rank));
   }
 
   registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage> {

@@ -99,6 +99,7 @@ export function startSimNode(net: SimNetwork, member: MemberId, disk: MemoryDisk
       acceptRmw: (messages, rank) => node.replica.rmw(messages, rank),
       registers: (after, limit, rank) => node.replica.page(after, limit, rank),
       acceptorPage: (after, rank) => node.replica.acceptorPage(after, rank),
+      mergeAcceptors: (rows, rank) => node.replica.mergeAcceptors(rows, rank),
       changes: (since, limit, values, rank, from, log) => node.changes(since, limit, values, rank, from, log),
       tagPage: (after, limit, rank) => node.replica.tagPage(after, limit, rank),
       ping: () => node.ping(),

@@ -42,7 +42,7 @@ class TestReplica {
     const fail = (): never => { throw new Error('not used by this test'); };
     return {
       valueBytesMax: 2 * 1024 * 1024,
-      read: fail, write: fail, rmw: fail, acceptRmw: fail, acceptorPage: fail, registers: fail, changes: fail, tagPage: fail, tags: fail, repair: fail, acceptDataLoss: fail, status: fail, metrics: fail, readiness: fail, peerInputRefused: () => {},
+      read: fail, write: fail, rmw: fail, acceptRmw: fail, acceptorPage: fail, mergeAcceptors: fail, registers: fail, changes: fail, tagPage: fail, tags: fail, repair: fail, acceptDataLoss: fail, status: fail, metrics: fail, readiness: fail, peerInputRefused: () => {},
       membership: { config: fail, pushConfig: fail, paxos: fail, list: fail, change: fail },
       ping: () => ({ member: 'm', nodeId: 'n1', version: '0', clusterId: 'c', recovering: this.recovering, ...(this.protocol === undefined ? {} : { protocol: this.protocol }) }),
       // The store's budget rule (sqlite-store.ts): values past the budget are deferred.
