@@ -156,7 +156,7 @@ for (const [name, body] of badStreams) {
   });
 }
 
-test('POST /peer/rmw refuses a forged commit and a body that is not a batch, naming the problem, and applies nothing', async () => {
+test('POST /peer/rmw and POST /peer/acceptors refuse forged commits, bad rows and bodies that are not batches, naming the problem, and apply nothing', async () => {
   const status = (await http(`${base}/status`)).body;
   const headers = { 'content-type': 'application/json', 'x-shmem-cluster': status.cluster.id, 'x-shmem-protocol': '2', 'x-shmem-members': status.cluster.members.join(','), 'x-shmem-from': status.cluster.members[1] };
   for (const [body, says] of [
@@ -166,6 +166,16 @@ test('POST /peer/rmw refuses a forged commit and a body that is not a batch, nam
     [{ messages: [{ op: 'commit', addr: 3, tag: { seq: 99, writer: 'eeeeeeee.1' }, value: 'x'.repeat(1001), origin: BALLOT }] }, /over the limit of 1000/],
   ] as const) {
     const r = await http(`${base}/peer/rmw`, { method: 'POST', headers, body: JSON.stringify(body) });
+    assert.is(r.status, 400, r.text);
+    assert.match(r.body.error.message, says);
+  }
+  // Acceptor rows pushed by a member change are checked as the store checks its own.
+  for (const [body, says] of [
+    [{ items: [{ addr: 3, row: { promised: { round: 1 }, accepted: null, commits: [] } }] }, /acceptor row of address 3 is not valid/],
+    [{ items: [{ addr: -3, row: { promised: null, accepted: null, commits: [] } }] }, /no valid addr/],
+    [{ items: Array.from({ length: 257 }, (_, i) => ({ addr: i, row: { promised: null, accepted: null, commits: [] } })) }, /at most 256/],
+  ] as const) {
+    const r = await http(`${base}/peer/acceptors`, { method: 'POST', headers, body: JSON.stringify(body) });
     assert.is(r.status, 400, r.text);
     assert.match(r.body.error.message, says);
   }
