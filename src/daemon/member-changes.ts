@@ -512,7 +512,10 @@ export class MemberChanges {
     let done = 0;
     await new Promise<void>((resolve) => {
       for (const m of members) {
-        void this.retrying(() => each(m), () => done >= needed || this.moved(rank)).then((ok) => {
+        void this.retrying(async () => {
+          await each(m);
+          return true as const;
+        }, () => done >= needed || this.moved(rank)).then((ok) => {
           if (ok !== undefined) done += 1;
           if (done >= needed || this.moved(rank)) resolve();
         }, () => {});
