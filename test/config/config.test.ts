@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { loadConfig, readConfigFile } from '../../src/config/config.js';
 import { tempDir } from '../helpers/cluster.js';
@@ -103,9 +104,16 @@ test('the cluster id depends on the member set only, not its order', () => {
   assert.is(describeMemberDifference(['a:1', 'b:1'], ['a:1', 'c:1']), 'lacks b:1 and has extra c:1');
 });
 
+/** Config files written by the test that is running, removed after it. */
+const written: string[] = [];
+test.after.each(() => {
+  for (const path of written.splice(0)) rmSync(dirname(path), { recursive: true, force: true });
+});
+
 function configFile(content: string): string {
   const path = join(tempDir('shmem-config-'), 'shmem.json');
   writeFileSync(path, content);
+  written.push(path);
   return path;
 }
 

@@ -46,6 +46,11 @@ const temporary = new Set<string>();
 process.on('exit', () => {
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
+// A test run stopped from outside (Ctrl-C, a CI timeout's SIGTERM) skips 'exit' handlers unless
+// the signal is handled: exit through them, so processes and folders still go.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
+}
 
 /** A new temporary folder, removed when the test process exits (tests may remove it sooner). */
 export function tempDir(prefix = 'shmem-test-'): string {
