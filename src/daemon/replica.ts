@@ -87,28 +87,18 @@ export class Replica implements LocalReplica {
     membership?.check(rank);
     if (this.recovering) throw this.recoveringError();
     const before = membership?.rank;
-    const changed = new Map<Addr, AcceptorRow>();
+    const write = this.acceptorWrite();
     const commits: RegisterItem[] = [];
-    // Rows decided by earlier requests and still being committed: an answer that depends on one
-    // waits until it is durable too (a retried prepare at the same ballot changes nothing, and
-    // must not be answered before the first one's promise is on disk).
-    const dependsOn = new Set<Promise<void>>();
-    let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
-    const durable = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    durable.catch(() => {}); // whoever waits on it sees the failure; nobody else must
     const steps = messages.map((msg) => {
-      // The row this message sees: one decided by an earlier message (of this batch too), else the stored one.
-      const pending = this.pendingAcceptors.get(msg.addr);
-      if (pending !== undefined && pending.durable !== durable) dependsOn.add(pending.durable);
-      const row = pending !== undefined ? pending.row : this.store.acceptors([msg.addr])[0];
+      const { row, pending } = write.read(msg.addr);
       if (row === undefined) return undefined; // its stored row is damaged: not answered until recovered
       let next: AcceptorRow;
       let answer: Exclude<RmwAnswer, { register: Versioned } | { unavailable: string }> | { promise: true; accepted: Acceptance | null; commits: readonly Committed[] };
       if (msg.op === 'commit') {
         next = afterCommit(row, msg.item.tag, msg.origin, limits.rmwCommitHistory);
         // The same commit again (a retried request): its register went into the store with the row
-        // that noted it, durable or waited for (dependsOn); one noted only by a recovery's merge is written.
-        const again = next === row && (pending !== undefined || this.registerHolds(msg.item));
+        // that noted it, durable or waited for; one noted only by a recovery's merge is written.
+        const again = next === row && (pending || this.registerHolds(msg.item));
         if (!again) commits.push(msg.item);
         answer = { committed: true };
       } else {
@@ -119,22 +109,10 @@ export class Replica implements LocalReplica {
         next = step.row;
         answer = step.answer;
       }
-      if (next !== row) {
-        this.pendingAcceptors.set(msg.addr, { row: next, durable });
-        changed.set(msg.addr, next);
-      }
+      if (next !== row) write.set(msg.addr, next);
       return answer;
     });
-    try {
-      if (changed.size > 0 || commits.length > 0) await this.store.putRmw(commits, [...changed].map(([addr, row]) => ({ addr, row })));
-      settle!.resolve();
-    } catch (err) {
-      settle!.reject(err);
-      throw err;
-    } finally {
-      for (const addr of changed.keys()) if (this.pendingAcceptors.get(addr)?.durable === durable) this.pendingAcceptors.delete(addr);
-    }
-    await Promise.all(dependsOn);
+    await write.store(commits);
     if (membership && membership.rank !== before) membership.check(before);
     let budget = limits.bulkAnswerValueBytesMax;
     let first = true;
@@ -155,6 +133,49 @@ export class Replica implements LocalReplica {
       budget -= bytes;
       return { promise: true, accepted: answer.accepted, commits: answer.commits, register: { tag: register.tag, value }, ...(lost ? { lost: true } : {}) };
     });
+  }
+
+  /**
+   * One request's changes to acceptor rows (docs/rmw.md, "Answers wait for what they depend on"):
+   * `read` gives a row as the last decision left it (a row another request is still committing,
+   * else the stored one; undefined: damaged) and notes that the answer depends on that commit;
+   * `set` makes a new row visible to later reads at once; `store` writes the rows (and `commits`,
+   * registers) in one request of the group commit, then waits for every commit read from.
+   */
+  private acceptorWrite(): {
+    read(addr: Addr): { row: AcceptorRow | undefined; pending: boolean };
+    set(addr: Addr, row: AcceptorRow): void;
+    store(commits: readonly RegisterItem[]): Promise<void>;
+  } {
+    const changed = new Map<Addr, AcceptorRow>();
+    const dependsOn = new Set<Promise<void>>();
+    let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+    const durable = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    durable.catch(() => {}); // whoever waits on it sees the failure; nobody else must
+    return {
+      read: (addr) => {
+        const pending = this.pendingAcceptors.get(addr);
+        if (pending === undefined) return { row: this.store.acceptors([addr])[0], pending: false };
+        if (pending.durable !== durable) dependsOn.add(pending.durable);
+        return { row: pending.row, pending: true };
+      },
+      set: (addr, row) => {
+        this.pendingAcceptors.set(addr, { row, durable });
+        changed.set(addr, row);
+      },
+      store: async (commits) => {
+        try {
+          if (changed.size > 0 || commits.length > 0) await this.store.putRmw(commits, [...changed].map(([addr, row]) => ({ addr, row })));
+          settle!.resolve();
+        } catch (err) {
+          settle!.reject(err);
+          throw err;
+        } finally {
+          for (const addr of changed.keys()) if (this.pendingAcceptors.get(addr)?.durable === durable) this.pendingAcceptors.delete(addr);
+        }
+        await Promise.all(dependsOn);
+      },
+    };
   }
 
   /** Whether the durable register of `item`'s address is at least as new as it. */
@@ -205,28 +226,12 @@ export class Replica implements LocalReplica {
     membership?.check(rank);
     if (this.recovering) throw this.recoveringError();
     const before = membership?.rank;
-    const dependsOn = new Set<Promise<void>>();
-    let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
-    const durable = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    durable.catch(() => {});
-    const merged = rows.map(({ addr, row }) => {
-      const pending = this.pendingAcceptors.get(addr);
-      if (pending !== undefined) dependsOn.add(pending.durable);
-      const own = pending !== undefined ? pending.row : this.store.acceptors([addr])[0];
-      const next = mergeAcceptorRows(own === undefined ? [row] : [own, row], limits.rmwCommitHistory);
-      this.pendingAcceptors.set(addr, { row: next, durable });
-      return { addr, row: next };
-    });
-    try {
-      await this.store.putAcceptors(merged);
-      settle!.resolve();
-    } catch (err) {
-      settle!.reject(err);
-      throw err;
-    } finally {
-      for (const { addr } of merged) if (this.pendingAcceptors.get(addr)?.durable === durable) this.pendingAcceptors.delete(addr);
+    const write = this.acceptorWrite();
+    for (const { addr, row } of rows) {
+      const own = write.read(addr).row;
+      write.set(addr, mergeAcceptorRows(own === undefined ? [row] : [own, row], limits.rmwCommitHistory));
     }
-    await Promise.all(dependsOn);
+    await write.store([]);
     if (membership && membership.rank !== before) membership.check(before);
   }
 

@@ -117,7 +117,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async query(addrs: readonly Addr[], withValues: boolean | readonly boolean[], signal: AbortSignal, rank?: number): Promise<QueryAnswer[]> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const cfg = rank === undefined ? {} : { cfg: rank };
     const answer = await this.call(this.small, { op: 'query', addrs, values: withValues, budget: limits.smallAnswerValueBytesMax, ...cfg }, signal);
     const items = answer.items!;
@@ -157,7 +157,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async update(items: readonly RegisterItem[], signal: AbortSignal, rank?: number): Promise<void> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const cfg = rank === undefined ? {} : { cfg: rank };
     const small: RegisterItem[] = [];
     const big: RegisterItem[] = [];
@@ -220,7 +220,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async changes(since: number, limit: number, values: boolean, signal: AbortSignal, rank?: number, log?: string): Promise<ChangeFeedPage> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const searchParams = { since, limit, values: values ? 1 : 0, ...(log === undefined ? {} : { log }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.changes.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: values ? PAGE_REQUEST_MS : limits.catchupRequestMs } });
     const page = decodeChangeFeedPage(this.check(res.statusCode, res.body));
@@ -229,7 +229,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async tags(after: Addr | null, signal: AbortSignal, rank?: number): Promise<TagPage> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const searchParams = { limit: limits.catchupPageItems, ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.tags.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: limits.catchupRequestMs } });
     const page = decodeTagPage(this.check(res.statusCode, res.body));
@@ -238,7 +238,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async acceptors(after: Addr | null, signal: AbortSignal, rank?: number): Promise<AcceptorPage> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const searchParams = { ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.acceptors.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
     const page = decodeAcceptorPage(this.check(res.statusCode, res.body));
@@ -247,14 +247,14 @@ export class HttpLink implements ConfigLink {
   }
 
   async mergeAcceptors(rows: AcceptorPage['items'], signal: AbortSignal, rank?: number): Promise<void> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const res = await this.client.post(PEER_PATHS.acceptors.slice(1), { signal, json: { items: rows, ...(rank === undefined ? {} : { cfg: rank }) }, responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
     this.check(res.statusCode, res.body);
   }
 
   /** One page of the peer's registers after `after` (a state transfer). */
   async registers(after: Addr | null, signal: AbortSignal, rank?: number): Promise<RegisterPage> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const searchParams = { limit: REGISTER_PAGE_ITEMS, ...(after === null ? {} : { after }), ...(rank === undefined ? {} : { cfg: rank }) };
     const res = await this.client.get(PEER_PATHS.registers.slice(1), { signal, searchParams, responseType: 'json', timeout: { request: PAGE_REQUEST_MS } });
     const body = this.check(res.statusCode, res.body);
@@ -269,7 +269,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async pushConfig(state: unknown, signal: AbortSignal): Promise<ConfigAnswer> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const res = await this.client.post(PEER_PATHS.config.slice(1), { signal, json: { state }, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
     return this.configAnswer(this.check(res.statusCode, res.body));
   }
@@ -280,7 +280,7 @@ export class HttpLink implements ConfigLink {
    * message whose answer would carry one, goes over POST /peer/rmw.
    */
   async rmw(messages: readonly RmwMessage[], signal: AbortSignal, rank?: number): Promise<RmwAnswer[]> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const small = messages.every((m) => m.op === 'prepare' || (m.item.value?.length ?? 0) <= limits.inlineValueCharsMax);
     if (!small) return this.postRmw(messages, signal, rank);
     const answer = await this.call(this.small, { op: 'rmw', messages, ...(rank === undefined ? {} : { cfg: rank }) }, signal);
@@ -301,7 +301,7 @@ export class HttpLink implements ConfigLink {
   }
 
   async paxos(message: PaxosMessage, signal: AbortSignal): Promise<unknown> {
-    await this.sameVersion();
+    if (!this.versionKnown || this.otherVersion !== undefined) await this.sameVersion();
     const res = await this.client.post(PEER_PATHS.paxos.slice(1), { signal, json: message, responseType: 'json', timeout: { request: CONFIG_REQUEST_MS } });
     return this.check(res.statusCode, res.body);
   }
